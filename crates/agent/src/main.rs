@@ -1,0 +1,2 @@
+//! fence_gfs2_recorder (placeholder).
+fn main() {}

@@ -1,0 +1,2 @@
+//! gfs2-fencing operator tool (placeholder).
+fn main() {}

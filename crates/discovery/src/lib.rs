@@ -1,0 +1,1 @@
+//! GFS2 discovery: which shared filesystems the fenced node could reach (placeholder).

@@ -1,0 +1,501 @@
+//! Spool directories: durable atomic publication and safe, bounded reads.
+//!
+//! Every spool file is hostile: another process wrote it, maybe an attacker. So a [`SpoolDir`]
+//! holds an open directory fd and reaches every file relative to it with `O_NOFOLLOW`, checks the
+//! *opened* file (regular, one link, size cap) before reading it, and reads at most the cap.
+//! Publication is the whole durable sequence: `.<name>.tmp` created exclusively, written, fsynced,
+//! renamed into place, directory fsynced. A crash at any step leaves either no file or the whole
+//! file under its final name.
+
+use std::ffi::{CStr, OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
+
+use crate::naming::SpoolName;
+
+/// Largest request or response file accepted (64 KiB). Real ones are under 2 KiB.
+pub const MAX_SPOOL_FILE: u64 = 64 * 1024;
+
+/// Whether publication may replace an existing file of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    Replace,
+    /// Fail with [`SpoolError::AlreadyExists`] instead: responses are never overwritten.
+    NoReplace,
+}
+
+/// A failure of a spool operation, naming the path.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("cannot open directory {path}: {source}")]
+    OpenDir { path: PathBuf, source: io::Error },
+    #[error("{path} is not a directory (or is a symbolic link)")]
+    NotADirectory { path: PathBuf },
+    #[error("cannot create directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot rename {from} to {to}: {source}")]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        source: io::Error,
+    },
+    #[error("{path} already exists")]
+    AlreadyExists { path: PathBuf },
+    #[error("cannot remove {path}: {source}")]
+    Remove { path: PathBuf, source: io::Error },
+    #[error("cannot list directory {path}: {source}")]
+    List { path: PathBuf, source: io::Error },
+    #[error("cannot sync directory {path}: {source}")]
+    Sync { path: PathBuf, source: io::Error },
+    #[error("refusing spool directory {path}: {reason}")]
+    Insecure { path: PathBuf, reason: String },
+}
+
+/// Why a spool file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path} does not exist")]
+    NotFound { path: PathBuf },
+    #[error("{path} is a symbolic link; spool files must be regular files")]
+    Symlink { path: PathBuf },
+    #[error("{path} is a {kind}; spool files must be regular files")]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{path} has {links} hard links; spool files must have exactly one")]
+    HardLinked { path: PathBuf, links: u64 },
+    #[error("{path} is larger than the {cap}-byte limit")]
+    TooLarge { path: PathBuf, cap: u64 },
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl ReadError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::NotFound { .. })
+    }
+}
+
+/// An open spool directory. Every file operation is relative to its fd, never to a path that
+/// could be swapped underneath.
+#[derive(Debug)]
+pub struct SpoolDir {
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+/// What a scan of a spool directory found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Valid spool names, sorted.
+    pub files: Vec<SpoolName>,
+    /// Entries that look like spool files (`*.json`, no leading dot) but have unusable names.
+    pub unusable: Vec<OsString>,
+}
+
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+fn io_err(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e.raw_os_error())
+}
+
+impl SpoolDir {
+    /// Opens an existing directory. The last component must not be a symbolic link.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, SpoolError> {
+        let path = path.into();
+        match rustix::fs::open(&path, dir_flags(), Mode::empty()) {
+            Ok(fd) => Ok(SpoolDir { path, fd }),
+            Err(Errno::NOTDIR) | Err(Errno::LOOP) => Err(SpoolError::NotADirectory { path }),
+            Err(e) => Err(SpoolError::OpenDir {
+                path,
+                source: io_err(e),
+            }),
+        }
+    }
+
+    /// Opens the directory, creating it (and missing parents, mode 0755) with `mode` if needed.
+    pub fn create(path: impl Into<PathBuf>, mode: u32) -> Result<Self, SpoolError> {
+        let path = path.into();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| SpoolError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        match rustix::fs::mkdir(&path, Mode::from_raw_mode(mode)) {
+            Ok(()) => {
+                // mkdir honours the umask; the mode we were asked for is the mode we want.
+                rustix::fs::chmod(&path, Mode::from_raw_mode(mode)).map_err(|e| {
+                    SpoolError::CreateDir {
+                        path: path.clone(),
+                        source: io_err(e),
+                    }
+                })?;
+            }
+            Err(Errno::EXIST) => {}
+            Err(e) => {
+                return Err(SpoolError::CreateDir {
+                    path,
+                    source: io_err(e),
+                })
+            }
+        }
+        SpoolDir::open(path)
+    }
+
+    /// Opens (creating if asked) a subdirectory such as `.claimed`, relative to this one.
+    pub fn subdir(&self, name: &str, create_mode: Option<u32>) -> Result<SpoolDir, SpoolError> {
+        let path = self.path.join(name);
+        if let Some(mode) = create_mode {
+            match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(mode)) {
+                Ok(()) => self.sync()?,
+                Err(Errno::EXIST) => {}
+                Err(e) => {
+                    return Err(SpoolError::CreateDir {
+                        path,
+                        source: io_err(e),
+                    })
+                }
+            }
+        }
+        match rustix::fs::openat(&self.fd, name, dir_flags(), Mode::empty()) {
+            Ok(fd) => Ok(SpoolDir { path, fd }),
+            Err(Errno::NOTDIR) | Err(Errno::LOOP) => Err(SpoolError::NotADirectory { path }),
+            Err(e) => Err(SpoolError::OpenDir {
+                path,
+                source: io_err(e),
+            }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The path of an entry, for messages.
+    pub fn join(&self, name: impl AsRef<OsStr>) -> PathBuf {
+        self.path.join(name.as_ref())
+    }
+
+    /// Refuses a directory that others could write into or that a foreign user owns: anyone who
+    /// can write a spool directory can forge requests or "fenced" records.
+    pub fn check_secure(&self, allowed_owners: &[u32]) -> Result<(), SpoolError> {
+        let st = rustix::fs::fstat(&self.fd).map_err(|e| SpoolError::OpenDir {
+            path: self.path.clone(),
+            source: io_err(e),
+        })?;
+        let insecure = |reason: String| SpoolError::Insecure {
+            path: self.path.clone(),
+            reason,
+        };
+        if st.st_mode & 0o002 != 0 {
+            return Err(insecure(format!(
+                "it is world-writable (mode {:04o}); run: chmod o-w {}",
+                st.st_mode & 0o7777,
+                self.path.display()
+            )));
+        }
+        if !allowed_owners.contains(&st.st_uid) {
+            return Err(insecure(format!(
+                "it is owned by uid {}, not by {:?}; run: chown {} {}",
+                st.st_uid,
+                allowed_owners,
+                allowed_owners.first().copied().unwrap_or(0),
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether this process may create files here (checked with `faccessat`, without writing).
+    pub fn check_writable(&self) -> Result<(), SpoolError> {
+        rustix::fs::accessat(
+            &self.fd,
+            ".",
+            rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+            AtFlags::EACCESS,
+        )
+        .map_err(|e| SpoolError::Write {
+            path: self.path.clone(),
+            source: io_err(e),
+        })
+    }
+
+    /// Publishes `bytes` as `name`, durably and atomically.
+    pub fn publish(&self, name: &SpoolName, bytes: &[u8], mode: Publish) -> Result<(), SpoolError> {
+        let tmp = name.temporary();
+        self.write_new(&tmp, bytes)?;
+        let renamed = match mode {
+            Publish::Replace => {
+                rustix::fs::renameat(&self.fd, tmp.as_str(), &self.fd, name.as_str())
+            }
+            Publish::NoReplace => rustix::fs::renameat_with(
+                &self.fd,
+                tmp.as_str(),
+                &self.fd,
+                name.as_str(),
+                RenameFlags::NOREPLACE,
+            ),
+        };
+        if let Err(e) = renamed {
+            let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
+            return Err(match e {
+                Errno::EXIST => SpoolError::AlreadyExists {
+                    path: self.join(name.as_str()),
+                },
+                e => SpoolError::Rename {
+                    from: self.join(&tmp),
+                    to: self.join(name.as_str()),
+                    source: io_err(e),
+                },
+            });
+        }
+        self.sync()
+    }
+
+    /// Creates `tmp` exclusively, writes and fsyncs it. A stale temporary file from a crashed
+    /// writer is removed first: temporary names belong to the writer of the final name.
+    fn write_new(&self, tmp: &str, bytes: &[u8]) -> Result<(), SpoolError> {
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mode = Mode::from_raw_mode(0o640);
+        let fd = match rustix::fs::openat(&self.fd, tmp, flags, mode) {
+            Err(Errno::EXIST) => {
+                let _ = rustix::fs::unlinkat(&self.fd, tmp, AtFlags::empty());
+                rustix::fs::openat(&self.fd, tmp, flags, mode)
+            }
+            other => other,
+        }
+        .map_err(|e| SpoolError::Write {
+            path: self.join(tmp),
+            source: io_err(e),
+        })?;
+        let mut file = File::from(fd);
+        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        if let Err(source) = written {
+            drop(file);
+            let _ = rustix::fs::unlinkat(&self.fd, tmp, AtFlags::empty());
+            return Err(SpoolError::Write {
+                path: self.join(tmp),
+                source,
+            });
+        }
+        Ok(())
+    }
+
+    /// fsyncs the directory, making renames and unlinks in it durable.
+    pub fn sync(&self) -> Result<(), SpoolError> {
+        rustix::fs::fsync(&self.fd).map_err(|e| SpoolError::Sync {
+            path: self.path.clone(),
+            source: io_err(e),
+        })
+    }
+
+    /// Reads a spool file safely: no symlink followed, regular file with one link, at most `cap`
+    /// bytes. The checks are made on the opened file, so a swap after the check changes nothing.
+    pub fn read(&self, name: impl AsRef<OsStr>, cap: u64) -> Result<Vec<u8>, ReadError> {
+        let name = name.as_ref();
+        let path = self.join(name);
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let fd = match rustix::fs::openat(&self.fd, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Err(ReadError::NotFound { path }),
+            Err(Errno::LOOP) => return Err(ReadError::Symlink { path }),
+            Err(e) => {
+                return Err(ReadError::Io {
+                    path,
+                    source: io_err(e),
+                })
+            }
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| ReadError::Io {
+            path: path.clone(),
+            source: io_err(e),
+        })?;
+        let kind = FileType::from_raw_mode(st.st_mode);
+        if kind != FileType::RegularFile {
+            return Err(ReadError::NotRegular {
+                path,
+                kind: kind_name(kind),
+            });
+        }
+        if st.st_nlink != 1 {
+            return Err(ReadError::HardLinked {
+                path,
+                links: st.st_nlink as u64,
+            });
+        }
+        if st.st_size as u64 > cap {
+            return Err(ReadError::TooLarge { path, cap });
+        }
+        let mut buf = Vec::with_capacity(st.st_size as usize);
+        // Read one byte past the cap so a file that grew after fstat is still caught.
+        File::from(fd)
+            .take(cap + 1)
+            .read_to_end(&mut buf)
+            .map_err(|source| ReadError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        if buf.len() as u64 > cap {
+            return Err(ReadError::TooLarge { path, cap });
+        }
+        Ok(buf)
+    }
+
+    /// Whether an entry of that name exists (of any type; symlinks are not followed).
+    pub fn exists(&self, name: impl AsRef<OsStr>) -> Result<bool, SpoolError> {
+        match rustix::fs::statat(&self.fd, name.as_ref(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(SpoolError::OpenDir {
+                path: self.join(name),
+                source: io_err(e),
+            }),
+        }
+    }
+
+    /// The modification time of an entry (symlinks not followed), `None` if it does not exist.
+    pub fn modified(&self, name: impl AsRef<OsStr>) -> Result<Option<SystemTime>, SpoolError> {
+        match rustix::fs::statat(&self.fd, name.as_ref(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => {
+                let secs =
+                    std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
+                Ok(Some(SystemTime::UNIX_EPOCH + secs))
+            }
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(SpoolError::OpenDir {
+                path: self.join(name),
+                source: io_err(e),
+            }),
+        }
+    }
+
+    /// Sets an entry's times to now, without following symlinks.
+    pub fn touch(&self, name: impl AsRef<OsStr>) -> Result<(), SpoolError> {
+        let now = rustix::fs::Timestamps {
+            last_access: rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: rustix::fs::UTIME_NOW,
+            },
+            last_modification: rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: rustix::fs::UTIME_NOW,
+            },
+        };
+        rustix::fs::utimensat(&self.fd, name.as_ref(), &now, AtFlags::SYMLINK_NOFOLLOW).map_err(
+            |e| SpoolError::Write {
+                path: self.join(name),
+                source: io_err(e),
+            },
+        )
+    }
+
+    /// Renames `from` here to `to` in `dest` (same file system), without replacing, and fsyncs
+    /// both directories. `Ok(false)` when `from` no longer exists (someone else took it).
+    pub fn move_to(
+        &self,
+        from: impl AsRef<OsStr>,
+        dest: &SpoolDir,
+        to: impl AsRef<OsStr>,
+    ) -> Result<bool, SpoolError> {
+        let (from, to) = (from.as_ref(), to.as_ref());
+        match rustix::fs::renameat_with(&self.fd, from, &dest.fd, to, RenameFlags::NOREPLACE) {
+            Ok(()) => {}
+            Err(Errno::NOENT) => return Ok(false),
+            Err(Errno::EXIST) => {
+                return Err(SpoolError::AlreadyExists {
+                    path: dest.join(to),
+                })
+            }
+            Err(e) => {
+                return Err(SpoolError::Rename {
+                    from: self.join(from),
+                    to: dest.join(to),
+                    source: io_err(e),
+                })
+            }
+        }
+        dest.sync()?;
+        self.sync()?;
+        Ok(true)
+    }
+
+    /// Removes a file and fsyncs the directory. `Ok(false)` if it was already gone.
+    pub fn remove(&self, name: impl AsRef<OsStr>) -> Result<bool, SpoolError> {
+        match rustix::fs::unlinkat(&self.fd, name.as_ref(), AtFlags::empty()) {
+            Ok(()) => self.sync().map(|()| true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(SpoolError::Remove {
+                path: self.join(name),
+                source: io_err(e),
+            }),
+        }
+    }
+
+    /// Every entry name except `.` and `..`.
+    pub fn entries(&self) -> Result<Vec<OsString>, SpoolError> {
+        let list_err = |e: Errno| SpoolError::List {
+            path: self.path.clone(),
+            source: io_err(e),
+        };
+        let dup = rustix::io::dup(&self.fd).map_err(list_err)?;
+        let mut dir = rustix::fs::Dir::new(dup).map_err(list_err)?;
+        dir.rewind();
+        let mut names = Vec::new();
+        for entry in dir {
+            let entry = entry.map_err(list_err)?;
+            let name: &CStr = entry.file_name();
+            let bytes = name.to_bytes();
+            if bytes != b"." && bytes != b".." {
+                names.push(OsStr::from_bytes(bytes).to_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    /// The spool files in this directory: valid names sorted, and hostile `*.json` names apart.
+    /// Temporary dot-files and non-`.json` names are skipped, as the protocol says.
+    pub fn scan(&self) -> Result<Scan, SpoolError> {
+        let mut scan = Scan::default();
+        for raw in self.entries()? {
+            match SpoolName::from_bytes(raw.as_bytes()) {
+                Ok(name) => scan.files.push(name),
+                Err(e) if e.is_ignorable() => {}
+                Err(_) => scan.unusable.push(raw),
+            }
+        }
+        scan.files.sort();
+        Ok(scan)
+    }
+}
+
+fn kind_name(kind: FileType) -> &'static str {
+    match kind {
+        FileType::RegularFile => "regular file",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symbolic link",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice => "character device",
+        FileType::BlockDevice => "block device",
+        _ => "special file",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! Tests of the spool discipline on a real file system.
+
+use super::*;
+use std::os::unix::fs::{symlink, PermissionsExt};
+
+fn spool() -> (tempfile::TempDir, SpoolDir) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = SpoolDir::create(tmp.path().join("requests"), 0o750).expect("create");
+    (tmp, dir)
+}
+
+fn name(s: &str) -> SpoolName {
+    SpoolName::parse(s).expect("valid name")
+}
+
+#[test]
+fn publish_is_whole_and_leaves_no_temporary() {
+    let (_t, dir) = spool();
+    dir.publish(&name("a.json"), b"{\"x\":1}", Publish::NoReplace)
+        .expect("publish");
+    assert_eq!(
+        dir.read("a.json", MAX_SPOOL_FILE).expect("read"),
+        b"{\"x\":1}"
+    );
+    assert_eq!(dir.entries().expect("list"), vec![OsString::from("a.json")]);
+    let mode = std::fs::metadata(dir.path())
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o750);
+}
+
+#[test]
+fn no_replace_keeps_the_first_record() {
+    let (_t, dir) = spool();
+    dir.publish(&name("a.json"), b"first", Publish::NoReplace)
+        .expect("publish");
+    let again = dir.publish(&name("a.json"), b"second", Publish::NoReplace);
+    assert!(matches!(again, Err(SpoolError::AlreadyExists { .. })));
+    assert_eq!(dir.read("a.json", 100).expect("read"), b"first");
+    assert_eq!(
+        dir.entries().expect("list").len(),
+        1,
+        "temporary file left behind"
+    );
+    dir.publish(&name("a.json"), b"third", Publish::Replace)
+        .expect("replace");
+    assert_eq!(dir.read("a.json", 100).expect("read"), b"third");
+}
+
+#[test]
+fn stale_temporary_from_a_crash_is_replaced() {
+    let (_t, dir) = spool();
+    std::fs::write(dir.join(".a.json.tmp"), b"half").expect("stale tmp");
+    dir.publish(&name("a.json"), b"whole", Publish::NoReplace)
+        .expect("publish");
+    assert_eq!(dir.read("a.json", 100).expect("read"), b"whole");
+    assert!(!dir.exists(".a.json.tmp").expect("stat"));
+}
+
+#[test]
+fn read_refuses_symlinks_fifos_dirs_hardlinks_and_oversize() {
+    let (t, dir) = spool();
+    let secret = t.path().join("secret");
+    std::fs::write(&secret, b"{}").expect("secret");
+    symlink(&secret, dir.join("link.json")).expect("symlink");
+    assert!(matches!(
+        dir.read("link.json", 100),
+        Err(ReadError::Symlink { .. })
+    ));
+    rustix::fs::mknodat(
+        dir.fd(),
+        "fifo.json",
+        FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("fifo");
+    assert!(matches!(
+        dir.read("fifo.json", 100),
+        Err(ReadError::NotRegular { kind: "FIFO", .. })
+    ));
+    std::fs::create_dir(dir.join("d.json")).expect("dir");
+    assert!(matches!(
+        dir.read("d.json", 100),
+        Err(ReadError::NotRegular { .. })
+    ));
+    std::fs::hard_link(&secret, dir.join("hard.json")).expect("hard link");
+    assert!(matches!(
+        dir.read("hard.json", 100),
+        Err(ReadError::HardLinked { links: 2, .. })
+    ));
+    std::fs::write(dir.join("big.json"), vec![b' '; 101]).expect("big");
+    assert!(matches!(
+        dir.read("big.json", 100),
+        Err(ReadError::TooLarge { .. })
+    ));
+    assert!(dir
+        .read("missing.json", 100)
+        .is_err_and(|e| e.is_not_found()));
+}
+
+#[test]
+fn open_refuses_a_symlinked_directory() {
+    let (t, dir) = spool();
+    let link = t.path().join("evil");
+    symlink(dir.path(), &link).expect("symlink");
+    assert!(matches!(
+        SpoolDir::open(&link),
+        Err(SpoolError::NotADirectory { .. })
+    ));
+}
+
+#[test]
+fn scan_separates_spool_files_from_temporaries_and_hostile_names() {
+    let (_t, dir) = spool();
+    for f in [
+        "b.json",
+        "a.json",
+        ".a.json.tmp",
+        "notes.txt",
+        "evil name.json",
+    ] {
+        std::fs::write(dir.join(f), b"{}").expect("write");
+    }
+    let scan = dir.scan().expect("scan");
+    assert_eq!(scan.files, vec![name("a.json"), name("b.json")]);
+    assert_eq!(scan.unusable, vec![OsString::from("evil name.json")]);
+}
+
+#[test]
+fn move_to_claims_exactly_once() {
+    let (_t, dir) = spool();
+    let claimed = dir.subdir(".claimed", Some(0o750)).expect("subdir");
+    dir.publish(&name("a.json"), b"{}", Publish::NoReplace)
+        .expect("publish");
+    assert!(dir
+        .move_to("a.json", &claimed, "a.json")
+        .expect("first claim"));
+    assert!(!dir
+        .move_to("a.json", &claimed, "a.json")
+        .expect("second claim"));
+    assert!(claimed.exists("a.json").expect("stat"));
+    assert!(claimed.remove("a.json").expect("remove"));
+    assert!(!claimed.remove("a.json").expect("remove again"));
+}
+
+#[test]
+fn check_secure_refuses_world_writable_and_foreign_owner() {
+    let (_t, dir) = spool();
+    let me = rustix::process::geteuid().as_raw();
+    assert!(dir.check_secure(&[me]).is_ok());
+    assert!(matches!(
+        dir.check_secure(&[me + 1]),
+        Err(SpoolError::Insecure { .. })
+    ));
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let err = dir
+        .check_secure(&[me])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("world-writable"), "{err}");
+}
+
+#[test]
+fn heartbeat_touch_moves_mtime() {
+    let (_t, dir) = spool();
+    dir.publish(&name("h.json"), b"{}", Publish::Replace)
+        .expect("publish");
+    let old = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("h.json"))
+        .and_then(|f| f.set_modified(old))
+        .expect("set old mtime");
+    assert_eq!(dir.modified("h.json").expect("stat"), Some(old));
+    dir.touch("h.json").expect("touch");
+    assert!(dir
+        .modified("h.json")
+        .expect("stat")
+        .is_some_and(|t| t > old));
+    assert_eq!(dir.modified("none").expect("stat"), None);
+}

@@ -1,0 +1,2 @@
+//! fence_watcher (placeholder).
+fn main() {}
