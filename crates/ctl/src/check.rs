@@ -1,0 +1,94 @@
+//! `check`: is this host ready to fence? Each check prints one line, OK or FAIL with the fix.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE};
+
+use crate::Spool;
+
+pub fn run(spool: &Spool, max_age: u64) -> Result<bool, String> {
+    let mut ok = true;
+    for (what, path) in [
+        ("request directory", spool.requests()),
+        ("response directory", spool.responses()),
+    ] {
+        ok &= report(what, check_dir(&path));
+    }
+    ok &= report(
+        "responder heartbeat",
+        check_heartbeat(&spool.responses(), max_age),
+    );
+    ok &= report(
+        "fence agent",
+        check_agent(Path::new("/usr/sbin/fence_gfs2_recorder")),
+    );
+    Ok(ok)
+}
+
+fn report(what: &str, result: Result<String, String>) -> bool {
+    match &result {
+        Ok(detail) => println!("OK   {what}: {detail}"),
+        Err(detail) => println!("FAIL {what}: {detail}"),
+    }
+    result.is_ok()
+}
+
+fn check_dir(path: &Path) -> Result<String, String> {
+    let dir = SpoolDir::open(path).map_err(|e| e.to_string())?;
+    dir.check_writable().map_err(|e| e.to_string())?;
+    // Checked with the rights of whoever runs the tool: root for a root-owned spool.
+    let me = rustix::process::geteuid().as_raw();
+    dir.check_secure(&[me]).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{} is a writable, private directory",
+        path.display()
+    ))
+}
+
+fn check_heartbeat(responses: &Path, max_age: u64) -> Result<String, String> {
+    let dir = SpoolDir::open(responses).map_err(|e| e.to_string())?;
+    let bytes = dir
+        .read(HEARTBEAT_FILE, 4096)
+        .map_err(|e| format!("{e}; is fence-watcher.service running?"))?;
+    let hb = Heartbeat::from_json(&bytes).ok_or("heartbeat file is not valid JSON")?;
+    let modified = dir
+        .modified(HEARTBEAT_FILE)
+        .map_err(|e| e.to_string())?
+        .ok_or("heartbeat vanished")?;
+    let age = SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or_default()
+        .as_secs();
+    if age > max_age {
+        return Err(format!(
+            "last beat {age} s ago (pid {} on {}); is fence-watcher.service running?",
+            hb.pid, hb.host
+        ));
+    }
+    Ok(format!(
+        "fence_watcher pid {} on {} beat {age} s ago",
+        hb.pid, hb.host
+    ))
+}
+
+fn check_agent(path: &Path) -> Result<String, String> {
+    let out = std::process::Command::new(path)
+        .arg("-o")
+        .arg("metadata")
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {e}; install it there (Pacemaker looks only in /usr/sbin)",
+                path.display()
+            )
+        })?;
+    if !out.status.success() || !out.stdout.starts_with(b"<?xml") {
+        return Err(format!(
+            "{} -o metadata failed ({})",
+            path.display(),
+            out.status
+        ));
+    }
+    Ok(format!("{} answers metadata", path.display()))
+}

@@ -1,0 +1,43 @@
+//! `unfence`: clear a repaired node's fence records.
+//!
+//! A successful response is a responder's record that the node is fenced (nnf-sos will not give
+//! the node storage access back while it exists). When the operator has repaired the node, they
+//! clear it. Records are moved to `RESPONSE_DIR/.unfenced/`, never deleted: the audit trail stays.
+
+use gfs2_fence_protocol::{NodeName, SpoolDir};
+
+use crate::inspect::load_records;
+use crate::Spool;
+
+pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, String> {
+    let node = NodeName::parse(node).map_err(|e| e.to_string())?;
+    let dir = SpoolDir::open(spool.responses()).map_err(|e| e.to_string())?;
+    let mine: Vec<String> = load_records(&dir)?
+        .into_iter()
+        .filter(|(_, r)| r.target_node == node)
+        .map(|(name, _)| name)
+        .collect();
+    if mine.is_empty() {
+        println!("no records for {node} in {}", dir.path().display());
+        return Ok(true);
+    }
+    if !yes {
+        for name in &mine {
+            println!("would clear {}", dir.join(name).display());
+        }
+        println!(
+            "run again with --yes to move these {} record(s) to .unfenced/",
+            mine.len()
+        );
+        return Ok(true);
+    }
+    let archive = dir
+        .subdir(".unfenced", Some(0o750))
+        .map_err(|e| e.to_string())?;
+    for name in &mine {
+        dir.move_to(name, &archive, name)
+            .map_err(|e| e.to_string())?;
+        println!("cleared {} (kept in {})", name, archive.path().display());
+    }
+    Ok(true)
+}
