@@ -1,0 +1,287 @@
+//! A fence through the request/response files (`on`, `off`, `reboot`).
+//!
+//! Order matters: the response directory is watched before the request is published, so no
+//! answer can be missed; the wait is event-driven and bounded by `fence_timeout`; a response is
+//! read safely and must carry our `request_id`. On timeout or on Pacemaker's SIGTERM the request
+//! is withdrawn with the cancel protocol of DESIGN.md, so no responder starts it afterwards.
+
+use std::time::Instant;
+
+use gfs2_fence_protocol::{
+    Action, Gfs2Discovery, Publish, Request, Response, SpoolDir, SpoolError, SpoolName, Timestamp,
+    MAX_SPOOL_FILE,
+};
+
+use crate::diag::Diag;
+use crate::events::{Event, EventLog, Status};
+use crate::exit::Exit;
+use crate::settings::Settings;
+use crate::text::escape;
+use crate::wait::{wait, DirWatch, Signals, Wake};
+
+/// One fence in progress: what every event line needs.
+struct Fence<'a> {
+    action: Action,
+    s: &'a Settings,
+    target: &'a gfs2_fence_protocol::NodeName,
+    diag: &'a Diag,
+    log: &'a mut EventLog,
+    started: Instant,
+    recorder: String,
+    request: Option<Request>,
+    discovery: Option<Gfs2Discovery>,
+}
+
+/// Runs one fence; the exit status is 0 only for a response that says `success: true`.
+pub fn fence(
+    action: Action,
+    s: &Settings,
+    target: &gfs2_fence_protocol::NodeName,
+    diag: &Diag,
+    log: &mut EventLog,
+) -> Exit {
+    let mut f = Fence {
+        action,
+        s,
+        target,
+        diag,
+        log,
+        started: Instant::now(),
+        recorder: hostname(),
+        request: None,
+        discovery: None,
+    };
+    match f.run() {
+        Ok(exit) => exit,
+        Err((status, msg)) => f.end(status, &msg),
+    }
+}
+
+type Step<T> = Result<T, (Status, String)>;
+
+fn failed(msg: impl std::fmt::Display) -> (Status, String) {
+    (Status::Failed, msg.to_string())
+}
+
+impl Fence<'_> {
+    fn run(&mut self) -> Step<Exit> {
+        let signals = Signals::install()
+            .map_err(|e| failed(format!("cannot install signal handlers: {e}")))?;
+        let (requests, responses) = open_dirs(self.s).map_err(failed)?;
+        if !self.s.delay.is_zero() {
+            self.diag
+                .debug(&format!("delaying {:?} before fencing", self.s.delay));
+            if let Ok(Wake::Signal(sig)) = wait(&signals, None, Instant::now() + self.s.delay) {
+                return Err((
+                    Status::Cancelled,
+                    format!("killed by {sig} during the delay; no request was published"),
+                ));
+            }
+        }
+        let discovery = match &self.s.discovery {
+            Some(cfg) => gfs2_discovery::discover(self.target, cfg),
+            None => Gfs2Discovery::disabled("disabled by gfs2_discovery=false"),
+        };
+        self.diag.debug(&format!(
+            "gfs2 discovery: {}",
+            escape(&format!("{:?}", discovery.names()), 500)
+        ));
+        self.discovery = Some(discovery.clone());
+        if let Some(sig) = signals.pending() {
+            return Err((
+                Status::Cancelled,
+                format!("killed by {sig} before the request was published"),
+            ));
+        }
+        let mut watch = DirWatch::new(responses.path())
+            .map_err(|e| failed(format!("cannot watch {}: {e}", responses.path().display())))?;
+        let request = Request::new(
+            self.action,
+            self.target.clone(),
+            discovery,
+            self.recorder.clone(),
+            self.s.fence_timeout,
+        );
+        let name = SpoolName::for_request(&request.request_id, self.target, self.s.file_naming);
+        self.request = Some(request.clone());
+        self.record(
+            Status::Requested,
+            &format!(
+                "request {} published in {}",
+                name,
+                requests.path().display()
+            ),
+        );
+        requests
+            .publish(&name, &request.to_json(), Publish::NoReplace)
+            .map_err(|e| failed(format!("cannot publish the request: {e}")))?;
+        let ex = Exchange {
+            requests: &requests,
+            responses: &responses,
+            name: &name,
+            request: &request,
+        };
+        self.await_response(&ex, &signals, &mut watch)
+    }
+
+    fn await_response(
+        &mut self,
+        ex: &Exchange<'_>,
+        signals: &Signals,
+        watch: &mut DirWatch,
+    ) -> Step<Exit> {
+        let deadline = Instant::now() + self.s.fence_timeout;
+        let mut look = true;
+        loop {
+            if look {
+                if let Some(exit) = self.try_read(ex)? {
+                    return Ok(exit);
+                }
+            }
+            match wait(signals, Some(watch), deadline) {
+                Ok(Wake::Files(ev)) if ev.gone => {
+                    return Err(failed(format!(
+                        "response directory {} was removed or moved",
+                        ex.responses.path().display()
+                    )))
+                }
+                Ok(Wake::Files(ev)) => {
+                    look = ev.overflow
+                        || ev
+                            .names
+                            .iter()
+                            .any(|n| n.as_encoded_bytes() == ex.name.as_str().as_bytes())
+                }
+                Ok(Wake::Timeout) => return self.timed_out(ex),
+                Ok(Wake::Signal(sig)) => {
+                    return Err((
+                        Status::Cancelled,
+                        format!("killed by {sig} while waiting; {}", withdraw_text(ex)),
+                    ))
+                }
+                Err(e) => return Err(failed(format!("cannot wait for the response: {e}"))),
+            }
+        }
+    }
+
+    /// Reads our response if it is there. A bad one fails at once: waiting would not fix it.
+    fn try_read(&mut self, ex: &Exchange<'_>) -> Step<Option<Exit>> {
+        let bytes = match ex.responses.read(ex.name.as_str(), MAX_SPOOL_FILE) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(failed(format!("unusable response: {e}"))),
+        };
+        let path = ex.responses.join(ex.name.as_str());
+        let resp = Response::for_request(&bytes, ex.request)
+            .map_err(|e| failed(format!("unusable response {}: {e}", path.display())))?;
+        let what = format!("{} (response {})", resp.message, path.display());
+        if resp.success {
+            Ok(Some(self.end(Status::Completed, &what)))
+        } else {
+            Err(failed(format!("responder reported failure: {what}")))
+        }
+    }
+
+    fn timed_out(&mut self, ex: &Exchange<'_>) -> Step<Exit> {
+        // An answer that raced the deadline still counts.
+        if let Some(exit) = self.try_read(ex)? {
+            return Ok(exit);
+        }
+        let secs = self.s.fence_timeout.as_secs_f64();
+        Err((
+            Status::Timeout,
+            format!("no response within {secs} s; {}", withdraw_text(ex)),
+        ))
+    }
+
+    fn end(&mut self, status: Status, details: &str) -> Exit {
+        self.record(status, details);
+        match status {
+            Status::Completed => Exit::Success,
+            _ => {
+                self.diag.error(&format!(
+                    "{} of {}: {}: {}",
+                    self.action,
+                    self.target,
+                    status.as_str(),
+                    escape(details, 2000)
+                ));
+                Exit::Failure
+            }
+        }
+    }
+
+    fn record(&mut self, status: Status, details: &str) {
+        self.diag.debug(&format!(
+            "event {}: {}",
+            status.as_str(),
+            escape(details, 2000)
+        ));
+        let ev = Event {
+            status,
+            action: self.action.as_str(),
+            target: Some(self.target),
+            request_id: self.request.as_ref().map(|r| &r.request_id),
+            discovery: self.discovery.as_ref(),
+            recorder: &self.recorder,
+            details,
+            duration: self.started.elapsed(),
+        };
+        self.log.record(&ev);
+    }
+}
+
+/// The published request and where it lives.
+struct Exchange<'a> {
+    requests: &'a SpoolDir,
+    responses: &'a SpoolDir,
+    name: &'a SpoolName,
+    request: &'a Request,
+}
+
+/// Runs the cancel protocol and says what came of it.
+fn withdraw_text(ex: &Exchange<'_>) -> String {
+    match withdraw(ex) {
+        Ok(true) => format!(
+            "request {} withdrawn (republished with cancelled=true)",
+            ex.name
+        ),
+        Ok(false) => format!(
+            "request {} was already taken by a responder and may still be carried out",
+            ex.name
+        ),
+        Err(e) => format!("could not withdraw request {}: {e}", ex.name),
+    }
+}
+
+/// DESIGN.md's cancel protocol: take the request away by renaming it to `.X.json.cancel`; if
+/// that worked we own it, so republish it cancelled with deadline now and drop the hidden copy.
+/// `Ok(false)`: a responder claimed it first.
+fn withdraw(ex: &Exchange<'_>) -> Result<bool, SpoolError> {
+    let hold = ex.name.cancelling();
+    if !ex.requests.move_to(ex.name.as_str(), ex.requests, &hold)? {
+        return Ok(false);
+    }
+    let mut cancelled = ex.request.clone();
+    cancelled.cancelled = true;
+    cancelled.deadline = Some(Timestamp::now());
+    ex.requests
+        .publish(ex.name, &cancelled.to_json(), Publish::NoReplace)?;
+    ex.requests.remove(&hold)?;
+    Ok(true)
+}
+
+/// Opens both spool directories and checks that requests can be written, failing fast.
+fn open_dirs(s: &Settings) -> Result<(SpoolDir, SpoolDir), SpoolError> {
+    let requests = SpoolDir::open(&s.request_dir)?;
+    requests.check_writable()?;
+    let responses = SpoolDir::open(&s.response_dir)?;
+    Ok((requests, responses))
+}
+
+pub fn hostname() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,215 @@
+//! The metadata XML Pacemaker reads, the `--help` text and the man page, all from the option
+//! table. The XML follows fence-agents 4.12 (`fence_virsh -o metadata`) and is valid against
+//! `/usr/share/cluster/relaxng/metadata.rng`.
+
+use std::fmt::Write;
+
+use crate::options::{getopt_text, OptSpec, OPTIONS};
+use crate::text::xml;
+
+pub const AGENT: &str = "fence_gfs2_recorder";
+const SHORTDESC: &str =
+    "Fence agent that records fence events and fences through request/response files";
+const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none).";
+const VENDOR_URL: &str = "https://github.com/ClusterLabs/fence-agents";
+
+/// The actions, with the `on automatic="0"` of fence-agents.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("on", "Ask the responder to power on (or unfence) the node"),
+    ("off", "Ask the responder to power off (or fence) the node"),
+    ("reboot", "Ask the responder to reboot the node"),
+    (
+        "status",
+        "Report the node's recorded state: exit 0 on, 2 off",
+    ),
+    ("list", "List the nodes that have fence records"),
+    (
+        "list-status",
+        "List the nodes that have fence records, with their state",
+    ),
+    (
+        "monitor",
+        "Check the directories and the responder's heartbeat",
+    ),
+    ("metadata", "Print the metadata XML"),
+    ("manpage", "Print the man page"),
+    ("validate-all", "Check every parameter"),
+];
+
+fn visible() -> impl Iterator<Item = &'static OptSpec> {
+    OPTIONS.iter().filter(|o| !o.hidden)
+}
+
+/// The metadata XML.
+pub fn metadata() -> String {
+    let mut x = String::with_capacity(8192);
+    let _ = writeln!(x, "<?xml version=\"1.0\" ?>");
+    let _ = writeln!(
+        x,
+        "<resource-agent name=\"{AGENT}\" shortdesc=\"{}\" >",
+        xml(SHORTDESC)
+    );
+    let _ = writeln!(x, "<longdesc>{}</longdesc>", xml(LONGDESC));
+    let _ = writeln!(x, "<vendor-url>{VENDOR_URL}</vendor-url>");
+    x.push_str("<parameters>\n");
+    for o in visible() {
+        parameter(
+            &mut x,
+            o,
+            o.name,
+            o.obsoletes.map(|old| format!(" obsoletes=\"{old}\"")),
+        );
+        if let Some(old) = o.obsoletes {
+            parameter(&mut x, o, old, Some(" deprecated=\"1\"".to_owned()));
+        }
+    }
+    x.push_str("</parameters>\n<actions>\n");
+    for (name, _) in ACTIONS {
+        let auto = if *name == "on" {
+            " automatic=\"0\""
+        } else {
+            ""
+        };
+        let _ = writeln!(x, "\t<action name=\"{name}\"{auto} />");
+    }
+    x.push_str("</actions>\n</resource-agent>\n");
+    x
+}
+
+fn parameter(x: &mut String, o: &OptSpec, name: &str, extra: Option<String>) {
+    let _ = writeln!(
+        x,
+        "\t<parameter name=\"{name}\" unique=\"0\" required=\"{}\"{}>",
+        u8::from(o.required),
+        extra.unwrap_or_default()
+    );
+    let _ = writeln!(x, "\t\t<getopt mixed=\"{}\" />", xml(&getopt_text(o)));
+    let default = o
+        .default
+        .map(|d| format!(" default=\"{}\"", xml(d)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        x,
+        "\t\t<content type=\"{}\"{default}  />",
+        o.kind.metadata_type()
+    );
+    let _ = writeln!(
+        x,
+        "\t\t<shortdesc lang=\"en\">{}</shortdesc>",
+        xml(&describe(o))
+    );
+    x.push_str("\t</parameter>\n");
+}
+
+/// The description with the environment variables that set the option.
+fn describe(o: &OptSpec) -> String {
+    if o.env.is_empty() {
+        o.desc.to_owned()
+    } else {
+        format!("{} (environment: {})", o.desc, o.env.join(", then "))
+    }
+}
+
+/// The `--help` text.
+pub fn help() -> String {
+    let mut h = format!("{SHORTDESC}\n\nUsage:\n\t{AGENT} [options]\nOptions:\n");
+    for o in visible() {
+        let default = o
+            .default
+            .map(|d| format!(" (Default Value: {d})"))
+            .unwrap_or_default();
+        let _ = writeln!(h, "   {:<32} {}{default}", getopt_text(o), describe(o));
+    }
+    h.push_str("\nWith no arguments, options are read from standard input as name=value lines.\n");
+    h
+}
+
+/// The man page (roff), built from the same table as the metadata.
+pub fn manpage() -> String {
+    let mut m = String::with_capacity(8192);
+    let _ = writeln!(
+        m,
+        ".TH FENCE_GFS2_RECORDER 8 \"\" \"{AGENT} {}\" \"Fence agents\"",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(m, ".SH NAME\n{} \\- {}", roff(AGENT), roff(SHORTDESC));
+    let _ = writeln!(m, ".SH DESCRIPTION\n{}", roff(LONGDESC));
+    m.push_str(".SH PARAMETERS\n");
+    for o in visible() {
+        let default = o
+            .default
+            .map(|d| format!(" (Default Value: {d})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            m,
+            ".TP\n.B {}\n{}{}",
+            roff(&getopt_text(o)),
+            roff(&describe(o)),
+            roff(&default)
+        );
+    }
+    m.push_str(".SH ACTIONS\n");
+    for (name, what) in ACTIONS {
+        let _ = writeln!(m, ".TP\n\\fB{}\\fP\n{}", roff(name), roff(what));
+    }
+    m.push_str(".SH STDIN PARAMETERS\n");
+    for o in visible() {
+        let also: Vec<&str> = o.aliases.to_vec();
+        let obs = if also.is_empty() {
+            String::new()
+        } else {
+            format!(" Obsoletes: {}", also.join(", "))
+        };
+        let _ = writeln!(
+            m,
+            ".TP\n.B {}\n{}{}",
+            roff(o.name),
+            roff(&describe(o)),
+            roff(&obs)
+        );
+    }
+    m.push_str(
+        ".SH EXIT STATUS\n0 success (status: on), 1 failure or bad arguments, 2 status: off.\n",
+    );
+    m
+}
+
+/// Text safe for roff: backslashes escaped, hyphens as `\-`, no line starting with a control
+/// character.
+fn roff(text: &str) -> String {
+    let t = text.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_visible_option_is_in_metadata_help_and_manpage() {
+        let (x, h, m) = (metadata(), help(), manpage());
+        for o in visible() {
+            assert!(
+                x.contains(&format!("<parameter name=\"{}\"", o.name)),
+                "{}",
+                o.name
+            );
+            assert!(h.contains(&format!("--{}", o.long)), "{}", o.name);
+            assert!(m.contains(&roff(&format!("--{}", o.long))), "{}", o.name);
+        }
+        assert!(
+            x.contains("<parameter name=\"port\" unique=\"0\" required=\"1\" deprecated=\"1\">")
+        );
+        assert!(
+            x.contains("<parameter name=\"plug\" unique=\"0\" required=\"1\" obsoletes=\"port\">")
+        );
+        assert!(!x.contains("\"nodename\""));
+        for (a, _) in ACTIONS {
+            assert!(x.contains(&format!("<action name=\"{a}\"")) && m.contains(&roff(a)));
+        }
+    }
+}
