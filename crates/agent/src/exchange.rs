@@ -145,13 +145,7 @@ impl Fence<'_> {
                         ex.responses.path().display()
                     )))
                 }
-                Ok(Wake::Files(ev)) => {
-                    look = ev.overflow
-                        || ev
-                            .names
-                            .iter()
-                            .any(|n| n.as_encoded_bytes() == ex.name.as_str().as_bytes())
-                }
+                Ok(Wake::Files(ev)) => look = ev.overflow || concerns(&ev, ex),
                 Ok(Wake::Timeout) => return self.timed_out(ex),
                 Ok(Wake::Signal(sig)) => {
                     return Err((
@@ -229,6 +223,25 @@ impl Fence<'_> {
         };
         self.log.record(&ev);
     }
+}
+
+/// Whether the events say our response is there to read: complete (closed or renamed), or
+/// created as something that is not a regular file (a symlink or FIFO never gets `CLOSE_WRITE`,
+/// and must fail at once rather than after the timeout).
+fn concerns(ev: &crate::wait::DirEvents, ex: &Exchange<'_>) -> bool {
+    let ours = |n: &std::ffi::OsString| n.as_encoded_bytes() == ex.name.as_str().as_bytes();
+    ev.ready.iter().any(ours) || (ev.created.iter().any(ours) && !is_regular(ex))
+}
+
+fn is_regular(ex: &Exchange<'_>) -> bool {
+    let st = rustix::fs::statat(
+        ex.responses.fd(),
+        ex.name.as_str(),
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    );
+    st.is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+    })
 }
 
 /// The published request and where it lives.

@@ -31,7 +31,10 @@ pub enum Wake {
 /// What happened in the watched directory.
 #[derive(Debug, Default)]
 pub struct DirEvents {
-    pub names: Vec<OsString>,
+    /// Entries closed after writing or renamed into place: complete files.
+    pub ready: Vec<OsString>,
+    /// Entries just created (a file may still be being written; a symlink or FIFO is complete).
+    pub created: Vec<OsString>,
     /// Events were lost: look at the directory.
     pub overflow: bool,
     /// The directory was removed or moved away.
@@ -90,6 +93,7 @@ impl DirWatch {
         let inotify = Inotify::init()?;
         let mask = WatchMask::MOVED_TO
             | WatchMask::CLOSE_WRITE
+            | WatchMask::CREATE
             | WatchMask::DELETE_SELF
             | WatchMask::MOVE_SELF
             | WatchMask::ONLYDIR;
@@ -111,8 +115,12 @@ impl DirWatch {
                 out.gone |= ev
                     .mask
                     .intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED);
-                if let Some(n) = ev.name {
-                    out.names.push(n.to_owned());
+                match ev.name {
+                    Some(n) if ev.mask.contains(EventMask::CREATE) => {
+                        out.created.push(n.to_owned())
+                    }
+                    Some(n) => out.ready.push(n.to_owned()),
+                    None => {}
                 }
             }
         }

@@ -1,0 +1,194 @@
+//! The request/response exchange through the real binary and real files, with a responder
+//! thread written here (polling, on purpose simple; the real daemon has its own tests).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{text, Answer, Responder, Sandbox};
+use gfs2_fence_protocol::{Request, MAX_SPOOL_FILE};
+
+#[test]
+fn success_response_exits_0_and_logs_requested_then_completed() {
+    let sb = Sandbox::new();
+    let responder = Responder::start(&sb, Answer::Success);
+    let out = sb.run("nodename=cn1\naction=reboot\nport=cn1\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(responder.stop(), 1);
+    assert_eq!(sb.statuses(), ["requested", "completed"]);
+    let ev = &sb.events()[1];
+    assert_eq!(ev["target_node"], "cn1");
+    assert_eq!(ev["gfs2_discovery"]["enabled"], false);
+    assert_eq!(ev["gfs2_discovery"]["reason"], "disabled by gfs2_discovery=false");
+    let readable = std::fs::read_to_string(sb.log.join("fence-events-readable.log")).unwrap_or_default();
+    assert!(readable.contains("ACTION=reboot TARGET=cn1 GFS2=none STATUS=completed DETAILS=\""), "{readable}");
+    assert_eq!(sb.requests().len(), 1, "the responder here leaves requests in place");
+    assert_eq!(common::visible(&sb.rs).len(), 1, "the agent never deletes the response");
+}
+
+#[test]
+fn argv_fence_with_nnf_file_naming() {
+    let sb = Sandbox::new();
+    let responder = Responder::start(&sb, Answer::Success);
+    let (rq, rs, log) = (sb.rq.display().to_string(), sb.rs.display().to_string(), sb.log.display().to_string());
+    let out = sb.run_argv(&[
+        "-o", "off", "-n", "cn2", "--request-dir", &rq, "--response-dir", &rs, "--log-dir", &log,
+        "--gfs2-discovery=false", "--file-naming=nnf", "--fence-timeout=30",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    responder.stop();
+    let names = sb.requests();
+    assert!(names.len() == 1 && names[0].starts_with("cn2-"), "{names:?}");
+}
+
+#[test]
+fn failure_response_exits_1() {
+    let sb = Sandbox::new();
+    let _r = Responder::start(&sb, Answer::Failure);
+    let out = sb.run("port=cn1\naction=off\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bmc unreachable"), "{}", text(&out.stderr));
+    assert_eq!(sb.statuses(), ["requested", "failed"]);
+}
+
+/// A bad response is a failure at once; the 30 s timeout is far from the 10 s bound.
+fn fails_fast(answer: Answer, expect: &str) {
+    let sb = Sandbox::new();
+    let _r = Responder::start(&sb, answer);
+    let t = Instant::now();
+    let out = sb.run("port=cn1\naction=reboot\nfence_timeout=30\n");
+    assert!(t.elapsed() < Duration::from_secs(10), "waited {:?}", t.elapsed());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(expect), "{err}");
+    assert_eq!(sb.statuses(), ["requested", "failed"]);
+}
+
+#[test]
+fn malformed_response_fails_at_once() {
+    fails_fast(Answer::Garbage, "not valid JSON");
+}
+
+#[test]
+fn response_for_another_request_fails_at_once() {
+    fails_fast(Answer::WrongId, "is for request");
+}
+
+#[test]
+fn symlinked_response_is_refused_at_once() {
+    fails_fast(Answer::Symlink, "symbolic link");
+}
+
+#[test]
+fn fifo_response_is_refused_at_once_without_hanging() {
+    fails_fast(Answer::Fifo, "FIFO");
+}
+
+#[test]
+fn timeout_logs_timeout_and_withdraws_the_request() {
+    let sb = Sandbox::new();
+    let out = sb.run("port=cn1\naction=reboot\nfence_timeout=1\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(sb.statuses(), ["requested", "timeout"]);
+    let names = sb.requests();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let bytes = std::fs::read(sb.rq.join(&names[0])).unwrap_or_default();
+    let req = Request::from_json(&bytes).expect("republished request parses");
+    assert!(req.cancelled && req.is_expired(), "the request is marked so nobody starts it");
+    assert!(std::fs::read_dir(&sb.rq).map(|d| d.count()).unwrap_or(0) == 1, "no .cancel or .tmp left");
+}
+
+#[test]
+fn sigterm_mid_wait_cancels_promptly() {
+    let sb = Sandbox::new();
+    let child = sb.spawn("port=cn1\naction=reboot\nfence_timeout=60\n");
+    let t = Instant::now();
+    while sb.requests().is_empty() && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let out = child.wait_with_output().expect("wait");
+    assert!(t.elapsed() < Duration::from_secs(30), "exited promptly, not after the 60 s timeout");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(sb.statuses(), ["requested", "cancelled"]);
+    assert!(sb.events()[1]["details"].as_str().unwrap_or("").contains("SIGTERM"));
+    let names = sb.requests();
+    let bytes = std::fs::read(sb.rq.join(&names[0])).unwrap_or_default();
+    assert!(Request::from_json(&bytes).is_ok_and(|r| r.cancelled));
+}
+
+#[test]
+fn sigterm_after_a_responder_claimed_leaves_the_claim_alone() {
+    let sb = Sandbox::new();
+    let child = sb.spawn("port=cn1\naction=reboot\nfence_timeout=60\n");
+    let t = Instant::now();
+    while sb.requests().is_empty() && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Claim it the way the daemon does: rename into .claimed/.
+    let name = sb.requests().remove(0);
+    std::fs::create_dir(sb.rq.join(".claimed")).expect("claimed dir");
+    std::fs::rename(sb.rq.join(&name), sb.rq.join(".claimed").join(&name)).expect("claim");
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(sb.requests().is_empty(), "nothing republished: the responder owns it");
+    assert!(sb.events()[1]["details"].as_str().unwrap_or("").contains("already taken"));
+}
+
+#[test]
+fn eight_concurrent_agents_are_all_answered() {
+    let sb = Sandbox::new();
+    let responder = Responder::start(&sb, Answer::Success);
+    let children: Vec<_> = (1..=8).map(|i| sb.spawn(&format!("port=cn{i}\naction=reboot\nfence_timeout=30\n"))).collect();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    assert_eq!(responder.stop(), 8);
+    assert_eq!(sb.statuses().iter().filter(|s| *s == "completed").count(), 8);
+}
+
+#[test]
+fn missing_or_unwritable_directories_fail_fast_with_the_path() {
+    let sb = Sandbox::new();
+    std::fs::remove_dir(&sb.rs).expect("rm rs");
+    let out = sb.run("port=cn1\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&sb.rs.display().to_string()), "{}", text(&out.stderr));
+    assert!(sb.requests().is_empty());
+    assert_eq!(sb.statuses(), ["failed"]);
+
+    let sb = Sandbox::new();
+    std::fs::remove_dir(&sb.rq).expect("rm rq");
+    std::fs::write(&sb.rq, b"not a dir").expect("file");
+    let out = sb.run("port=cn1\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is not a directory"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn unwritable_request_dir_fails_fast_as_an_unprivileged_user() {
+    let Some(prefix) = common::as_nobody() else { return };
+    let sb = Sandbox::new();
+    let _ = std::process::Command::new("chmod").args(["755", &sb.tmp.path().display().to_string()]).status();
+    let mut c = std::process::Command::new(prefix[0]);
+    c.args(&prefix[1..]).arg(common::BIN).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let out = common::run_with_stdin(c, sb.stdin("port=cn1\nfence_timeout=30\nlog_dir=/nonexistent/x\n").as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot write") && err.contains(&sb.rq.display().to_string()), "{err}");
+    assert!(sb.requests().is_empty());
+    let _ = MAX_SPOOL_FILE;
+}
+
+#[test]
+fn discovery_sources_are_used_when_enabled() {
+    let sb = Sandbox::new();
+    let _r = Responder::start(&sb, Answer::Success);
+    let out = sb.run("port=cn1\nfence_timeout=30\ngfs2_discovery=true\ngfs2_sources=mounts\ngfs2_timeout=1\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ev = &sb.events()[0];
+    assert_eq!(ev["gfs2_discovery"]["enabled"], true, "{ev}");
+}
