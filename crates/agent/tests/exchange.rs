@@ -19,26 +19,59 @@ fn success_response_exits_0_and_logs_requested_then_completed() {
     let ev = &sb.events()[1];
     assert_eq!(ev["target_node"], "cn1");
     assert_eq!(ev["gfs2_discovery"]["enabled"], false);
-    assert_eq!(ev["gfs2_discovery"]["reason"], "disabled by gfs2_discovery=false");
-    let readable = std::fs::read_to_string(sb.log.join("fence-events-readable.log")).unwrap_or_default();
-    assert!(readable.contains("ACTION=reboot TARGET=cn1 GFS2=none STATUS=completed DETAILS=\""), "{readable}");
-    assert_eq!(sb.requests().len(), 1, "the responder here leaves requests in place");
-    assert_eq!(common::visible(&sb.rs).len(), 1, "the agent never deletes the response");
+    assert_eq!(
+        ev["gfs2_discovery"]["reason"],
+        "disabled by gfs2_discovery=false"
+    );
+    let readable =
+        std::fs::read_to_string(sb.log.join("fence-events-readable.log")).unwrap_or_default();
+    assert!(
+        readable.contains("ACTION=reboot TARGET=cn1 GFS2=none STATUS=completed DETAILS=\""),
+        "{readable}"
+    );
+    assert_eq!(
+        sb.requests().len(),
+        1,
+        "the responder here leaves requests in place"
+    );
+    assert_eq!(
+        common::visible(&sb.rs).len(),
+        1,
+        "the agent never deletes the response"
+    );
 }
 
 #[test]
 fn argv_fence_with_nnf_file_naming() {
     let sb = Sandbox::new();
     let responder = Responder::start(&sb, Answer::Success);
-    let (rq, rs, log) = (sb.rq.display().to_string(), sb.rs.display().to_string(), sb.log.display().to_string());
+    let (rq, rs, log) = (
+        sb.rq.display().to_string(),
+        sb.rs.display().to_string(),
+        sb.log.display().to_string(),
+    );
     let out = sb.run_argv(&[
-        "-o", "off", "-n", "cn2", "--request-dir", &rq, "--response-dir", &rs, "--log-dir", &log,
-        "--gfs2-discovery=false", "--file-naming=nnf", "--fence-timeout=30",
+        "-o",
+        "off",
+        "-n",
+        "cn2",
+        "--request-dir",
+        &rq,
+        "--response-dir",
+        &rs,
+        "--log-dir",
+        &log,
+        "--gfs2-discovery=false",
+        "--file-naming=nnf",
+        "--fence-timeout=30",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     responder.stop();
     let names = sb.requests();
-    assert!(names.len() == 1 && names[0].starts_with("cn2-"), "{names:?}");
+    assert!(
+        names.len() == 1 && names[0].starts_with("cn2-"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -47,7 +80,11 @@ fn failure_response_exits_1() {
     let _r = Responder::start(&sb, Answer::Failure);
     let out = sb.run("port=cn1\naction=off\nfence_timeout=30\n");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("bmc unreachable"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bmc unreachable"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(sb.statuses(), ["requested", "failed"]);
 }
 
@@ -57,7 +94,11 @@ fn fails_fast(answer: Answer, expect: &str) {
     let _r = Responder::start(&sb, answer);
     let t = Instant::now();
     let out = sb.run("port=cn1\naction=reboot\nfence_timeout=30\n");
-    assert!(t.elapsed() < Duration::from_secs(10), "waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "waited {:?}",
+        t.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains(expect), "{err}");
@@ -94,8 +135,14 @@ fn timeout_logs_timeout_and_withdraws_the_request() {
     assert_eq!(names.len(), 1, "{names:?}");
     let bytes = std::fs::read(sb.rq.join(&names[0])).unwrap_or_default();
     let req = Request::from_json(&bytes).expect("republished request parses");
-    assert!(req.cancelled && req.is_expired(), "the request is marked so nobody starts it");
-    assert!(std::fs::read_dir(&sb.rq).map(|d| d.count()).unwrap_or(0) == 1, "no .cancel or .tmp left");
+    assert!(
+        req.cancelled && req.is_expired(),
+        "the request is marked so nobody starts it"
+    );
+    assert!(
+        std::fs::read_dir(&sb.rq).map(|d| d.count()).unwrap_or(0) == 1,
+        "no .cancel or .tmp left"
+    );
 }
 
 #[test]
@@ -106,13 +153,21 @@ fn sigterm_mid_wait_cancels_promptly() {
     while sb.requests().is_empty() && t.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     assert!(killed.is_ok_and(|s| s.success()));
     let out = child.wait_with_output().expect("wait");
-    assert!(t.elapsed() < Duration::from_secs(30), "exited promptly, not after the 60 s timeout");
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "exited promptly, not after the 60 s timeout"
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(sb.statuses(), ["requested", "cancelled"]);
-    assert!(sb.events()[1]["details"].as_str().unwrap_or("").contains("SIGTERM"));
+    assert!(sb.events()[1]["details"]
+        .as_str()
+        .unwrap_or("")
+        .contains("SIGTERM"));
     let names = sb.requests();
     let bytes = std::fs::read(sb.rq.join(&names[0])).unwrap_or_default();
     assert!(Request::from_json(&bytes).is_ok_and(|r| r.cancelled));
@@ -130,24 +185,37 @@ fn sigterm_after_a_responder_claimed_leaves_the_claim_alone() {
     let name = sb.requests().remove(0);
     std::fs::create_dir(sb.rq.join(".claimed")).expect("claimed dir");
     std::fs::rename(sb.rq.join(&name), sb.rq.join(".claimed").join(&name)).expect("claim");
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(1));
-    assert!(sb.requests().is_empty(), "nothing republished: the responder owns it");
-    assert!(sb.events()[1]["details"].as_str().unwrap_or("").contains("already taken"));
+    assert!(
+        sb.requests().is_empty(),
+        "nothing republished: the responder owns it"
+    );
+    assert!(sb.events()[1]["details"]
+        .as_str()
+        .unwrap_or("")
+        .contains("already taken"));
 }
 
 #[test]
 fn eight_concurrent_agents_are_all_answered() {
     let sb = Sandbox::new();
     let responder = Responder::start(&sb, Answer::Success);
-    let children: Vec<_> = (1..=8).map(|i| sb.spawn(&format!("port=cn{i}\naction=reboot\nfence_timeout=30\n"))).collect();
+    let children: Vec<_> = (1..=8)
+        .map(|i| sb.spawn(&format!("port=cn{i}\naction=reboot\nfence_timeout=30\n")))
+        .collect();
     for c in children {
         let out = c.wait_with_output().expect("wait");
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
     assert_eq!(responder.stop(), 8);
-    assert_eq!(sb.statuses().iter().filter(|s| *s == "completed").count(), 8);
+    assert_eq!(
+        sb.statuses().iter().filter(|s| *s == "completed").count(),
+        8
+    );
 }
 
 #[test]
@@ -156,7 +224,11 @@ fn missing_or_unwritable_directories_fail_fast_with_the_path() {
     std::fs::remove_dir(&sb.rs).expect("rm rs");
     let out = sb.run("port=cn1\nfence_timeout=30\n");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains(&sb.rs.display().to_string()), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&sb.rs.display().to_string()),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(sb.requests().is_empty());
     assert_eq!(sb.statuses(), ["failed"]);
 
@@ -165,20 +237,39 @@ fn missing_or_unwritable_directories_fail_fast_with_the_path() {
     std::fs::write(&sb.rq, b"not a dir").expect("file");
     let out = sb.run("port=cn1\nfence_timeout=30\n");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("is not a directory"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not a directory"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn unwritable_request_dir_fails_fast_as_an_unprivileged_user() {
-    let Some(prefix) = common::as_nobody() else { return };
+    let Some(prefix) = common::as_nobody() else {
+        return;
+    };
     let sb = Sandbox::new();
-    let _ = std::process::Command::new("chmod").args(["755", &sb.tmp.path().display().to_string()]).status();
+    let _ = std::process::Command::new("chmod")
+        .args(["755", &sb.tmp.path().display().to_string()])
+        .status();
     let mut c = std::process::Command::new(prefix[0]);
-    c.args(&prefix[1..]).arg(common::BIN).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let out = common::run_with_stdin(c, sb.stdin("port=cn1\nfence_timeout=30\nlog_dir=/nonexistent/x\n").as_bytes());
+    c.args(&prefix[1..])
+        .arg(common::BIN)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = common::run_with_stdin(
+        c,
+        sb.stdin("port=cn1\nfence_timeout=30\nlog_dir=/nonexistent/x\n")
+            .as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("cannot write") && err.contains(&sb.rq.display().to_string()), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains(&sb.rq.display().to_string()),
+        "{err}"
+    );
     assert!(sb.requests().is_empty());
     let _ = MAX_SPOOL_FILE;
 }
@@ -187,7 +278,9 @@ fn unwritable_request_dir_fails_fast_as_an_unprivileged_user() {
 fn discovery_sources_are_used_when_enabled() {
     let sb = Sandbox::new();
     let _r = Responder::start(&sb, Answer::Success);
-    let out = sb.run("port=cn1\nfence_timeout=30\ngfs2_discovery=true\ngfs2_sources=mounts\ngfs2_timeout=1\n");
+    let out = sb.run(
+        "port=cn1\nfence_timeout=30\ngfs2_discovery=true\ngfs2_sources=mounts\ngfs2_timeout=1\n",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ev = &sb.events()[0];
     assert_eq!(ev["gfs2_discovery"]["enabled"], true, "{ev}");

@@ -10,15 +10,26 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use gfs2_fence_protocol::{Outcome, Publish, Request, Response, SpoolDir, SpoolName, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::{
+    Outcome, Publish, Request, Response, SpoolDir, SpoolName, MAX_SPOOL_FILE,
+};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fence_gfs2_recorder");
 
 /// Environment variables the agent reads; cleared so the host's settings never leak in.
 const AGENT_ENV: &[&str] = &[
-    "REQUEST_DIR", "RESPONSE_DIR", "NNF_FENCE_REQUEST_DIR", "NNF_FENCE_RESPONSE_DIR", "LOG_DIR",
-    "FENCE_TIMEOUT", "GFS2_DISCOVERY_ENABLED", "GFS2_SOURCES", "GFS2_TIMEOUT", "REQUIRE_HEARTBEAT",
-    "HEARTBEAT_MAX_AGE", "FILE_NAMING",
+    "REQUEST_DIR",
+    "RESPONSE_DIR",
+    "NNF_FENCE_REQUEST_DIR",
+    "NNF_FENCE_RESPONSE_DIR",
+    "LOG_DIR",
+    "FENCE_TIMEOUT",
+    "GFS2_DISCOVERY_ENABLED",
+    "GFS2_SOURCES",
+    "GFS2_TIMEOUT",
+    "REQUIRE_HEARTBEAT",
+    "HEARTBEAT_MAX_AGE",
+    "FILE_NAMING",
 ];
 
 pub struct Sandbox {
@@ -31,7 +42,11 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new() -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let (rq, rs, log) = (tmp.path().join("rq"), tmp.path().join("rs"), tmp.path().join("log"));
+        let (rq, rs, log) = (
+            tmp.path().join("rq"),
+            tmp.path().join("rs"),
+            tmp.path().join("log"),
+        );
         std::fs::create_dir(&rq).expect("rq");
         std::fs::create_dir(&rs).expect("rs");
         Sandbox { tmp, rq, rs, log }
@@ -52,7 +67,13 @@ impl Sandbox {
         for v in AGENT_ENV {
             c.env_remove(v);
         }
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Defaults that never reach the host's real directories, even for argv-only runs.
+        c.env("REQUEST_DIR", &self.rq)
+            .env("RESPONSE_DIR", &self.rs)
+            .env("LOG_DIR", &self.log);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c
     }
 
@@ -86,12 +107,18 @@ impl Sandbox {
     }
 
     pub fn events(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.log.join("fence-events-detailed.jsonl")).unwrap_or_default();
-        text.lines().map(|l| serde_json::from_str(l).expect("every jsonl line parses")).collect()
+        let text = std::fs::read_to_string(self.log.join("fence-events-detailed.jsonl"))
+            .unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("every jsonl line parses"))
+            .collect()
     }
 
     pub fn statuses(&self) -> Vec<String> {
-        self.events().iter().map(|e| e["event"].as_str().unwrap_or("").to_owned()).collect()
+        self.events()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap_or("").to_owned())
+            .collect()
     }
 
     /// Writes a response file directly, as a record.
@@ -112,7 +139,11 @@ pub fn run_with_stdin(mut c: Command, input: &[u8]) -> Output {
 
 pub fn visible(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.retain(|n| !n.starts_with('.'));
     v.sort();
@@ -154,8 +185,12 @@ impl Responder {
                     if rs.exists(name.as_str()).unwrap_or(true) {
                         continue;
                     }
-                    let Ok(bytes) = rq.read(name.as_str(), MAX_SPOOL_FILE) else { continue };
-                    let Ok(req) = Request::from_json(&bytes) else { continue };
+                    let Ok(bytes) = rq.read(name.as_str(), MAX_SPOOL_FILE) else {
+                        continue;
+                    };
+                    let Ok(req) = Request::from_json(&bytes) else {
+                        continue;
+                    };
                     answer_one(&rs, &name, &req, answer);
                     answered += 1;
                 }
@@ -163,12 +198,18 @@ impl Responder {
             }
             answered
         });
-        Responder { stop, handle: Some(handle) }
+        Responder {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     pub fn stop(mut self) -> usize {
         self.stop.store(true, Ordering::SeqCst);
-        self.handle.take().map(|h| h.join().unwrap_or(0)).unwrap_or(0)
+        self.handle
+            .take()
+            .map(|h| h.join().unwrap_or(0))
+            .unwrap_or(0)
     }
 }
 
@@ -179,12 +220,22 @@ impl Drop for Responder {
 }
 
 fn answer_one(rs: &SpoolDir, name: &SpoolName, req: &Request, answer: Answer) {
-    let ok = Response::to_request(req, Outcome::Success, format!("reboot of {} done", req.target_node), "test".into());
+    let ok = Response::to_request(
+        req,
+        Outcome::Success,
+        format!("reboot of {} done", req.target_node),
+        "test".into(),
+    );
     let path = rs.join(name.as_str());
     match answer {
         Answer::Success => drop(rs.publish(name, &ok.to_json(), Publish::NoReplace)),
         Answer::Failure => {
-            let r = Response::to_request(req, Outcome::Failed, "bmc unreachable".into(), "test".into());
+            let r = Response::to_request(
+                req,
+                Outcome::Failed,
+                "bmc unreachable".into(),
+                "test".into(),
+            );
             drop(rs.publish(name, &r.to_json(), Publish::NoReplace))
         }
         Answer::Garbage => drop(rs.publish(name, b"{\"request_id\": ", Publish::NoReplace)),
@@ -216,5 +267,11 @@ pub fn as_nobody() -> Option<[&'static str; 5]> {
         eprintln!("SKIPPED: /usr/bin/setpriv is missing");
         return None;
     }
-    Some(["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+    Some([
+        "/usr/bin/setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--",
+    ])
 }

@@ -1,0 +1,148 @@
+//! `status`, `list`, `list-status` from recorded responses and `monitor` with the heartbeat:
+//! none of them may write a request or wait.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{text, Sandbox};
+
+fn record(sb: &Sandbox, file: &str, node: &str, success: bool, action: &str, ts: &str) {
+    let id = file
+        .trim_end_matches(".json")
+        .rsplit('-')
+        .next()
+        .unwrap_or("x");
+    sb.write_response(
+        file,
+        &format!(r#"{{"request_id":"{id}","success":{success},"action_performed":"{action}","target_node":"{node}","message":"m","timestamp":"{ts}"}}"#),
+    );
+}
+
+#[test]
+fn status_follows_the_latest_successful_record() {
+    let sb = Sandbox::new();
+    record(&sb, "a1.json", "cn1", true, "off", "2025-10-20T14:30:00Z");
+    record(
+        &sb,
+        "a2.json",
+        "cn2",
+        true,
+        "reboot",
+        "2025-10-20T14:30:00Z",
+    );
+    record(&sb, "a3.json", "cn3", true, "off", "2025-10-20T14:30:00Z");
+    record(&sb, "a4.json", "cn3", true, "on", "2025-10-21T09:00:00Z");
+    record(&sb, "a5.json", "cn2", false, "off", "2025-10-22T09:00:00Z");
+    std::fs::write(sb.rs.join("junk.json"), b"{ not json").expect("junk");
+    std::fs::write(sb.rs.join(".fence_watcher.heartbeat"), b"{}").expect("hb");
+    for (node, code, word) in [
+        ("cn1", 2, "OFF"),
+        ("cn2", 0, "ON"),
+        ("cn3", 0, "ON"),
+        ("cn9", 0, "ON"),
+    ] {
+        let out = sb.run(&format!("action=status\nport={node}\n"));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{node}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            text(&out.stdout).trim(),
+            format!("Status: {word}"),
+            "{node}"
+        );
+    }
+    let out = sb.run("action=list\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "cn1,\ncn2,\ncn3,\n");
+    let out = sb.run("action=list-status\n");
+    assert_eq!(text(&out.stdout), "cn1,,OFF\ncn2,,ON\ncn3,,ON\n");
+    assert!(
+        sb.requests().is_empty() && !sb.log.exists(),
+        "read-only actions write nothing"
+    );
+}
+
+#[test]
+fn nnf_style_records_with_equal_timestamps_use_mtime() {
+    let sb = Sandbox::new();
+    record(
+        &sb,
+        "cn1-b1.json",
+        "cn1",
+        true,
+        "on",
+        "2025-10-20T14:30:00Z",
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    record(
+        &sb,
+        "cn1-b2.json",
+        "cn1",
+        true,
+        "off",
+        "2025-10-20T14:30:00Z",
+    );
+    let out = sb.run("action=status\nnodename=cn1\n");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn status_without_response_dir_is_an_error_not_off() {
+    let sb = Sandbox::new();
+    std::fs::remove_dir(&sb.rs).expect("rm");
+    let out = sb.run("action=status\nport=cn1\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&sb.rs.display().to_string()));
+}
+
+fn heartbeat(sb: &Sandbox, age: Duration) {
+    let path = sb.rs.join(".fence_watcher.heartbeat");
+    std::fs::write(
+        &path,
+        br#"{"pid":1,"host":"h","started":"2025-10-20T14:30:00Z","interval_secs":10}"#,
+    )
+    .expect("hb");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open hb");
+    f.set_modified(SystemTime::now() - age).expect("mtime");
+}
+
+#[test]
+fn monitor_checks_dirs_and_heartbeat() {
+    let sb = Sandbox::new();
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(1), "missing heartbeat");
+    assert!(
+        text(&out.stderr).contains("no responder heartbeat"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("require_heartbeat=false"));
+
+    heartbeat(&sb, Duration::from_secs(1));
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(0), "fresh: {}", text(&out.stderr));
+
+    heartbeat(&sb, Duration::from_secs(120));
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(1), "stale");
+    assert!(text(&out.stderr).contains("s old"), "{}", text(&out.stderr));
+    let out = sb.run("action=monitor\nheartbeat_max_age=300\n");
+    assert_eq!(out.status.code(), Some(0), "a longer max age accepts it");
+
+    std::fs::remove_file(sb.rs.join(".fence_watcher.heartbeat")).expect("rm hb");
+    let out = sb.run("action=monitor\nrequire_heartbeat=false\n");
+    assert_eq!(out.status.code(), Some(0), "third-party responder");
+
+    std::fs::remove_dir(&sb.rq).expect("rm rq");
+    let out = sb.run("action=monitor\nrequire_heartbeat=false\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&sb.rq.display().to_string()));
+    assert!(!sb.log.exists(), "monitor opens no log");
+}
