@@ -1,0 +1,146 @@
+//! The running daemon: its shared state, start-up, and the event loop.
+//!
+//! Start-up order matters for "no request is ever missed": the inotify watch is set up first,
+//! then claimed requests left by a previous run are recovered, then `REQUEST_DIR` is scanned;
+//! only then are events processed. A name seen twice (event and scan) is handled once.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use gfs2_fence_protocol::SpoolName;
+use tokio::sync::Notify;
+
+use crate::after_fence::AfterFence;
+use crate::backend::FenceJob;
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::schedule::Scheduler;
+use crate::spool::Spool;
+use crate::topology::Routes;
+
+/// Everything the tasks of the daemon share.
+#[derive(Debug)]
+pub struct Daemon {
+    pub spool: Spool,
+    pub metrics: Arc<Metrics>,
+    pub scheduler: Scheduler,
+    /// `fence_watcher@<host>`, written into every response.
+    pub responder: String,
+    /// Limits log lines that hostile spool files can trigger.
+    pub hostile_log: RateLimiter,
+    pub cli: Cli,
+    routes: RwLock<Arc<Routes>>,
+    after_fence: RwLock<Option<Arc<AfterFence>>>,
+    busy: Mutex<HashSet<SpoolName>>,
+    stopping: AtomicBool,
+    tasks: AtomicUsize,
+    idle: Notify,
+}
+
+/// Counts a request task from its start to its end, so shutdown knows when all are done.
+pub struct TaskGuard(Arc<Daemon>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_one();
+        }
+    }
+}
+
+impl Daemon {
+    pub fn new(cfg: &Config, routes: Routes, spool: Spool, cli: Cli) -> Daemon {
+        let host = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        Daemon {
+            spool,
+            metrics: Arc::new(Metrics::default()),
+            scheduler: Scheduler::new(cfg.daemon.max_concurrent),
+            responder: format!("fence_watcher@{host}"),
+            hostile_log: RateLimiter::new(20, 1.0),
+            cli,
+            routes: RwLock::new(Arc::new(routes)),
+            after_fence: RwLock::new(
+                cfg.after_fence
+                    .clone()
+                    .map(|c| Arc::new(AfterFence::new(c))),
+            ),
+            busy: Mutex::new(HashSet::new()),
+            stopping: AtomicBool::new(false),
+            tasks: AtomicUsize::new(0),
+            idle: Notify::new(),
+        }
+    }
+
+    /// The current routes (replaced as a whole on reload).
+    pub fn routes(&self) -> Arc<Routes> {
+        self.routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Installs a reloaded configuration.
+    pub fn replace(&self, routes: Routes, after_fence: Option<AfterFence>) {
+        *self.routes.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routes);
+        *self.after_fence.write().unwrap_or_else(|p| p.into_inner()) = after_fence.map(Arc::new);
+    }
+
+    /// Starts the after-fence command for a successful fence, if one is configured. It runs on
+    /// its own: its result is logged and never changes a response.
+    pub fn after_fence(self: &Daemon, job: &FenceJob) {
+        let hook = self
+            .after_fence
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            let (node, action, metrics) = (job.node.clone(), job.action, self.metrics.clone());
+            tokio::spawn(async move { hook.run(&node, action, &metrics).await });
+        }
+    }
+
+    /// Marks `name` as being handled; false when it already is.
+    pub fn begin(&self, name: &SpoolName) -> bool {
+        self.busy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone())
+    }
+
+    pub fn end(&self, name: &SpoolName) {
+        self.busy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+
+    pub fn task(self: &Arc<Self>) -> TaskGuard {
+        self.tasks.fetch_add(1, Ordering::AcqRel);
+        TaskGuard(self.clone())
+    }
+
+    pub fn tasks(&self) -> usize {
+        self.tasks.load(Ordering::Acquire)
+    }
+
+    /// Waits until no request task is running.
+    pub async fn idle(&self) {
+        while self.tasks() > 0 {
+            self.idle.notified().await;
+        }
+    }
+
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+}

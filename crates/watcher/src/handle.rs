@@ -1,0 +1,164 @@
+//! The life of one request, from its name to its response: pick up, claim, validate, decide,
+//! answer. Hostile names are moved aside. Nothing here can stall the daemon: each request runs
+//! in its own task, and every failure ends in a response or a log line.
+
+use std::ffi::OsStr;
+use std::sync::Arc;
+
+use gfs2_fence_protocol::{Outcome, Request, SpoolError, SpoolName};
+
+use crate::claim::{self, Examined, PickUp};
+use crate::daemon::Daemon;
+use crate::respond::{self, Answer};
+use crate::schedule::Decision;
+
+/// How a claimed request came to be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Picked up from `REQUEST_DIR` by this daemon.
+    New,
+    /// Found in `.claimed` at start-up without a response: its outcome is unknown.
+    Recovered,
+}
+
+/// Handles a `*.json` name seen in `REQUEST_DIR` (by an event or a scan).
+pub fn submit(d: &Arc<Daemon>, name: SpoolName) {
+    if d.is_stopping() || !d.begin(&name) {
+        return;
+    }
+    let task = d.task();
+    let d = d.clone();
+    tokio::spawn(async move {
+        let _task = task;
+        pick_up(&d, &name).await;
+        d.end(&name);
+    });
+}
+
+/// Handles a claimed request found at start-up.
+pub fn submit_claimed(d: &Arc<Daemon>, name: SpoolName) {
+    let task = d.task();
+    let d = d.clone();
+    tokio::spawn(async move {
+        let _task = task;
+        handle_claimed(&d, &name, Origin::Recovered).await;
+    });
+}
+
+/// Moves a file with an unusable name to `.rejected/`, logging it (rate-limited).
+pub fn reject(d: &Daemon, raw: &OsStr) {
+    match claim::reject(&d.spool, raw) {
+        Ok(Some(to)) => {
+            d.metrics.rejected_file();
+            if let Some(suppressed) = d.hostile_log.allow() {
+                tracing::warn!(
+                    suppressed,
+                    "moved {:?} to .rejected/{to}: its name is not a valid request file name \
+                     (6 to 250 bytes of [A-Za-z0-9._-], ending in .json), so no response could carry it",
+                    raw
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            if let Some(suppressed) = d.hostile_log.allow() {
+                tracing::error!(suppressed, "cannot move {:?} aside: {e}", raw);
+            }
+        }
+    }
+}
+
+async fn pick_up(d: &Arc<Daemon>, name: &SpoolName) {
+    match claim::pick_up(&d.spool, name) {
+        Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New).await,
+        Ok(PickUp::AlreadyAnswered) => {
+            d.metrics.already_answered();
+            tracing::info!(request = %name, "a response already exists: request removed, not executed");
+        }
+        Ok(PickUp::Gone) => {}
+        Err(SpoolError::AlreadyExists { path }) => tracing::error!(
+            request = %name,
+            "cannot claim: {} exists (a request of the same name is in progress); leaving it for the next scan",
+            path.display()
+        ),
+        Err(e) => {
+            if let Some(suppressed) = d.hostile_log.allow() {
+                tracing::error!(request = %name, suppressed, "cannot pick up: {e}");
+            }
+        }
+    }
+}
+
+async fn handle_claimed(d: &Arc<Daemon>, name: &SpoolName, origin: Origin) {
+    let _in_flight = d.metrics.in_flight();
+    match claim::examine(&d.spool, name) {
+        Examined::Vanished => {
+            tracing::warn!(request = %name, "claimed request disappeared before it was read")
+        }
+        Examined::Invalid(inv) => {
+            if let Some(suppressed) = d.hostile_log.allow() {
+                tracing::warn!(request = %name, suppressed, "invalid request: {}", inv.problem);
+            }
+            respond::answer_invalid(d, name, &inv);
+        }
+        Examined::Valid(req) => {
+            let answer = decide(d, name, &req, origin).await;
+            respond::answer(d, name, &req, answer);
+        }
+    }
+}
+
+async fn decide(d: &Daemon, name: &SpoolName, req: &Request, origin: Origin) -> Answer {
+    let what = format!("{} of {}", req.action, req.target_node);
+    if req.cancelled {
+        return Answer::unexecuted(
+            Outcome::Cancelled,
+            format!("{what} was cancelled by the requester; nothing was executed"),
+        );
+    }
+    if origin == Origin::Recovered {
+        if req.is_expired() {
+            return Answer::unexecuted(
+                Outcome::Expired,
+                format!(
+                    "{what} was under way when fence_watcher stopped; its outcome is unknown and \
+                     its deadline has passed, so it was not run again"
+                ),
+            );
+        }
+        d.metrics.recovered();
+        tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
+    }
+    match d.scheduler.fence(d, req).await {
+        Decision::Expired => Answer::unexecuted(
+            Outcome::Expired,
+            format!("{what} was not started: its deadline passed"),
+        ),
+        Decision::NoRoute => Answer::unexecuted(
+            Outcome::Failed,
+            format!(
+                "{what} failed: no [[topology]] entry of the configuration matches node {}",
+                req.target_node
+            ),
+        ),
+        Decision::Ran { result, joined } => Answer {
+            outcome: if result.success {
+                Outcome::Success
+            } else {
+                Outcome::Failed
+            },
+            message: if joined {
+                format!(
+                    "{} (shared with a concurrent request for the same node and action)",
+                    result.message
+                )
+            } else {
+                result.message.clone()
+            },
+            executed: true,
+            levels: result.levels.clone(),
+            backend: result.backend.clone(),
+            duration_ms: result.duration.as_millis() as u64,
+        },
+    }
+}

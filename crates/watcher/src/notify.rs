@@ -1,0 +1,33 @@
+//! systemd notifications (`Type=notify`): READY, STATUS, WATCHDOG and STOPPING. Without
+//! `NOTIFY_SOCKET` every call is a no-op, so the daemon runs the same outside systemd.
+
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+
+fn send(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!("cannot notify systemd: {e}");
+    }
+}
+
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+pub fn status(status: &str) {
+    send(&[NotifyState::Status(status)]);
+}
+
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+pub fn stopping(status: &str) {
+    send(&[NotifyState::Stopping, NotifyState::Status(status)]);
+}
+
+/// How often to ping the watchdog: half of `WATCHDOG_USEC`, when systemd set one for us.
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled().map(|d| (d / 2).max(Duration::from_millis(100)))
+}

@@ -1,0 +1,45 @@
+//! The daemon's four spool directories, opened once at start-up and checked for safety.
+//!
+//! `REQUEST_DIR` and `RESPONSE_DIR` are created `0750` if missing; `REQUEST_DIR/.claimed` holds
+//! requests whose action has started (the claim protocol of DESIGN.md) and
+//! `REQUEST_DIR/.rejected` holds files whose names no response could carry. A directory that
+//! others may write, or that another user owns, is refused: whoever can write there can forge
+//! requests or "fenced" records.
+
+use std::path::Path;
+
+use gfs2_fence_protocol::{SpoolDir, SpoolError};
+
+/// Mode of every directory the daemon creates.
+pub const DIR_MODE: u32 = 0o750;
+pub const CLAIMED: &str = ".claimed";
+pub const REJECTED: &str = ".rejected";
+
+/// The open spool directories.
+#[derive(Debug)]
+pub struct Spool {
+    pub requests: SpoolDir,
+    pub claimed: SpoolDir,
+    pub rejected: SpoolDir,
+    pub responses: SpoolDir,
+}
+
+impl Spool {
+    /// Opens (creating if needed) and checks all four directories.
+    pub fn open(request_dir: &Path, response_dir: &Path) -> Result<Spool, SpoolError> {
+        let owner = rustix::process::geteuid().as_raw();
+        let secure = |d: SpoolDir| d.check_secure(&[owner]).map(|()| d);
+        let requests = secure(SpoolDir::create(request_dir, DIR_MODE)?)?;
+        let responses = secure(SpoolDir::create(response_dir, DIR_MODE)?)?;
+        let claimed = secure(requests.subdir(CLAIMED, Some(DIR_MODE))?)?;
+        let rejected = secure(requests.subdir(REJECTED, Some(DIR_MODE))?)?;
+        requests.check_writable()?;
+        responses.check_writable()?;
+        Ok(Spool {
+            requests,
+            claimed,
+            rejected,
+            responses,
+        })
+    }
+}
