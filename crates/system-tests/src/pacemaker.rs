@@ -1,0 +1,324 @@
+//! A real single-node Pacemaker cluster on loopback, for tests that need the real fencer to
+//! run the real agent (`docs/pacemaker.md` in the shared notes: "A real single-node cluster").
+//!
+//! [`Cluster::start`] writes `corosync.conf`, starts `corosync -f` and `pacemakerd -f` as our
+//! children with a clean environment (pacemakerd hands its environment to every fence agent),
+//! and waits for the node to be online with a DC. Dropping the [`Cluster`] stops pacemakerd,
+//! waits for every process it started, stops corosync, and puts the host's configuration and
+//! state back: a failing test leaves nothing running. One cluster at a time per host.
+
+mod host;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+pub use host::{AGENT_PATH, COROSYNC_CONF};
+
+use crate::{bins, procs, wait_for};
+
+/// The cluster's only node.
+pub const NODE: &str = "node1";
+
+/// PATH given to the cluster daemons (and so to the fence agents).
+const DAEMON_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A running cluster; stopped and cleaned up on drop.
+pub struct Cluster {
+    corosync: Child,
+    pacemakerd: Option<Child>,
+    dir: tempfile::TempDir,
+    // Dropped after the processes are stopped (Drop for Cluster runs first), lock last.
+    _host: host::HostState,
+    _lock: host::Lock,
+}
+
+/// Whether the programs a cluster needs are installed, for [`crate::peers::require`].
+pub fn installed() -> Vec<(bool, String)> {
+    [
+        "/usr/sbin/corosync",
+        "/usr/sbin/pacemakerd",
+        "/usr/sbin/stonith_admin",
+        "/usr/sbin/crm_mon",
+    ]
+    .iter()
+    .map(|p| crate::peers::installed(p))
+    .collect()
+}
+
+impl Cluster {
+    /// Installs the freshly built agent in `/usr/sbin`, starts the cluster and waits (at most
+    /// 90 s) until `node1` is online and the DC.
+    pub fn start() -> Cluster {
+        let agent = bins::agent();
+        let lock = host::Lock::acquire();
+        refuse_foreign_cluster();
+        let dir = tempfile::Builder::new()
+            .prefix("gfs2-systests-cluster.")
+            .tempdir()
+            .expect("a temporary directory");
+        let host = host::HostState::take(&corosync_conf(dir.path()));
+        host::install_agent(&agent);
+        let mut cluster = Cluster {
+            corosync: spawn_daemon("corosync", dir.path()),
+            pacemakerd: None,
+            dir,
+            _host: host,
+            _lock: lock,
+        };
+        // From here on, a panic drops `cluster`, which stops whatever runs.
+        wait_corosync(cluster.dir.path());
+        cluster.pacemakerd = Some(spawn_daemon("pacemakerd", cluster.dir.path()));
+        cluster.wait_online();
+        cluster
+    }
+
+    fn wait_online(&mut self) {
+        let online = wait_for(Duration::from_secs(90), || {
+            if let Some(Ok(Some(st))) = self.pacemakerd.as_mut().map(Child::try_wait) {
+                panic!("pacemakerd exited at start ({st}):\n{}", self.logs());
+            }
+            let xml = self.crm_mon_xml();
+            let node_online = xml.lines().any(|l| {
+                l.contains(&format!("<node name=\"{NODE}\"")) && l.contains("online=\"true\"")
+            });
+            (node_online && xml.contains("<current_dc present=\"true\"")).then_some(())
+        });
+        assert!(
+            online.is_some(),
+            "the cluster did not form in 90 s:\n{}",
+            self.logs()
+        );
+    }
+
+    /// `crm_mon -1 --output-as=xml` (empty when it fails, e.g. before the CIB is up).
+    pub fn crm_mon_xml(&self) -> String {
+        let out = run("crm_mon", &["-1", "--output-as=xml"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sets a cluster property, e.g. `stonith-enabled=true`.
+    pub fn set_property(&self, name: &str, value: &str) {
+        let args = ["--type", "crm_config", "--name", name, "--update", value];
+        check(run("crm_attribute", &args), "crm_attribute");
+    }
+
+    /// Adds a stonith device using our agent, with instance attributes `attrs` (which include
+    /// `pcmk_host_list`) and a recurring monitor every `monitor_secs`, and waits (60 s) until
+    /// the fencer has registered it.
+    pub fn add_device(&self, id: &str, attrs: &[(&str, &str)], monitor_secs: u32) {
+        let nvpairs: String = attrs
+            .iter()
+            .map(|(k, v)| format!("<nvpair id=\"{id}-{k}\" name=\"{k}\" value=\"{v}\"/>"))
+            .collect();
+        let xml = format!(
+            "<primitive id=\"{id}\" class=\"stonith\" type=\"fence_gfs2_recorder\">\
+             <instance_attributes id=\"{id}-ia\">{nvpairs}</instance_attributes>\
+             <operations><op id=\"{id}-mon\" name=\"monitor\" interval=\"{monitor_secs}s\"/>\
+             </operations></primitive>"
+        );
+        let args = ["--create", "-o", "resources", "--xml-text", xml.as_str()];
+        check(run("cibadmin", &args), "cibadmin --create");
+        let registered = wait_for(Duration::from_secs(60), || {
+            let out = run("stonith_admin", &["--list-registered"]);
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == id)
+                .then_some(())
+        });
+        assert!(
+            registered.is_some(),
+            "device {id} not registered in 60 s:\n{}",
+            self.logs()
+        );
+    }
+
+    /// Waits (bound) until `crm_mon` shows resource `id` with `role`, e.g. `Started`.
+    pub fn wait_role(&self, id: &str, role: &str, bound: Duration) -> bool {
+        let want = format!("role=\"{role}\"");
+        wait_for(bound, || {
+            let xml = self.crm_mon_xml();
+            xml.lines()
+                .any(|l| l.contains(&format!("<resource id=\"{id}\"")) && l.contains(&want))
+                .then_some(())
+        })
+        .is_some()
+    }
+
+    /// `stonith_admin --<verb> NODE --timeout SECS` (verb: `reboot`, `fence` = off, `unfence`
+    /// = on), with how long it took.
+    pub fn fence(&self, verb: &str, node: &str, timeout_secs: u32) -> (Output, Duration) {
+        let start = Instant::now();
+        let flag = format!("--{verb}");
+        let t = timeout_secs.to_string();
+        let out = run(
+            "stonith_admin",
+            &[flag.as_str(), node, "--timeout", t.as_str()],
+        );
+        (out, start.elapsed())
+    }
+
+    /// `stonith_admin --history NODE --verbose`, text and XML.
+    pub fn history(&self, node: &str) -> (String, String) {
+        let text = run("stonith_admin", &["--history", node, "--verbose"]);
+        // Without --verbose the XML form lists nothing on 2.1.5.
+        let xml = run(
+            "stonith_admin",
+            &["--history", node, "--verbose", "--output-as=xml"],
+        );
+        (
+            String::from_utf8_lossy(&text.stdout).into_owned(),
+            String::from_utf8_lossy(&xml.stdout).into_owned(),
+        )
+    }
+
+    /// The daemons' own output and the tail of Pacemaker's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        let pcmk = read(Path::new("/var/log/pacemaker/pacemaker.log"));
+        let tail: Vec<&str> = pcmk.lines().rev().take(80).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "--- corosync.log\n{}\n--- pacemakerd output\n{}\n--- pacemaker.log (last 80 lines)\n{}",
+            read(&self.dir.path().join("corosync.log")),
+            read(&self.dir.path().join("pacemakerd.out")),
+            tail.join("\n")
+        )
+    }
+
+    /// Stops pacemakerd and everything it started, then corosync.
+    /// Never panics: it runs in `Drop`, possibly while a failed test unwinds.
+    fn stop(&mut self) {
+        if let Some(mut pacemakerd) = self.pacemakerd.take() {
+            stop_pacemakerd(&mut pacemakerd);
+        }
+        procs::stop_child(&mut self.corosync, Duration::from_secs(30));
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// SIGTERM to pacemakerd (an orderly shutdown of its daemons), then waits for it and for every
+/// process below it; whatever is left after the bounds is killed.
+fn stop_pacemakerd(pacemakerd: &mut Child) {
+    let pid = pacemakerd.id();
+    let mut family = descendants(pid);
+    procs::signal(pid, Signal::TERM);
+    if !procs::wait_child(pacemakerd, Duration::from_secs(120)) {
+        eprintln!("pacemakerd did not stop in 120 s: killing it and its children");
+        let _ = pacemakerd.kill();
+    }
+    let _ = pacemakerd.wait();
+    family.extend(descendants(pid));
+    let left = procs::wait_gone(&family, Duration::from_secs(60));
+    for p in &left {
+        eprintln!("killing leftover cluster process {p}");
+        procs::signal(*p, Signal::KILL);
+    }
+    let left = procs::wait_gone(&left, Duration::from_secs(10));
+    if !left.is_empty() {
+        eprintln!("ERROR: cluster processes survived SIGKILL: {left:?}");
+    }
+}
+
+/// Every live process below `pid`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let all = procs::all();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            all.iter()
+                .filter(|(_, _, pp)| *pp == parent)
+                .map(|(p, _, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Refuses to touch a host where a cluster we did not start is running.
+fn refuse_foreign_cluster() {
+    let running: Vec<String> = procs::all()
+        .into_iter()
+        .filter(|(_, c, _)| c == "corosync" || c == "pacemakerd" || c.starts_with("pacemaker-"))
+        .map(|(p, c, _)| format!("{c} (pid {p})"))
+        .collect();
+    assert!(
+        running.is_empty(),
+        "a cluster this test did not start is running ({}): stop it first",
+        running.join(", ")
+    );
+}
+
+fn corosync_conf(dir: &Path) -> String {
+    format!(
+        "# written by the gfs2-fencing system tests; the original is restored when they end\n\
+         totem {{\n  version: 2\n  cluster_name: gfs2systests\n  transport: knet\n  \
+         crypto_cipher: none\n  crypto_hash: none\n}}\n\
+         nodelist {{\n  node {{\n    ring0_addr: 127.0.0.1\n    name: {NODE}\n    nodeid: 1\n  }}\n}}\n\
+         quorum {{\n  provider: corosync_votequorum\n}}\n\
+         logging {{\n  to_logfile: yes\n  logfile: {}/corosync.log\n  to_syslog: no\n  \
+         to_stderr: no\n  timestamp: on\n}}\n",
+        dir.display()
+    )
+}
+
+/// Starts `corosync -f` or `pacemakerd -f` with a clean environment.
+fn spawn_daemon(name: &str, dir: &Path) -> Child {
+    let out = std::fs::File::create(dir.join(format!("{name}.out"))).expect("create a log file");
+    let err = out.try_clone().expect("duplicate a log file");
+    Command::new(format!("/usr/sbin/{name}"))
+        .arg("-f")
+        .env_clear()
+        .env("PATH", DAEMON_PATH)
+        .env("LANG", "C.UTF-8")
+        .env("PCMK_logfacility", "none")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
+}
+
+fn wait_corosync(dir: &Path) {
+    let up = wait_for(Duration::from_secs(30), || {
+        run("corosync-cmapctl", &["totem.cluster_name"])
+            .status
+            .success()
+            .then_some(())
+    });
+    assert!(
+        up.is_some(),
+        "corosync did not answer in 30 s (see {}/corosync.log)",
+        dir.display()
+    );
+}
+
+/// Runs a Pacemaker command-line tool; a tool that cannot start is a test failure.
+pub fn run(tool: &str, args: &[&str]) -> Output {
+    Command::new(tool)
+        .args(args)
+        .env_remove("CIB_file")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"))
+}
+
+fn check(out: Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

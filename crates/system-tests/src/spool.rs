@@ -1,0 +1,146 @@
+//! One private spool tree per test: request, response and log directories in a temporary
+//! directory, and readers for what the binaries left there.
+
+use std::path::{Path, PathBuf};
+
+use gfs2_fence_protocol::{Response, HEARTBEAT_FILE};
+use serde_json::Value;
+
+/// The three log files the agent writes.
+pub const LOG_FILES: [&str; 3] = [
+    "fence-events.log",
+    "fence-events-readable.log",
+    "fence-events-detailed.jsonl",
+];
+
+/// A temporary `requests/`, `responses/`, `log/` tree, removed on drop.
+pub struct Spool {
+    tmp: tempfile::TempDir,
+    pub requests: PathBuf,
+    pub responses: PathBuf,
+    pub logs: PathBuf,
+}
+
+impl Spool {
+    /// A fresh tree with the request and response directories (as an installation creates
+    /// them); the agent creates its log directory itself.
+    pub fn new() -> Spool {
+        let tmp = tempfile::Builder::new()
+            .prefix("gfs2-systests.")
+            .tempdir()
+            .expect("a temporary directory");
+        let root = tmp.path().to_path_buf();
+        let spool = Spool {
+            requests: root.join("requests"),
+            responses: root.join("responses"),
+            logs: root.join("log"),
+            tmp,
+        };
+        for dir in [&spool.requests, &spool.responses] {
+            std::fs::create_dir(dir).expect("create a spool directory");
+        }
+        spool
+    }
+
+    /// The temporary directory, for files a test adds (configs, markers).
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Every `*.json` response, parsed with the protocol crate, sorted by file name.
+    pub fn responses(&self) -> Vec<(String, Response)> {
+        json_names(&self.responses)
+            .into_iter()
+            .map(|name| {
+                let bytes = std::fs::read(self.responses.join(&name)).expect("read a response");
+                let r = Response::from_json(&bytes)
+                    .unwrap_or_else(|e| panic!("response {name} does not parse: {e}"));
+                (name, r)
+            })
+            .collect()
+    }
+
+    /// The only response for `node`; panics when there is none or more than one.
+    pub fn response_for(&self, node: &str) -> (String, Response) {
+        let mut all: Vec<_> = self
+            .responses()
+            .into_iter()
+            .filter(|(_, r)| r.target_node.as_str() == node)
+            .collect();
+        assert_eq!(
+            all.len(),
+            1,
+            "expected one response for {node}, found {all:?}"
+        );
+        all.remove(0)
+    }
+
+    /// Names still in the request directory or its `.claimed/` subdirectory (temporary files
+    /// and the daemon's `.rejected/` excluded): must be empty once every request is answered.
+    pub fn pending(&self) -> Vec<String> {
+        let mut left = json_names(&self.requests);
+        let claimed = json_names(&self.requests.join(".claimed"));
+        left.extend(claimed.into_iter().map(|n| format!(".claimed/{n}")));
+        left
+    }
+
+    /// A log file's text, empty when it does not exist.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.logs.join(name)).unwrap_or_default()
+    }
+
+    /// The agent's detailed log, one JSON value per line.
+    pub fn events(&self) -> Vec<Value> {
+        self.log(LOG_FILES[2])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Writes `text` to `name` in the temporary directory (configs, scripts); returns the path.
+    pub fn write(&self, name: &str, text: &str, mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.root().join(name);
+        std::fs::write(&path, text).expect("write a test file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        path
+    }
+
+    /// Lines of a file in the temporary directory (a backend's run log); none if missing.
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(self.root().join(name)).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// The agent's detailed events for `node` with `event` (`requested`, `completed`, ...).
+    pub fn events_for(&self, node: &str, event: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["target_node"] == node && e["event"] == event)
+            .collect()
+    }
+
+    /// The daemon's heartbeat file.
+    pub fn heartbeat(&self) -> PathBuf {
+        self.responses.join(HEARTBEAT_FILE)
+    }
+}
+
+impl Default for Spool {
+    fn default() -> Self {
+        Spool::new()
+    }
+}
+
+/// Protocol-visible names (`*.json`, not starting with a dot) in `dir`; none if it is missing.
+fn json_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.') && n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}

@@ -1,0 +1,64 @@
+//! A burst of fences: 300 agents at once for 300 distinct nodes against one daemon.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use system_tests::{agent, Agent, Daemon, Spool};
+
+const AGENTS: usize = 300;
+
+/// Promise: under a burst, every request is answered, every agent exits 0, and each agent's
+/// response is the one for its own request (same request id, same node, its own file).
+#[test]
+fn three_hundred_agents_at_once() {
+    let spool = Spool::new();
+    let _daemon = Daemon::start(&spool, &["--simulate"]);
+    let start = Instant::now();
+    let procs: Vec<_> = (0..AGENTS)
+        .map(|i| Agent::new(&spool, "reboot", &format!("burst-{i}"), 300).spawn())
+        .collect();
+    let runs = agent::wait_all(procs);
+    let took = start.elapsed();
+    println!(
+        "burst: {AGENTS} agents answered in {:.2} s",
+        took.as_secs_f64()
+    );
+    for (i, run) in runs.iter().enumerate() {
+        run.assert_code(0, &format!("agent for burst-{i}"));
+    }
+    let responses = spool.responses();
+    assert_eq!(responses.len(), AGENTS);
+    // node -> request id of its agent's `completed` event
+    let completed: HashMap<String, String> = spool
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "completed")
+        .map(|e| {
+            (
+                e["target_node"].as_str().map(str::to_owned),
+                e["request_id"].as_str().map(str::to_owned),
+            )
+        })
+        .map(|(n, id)| (n.unwrap_or_default(), id.unwrap_or_default()))
+        .collect();
+    assert_eq!(completed.len(), AGENTS, "one completed event per node");
+    for (name, r) in &responses {
+        let node = r.target_node.as_str();
+        assert!(r.success, "{node}: {r:?}");
+        assert_eq!(
+            completed.get(node).map(String::as_str),
+            Some(r.request_id.as_str()),
+            "{node}"
+        );
+        assert_eq!(
+            name,
+            &format!("{}.json", r.request_id.as_str()),
+            "{node}: own file"
+        );
+    }
+    assert!(
+        spool.pending().is_empty(),
+        "left behind: {:?}",
+        spool.pending()
+    );
+}

@@ -1,0 +1,65 @@
+//! Crash safety of the daemon: `kill -9` in the middle of a fence, restart, and the waiting
+//! agent still gets exactly one answer.
+
+use std::time::Duration;
+
+use system_tests::{wait_for, Agent, Daemon, Spool};
+
+/// Promise: a request claimed by a daemon that dies mid-fence is executed again by the next
+/// daemon (its outcome was unknown) and answered exactly once; the agent, still waiting,
+/// exits 0, and nothing is left in the request directory or `.claimed`.
+#[test]
+fn killed_daemon_mid_fence_answers_once_after_restart() {
+    let spool = Spool::new();
+    let dir = spool.root().display().to_string();
+    // Records the start of each run, takes 3 s, then records its end.
+    let text = format!(
+        "#!/bin/sh\necho \"start $1 $2\" >> '{dir}/runs.log'\nsleep 3\n\
+         echo \"end $1 $2\" >> '{dir}/runs.log'\n"
+    );
+    let argv = spool.write("slow.sh", &text, 0o755);
+    let cfg = format!(
+        "[backends.slow]\ntype = \"command\"\nargv = [\"{}\", \"{{action}}\", \"{{node}}\"]\n\
+         timeout_secs = 60\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"slow\"]\n",
+        argv.display()
+    );
+    let cfg = spool
+        .write("fence-watcher.toml", &cfg, 0o640)
+        .display()
+        .to_string();
+    let mut daemon = Daemon::start(&spool, &["--config", &cfg]);
+    let agent = Agent::new(&spool, "reboot", "cn1", 30).spawn();
+    let started = wait_for(Duration::from_secs(30), || {
+        spool
+            .lines("runs.log")
+            .iter()
+            .any(|l| l.starts_with("start"))
+            .then_some(())
+    });
+    assert!(
+        started.is_some(),
+        "the backend never started:\n{}",
+        daemon.log_text()
+    );
+    daemon.kill9();
+    let _restarted = Daemon::start(&spool, &["--config", &cfg]);
+    agent.wait().assert_code(0, "agent across a daemon crash");
+
+    let responses = spool.responses();
+    assert_eq!(responses.len(), 1, "exactly one response: {responses:?}");
+    assert!(responses[0].1.success, "{:?}", responses[0].1);
+    assert_eq!(spool.events_for("cn1", "completed").len(), 1);
+    assert!(
+        spool.pending().is_empty(),
+        "left behind: {:?}",
+        spool.pending()
+    );
+    // The first run may finish after the crash: let it, then count.
+    std::thread::sleep(Duration::from_secs(4));
+    let starts = spool
+        .lines("runs.log")
+        .iter()
+        .filter(|l| l.starts_with("start"))
+        .count();
+    assert!((1..=2).contains(&starts), "backend ran {starts} times");
+}

@@ -1,0 +1,188 @@
+//! The real Pacemaker fencer running the real agent against the real daemon, in a single-node
+//! cluster on loopback. Needs root and Pacemaker; skips loudly elsewhere, fails in CI.
+//!
+//! Forming a cluster takes ~30 s, so one test starts it once and runs the scenarios in order.
+
+use std::time::{Duration, Instant};
+
+use system_tests::pacemaker::{self, Cluster};
+use system_tests::{peers, Daemon, Spool};
+
+/// The daemon's configuration: cn2 always fails, every other node is fenced (simulated).
+const CONFIG: &str = "[backends.broken]\ntype = \"simulate\"\noutcome = \"fail\"\n\
+    [backends.ok]\ntype = \"simulate\"\n\
+    [[topology]]\nnodes = [\"cn2\"]\nlevels = [\"broken\"]\n\
+    [[topology]]\nnodes = [\"*\"]\nlevels = [\"ok\"]\n";
+
+/// Promises: Pacemaker registers the agent from its metadata; `stonith_admin --reboot` succeeds
+/// exactly when the daemon fences (success recorded in the fencing history, the agent's log
+/// and a response file); a failed fence is reported as a failure, never as success; and the
+/// device's recurring monitor fails once the daemon's heartbeat is stale.
+#[test]
+fn pacemaker_fences_through_agent_and_daemon() {
+    let mut needs = vec![peers::root()];
+    needs.extend(pacemaker::installed());
+    if !peers::require("pacemaker_fences_through_agent_and_daemon", &needs) {
+        return;
+    }
+    let begin = Instant::now();
+    let spool = Spool::new();
+    let cfg = spool
+        .write("fence-watcher.toml", CONFIG, 0o640)
+        .display()
+        .to_string();
+    let mut daemon = Daemon::start(&spool, &["--config", &cfg, "--heartbeat-interval", "1"]);
+    let cluster = Cluster::start();
+    println!(
+        "pacemaker: cluster formed in {:.1} s",
+        begin.elapsed().as_secs_f64()
+    );
+    cluster.set_property("stonith-enabled", "true");
+
+    metadata_is_registered();
+    let dirs = [
+        ("request_dir", spool.requests.display().to_string()),
+        ("response_dir", spool.responses.display().to_string()),
+        ("log_dir", spool.logs.display().to_string()),
+    ];
+    let mut attrs: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    attrs.extend([("fence_timeout", "20"), ("gfs2_discovery", "false")]);
+    let mut main = attrs.clone();
+    main.extend([
+        ("require_heartbeat", "false"),
+        ("pcmk_host_list", "cn1 cn2"),
+    ]);
+    cluster.add_device("gfs2-fence", &main, 60);
+
+    reboot_succeeds(&cluster, &spool);
+    failed_fence_is_a_failure(&cluster);
+    measure_reboots(&cluster);
+    monitor_fails_without_daemon(&cluster, &mut daemon, &attrs);
+    drop(cluster);
+    println!(
+        "pacemaker: whole test {:.1} s",
+        begin.elapsed().as_secs_f64()
+    );
+}
+
+/// (c) The fencer gets valid metadata naming our parameters.
+fn metadata_is_registered() {
+    let out = pacemaker::run(
+        "stonith_admin",
+        &["--metadata", "--agent", "fence_gfs2_recorder"],
+    );
+    assert!(out.status.success(), "stonith_admin --metadata: {out:?}");
+    let xml = String::from_utf8_lossy(&out.stdout);
+    for param in [
+        "request_dir",
+        "response_dir",
+        "fence_timeout",
+        "require_heartbeat",
+    ] {
+        assert!(
+            xml.contains(&format!("name=\"{param}\"")),
+            "metadata lacks {param}:\n{xml}"
+        );
+    }
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().map(|mut s| s.write_all(&out.stdout));
+            c.wait()
+        });
+    assert!(
+        lint.is_ok_and(|s| s.success()),
+        "metadata is not well-formed XML:\n{xml}"
+    );
+}
+
+/// (a) A reboot through Pacemaker, our agent and the daemon succeeds and is recorded.
+fn reboot_succeeds(cluster: &Cluster, spool: &Spool) {
+    let (out, took) = cluster.fence("reboot", "cn1", 60);
+    assert!(
+        out.status.success(),
+        "stonith_admin --reboot cn1: {out:?}\n{}",
+        cluster.logs()
+    );
+    println!(
+        "pacemaker: first reboot of cn1 took {} ms",
+        took.as_millis()
+    );
+    let (text, xml) = cluster.history("cn1");
+    assert!(
+        xml.contains("status=\"success\""),
+        "history of cn1:\n{text}\n{xml}"
+    );
+    let readable = spool.log("fence-events-readable.log");
+    assert!(
+        readable
+            .lines()
+            .any(|l| l.contains("TARGET=cn1 ") && l.contains("STATUS=completed")),
+        "agent log:\n{readable}"
+    );
+    let (_, r) = spool.response_for("cn1");
+    assert!(r.success, "{r:?}");
+}
+
+/// (b) When the daemon reports failure, Pacemaker reports failure too.
+fn failed_fence_is_a_failure(cluster: &Cluster) {
+    let (out, _) = cluster.fence("reboot", "cn2", 60);
+    assert!(
+        !out.status.success(),
+        "Pacemaker reported success for a failed fence: {out:?}"
+    );
+    let (text, xml) = cluster.history("cn2");
+    assert!(
+        !xml.contains("status=\"success\""),
+        "history of cn2 shows success:\n{xml}"
+    );
+    assert!(
+        xml.contains("status=\"failed\""),
+        "history of cn2:\n{text}\n{xml}"
+    );
+}
+
+/// Time per `stonith_admin --reboot` through agent and daemon (reported, not asserted).
+fn measure_reboots(cluster: &Cluster) {
+    let mut times: Vec<Duration> = (0..20)
+        .map(|_| {
+            let (out, took) = cluster.fence("reboot", "cn1", 60);
+            assert!(out.status.success(), "repeated reboot of cn1: {out:?}");
+            took
+        })
+        .collect();
+    times.sort();
+    println!(
+        "pacemaker: stonith_admin --reboot x{}: median {} ms, min {} ms, max {} ms",
+        times.len(),
+        times[times.len() / 2].as_millis(),
+        times[0].as_millis(),
+        times[times.len() - 1].as_millis()
+    );
+}
+
+/// (d) A device requiring the heartbeat starts while the daemon runs, and its recurring
+/// monitor fails in `crm_mon` once the daemon is gone.
+fn monitor_fails_without_daemon(cluster: &Cluster, daemon: &mut Daemon, attrs: &[(&str, &str)]) {
+    let mut hb = attrs.to_vec();
+    hb.extend([("require_heartbeat", "true"), ("heartbeat_max_age", "3")]);
+    hb.push(("pcmk_host_list", "cn9"));
+    cluster.add_device("gfs2-hb", &hb, 2);
+    let started = cluster.wait_role("gfs2-hb", "Started", Duration::from_secs(60));
+    assert!(started, "gfs2-hb never started:\n{}", cluster.crm_mon_xml());
+    daemon.kill9();
+    let failed = system_tests::wait_for(Duration::from_secs(90), || {
+        cluster
+            .crm_mon_xml()
+            .contains("op_key=\"gfs2-hb_monitor")
+            .then_some(())
+    });
+    assert!(
+        failed.is_some(),
+        "no monitor failure shown:\n{}",
+        cluster.crm_mon_xml()
+    );
+}
