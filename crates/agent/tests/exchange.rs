@@ -285,3 +285,48 @@ fn discovery_sources_are_used_when_enabled() {
     let ev = &sb.events()[0];
     assert_eq!(ev["gfs2_discovery"]["enabled"], true, "{ev}");
 }
+
+#[test]
+fn delay_is_honoured_and_sigterm_during_it_publishes_nothing() {
+    let sb = Sandbox::new();
+    let child = sb.spawn("port=cn1\naction=reboot\nfence_timeout=30\ndelay=20\n");
+    // The log directory does not exist before the first event, and no event comes before the
+    // delay ends, so wait for the agent to be blocked in its delay: its signal pipes exist.
+    let t = Instant::now();
+    let fds = format!("/proc/{}/fd", child.id());
+    while std::fs::read_dir(&fds).map(|d| d.count()).unwrap_or(0) < 7
+        && t.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "did not sit out the 20 s delay"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        sb.requests().is_empty(),
+        "no request after a kill during the delay"
+    );
+    assert_eq!(sb.statuses(), ["cancelled"]);
+    assert!(
+        text(&out.stderr).contains("during the delay"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn delay_waits_before_publishing() {
+    let sb = Sandbox::new();
+    let _r = Responder::start(&sb, Answer::Success);
+    let t = Instant::now();
+    let out = sb.run("port=cn1\naction=reboot\nfence_timeout=30\ndelay=1\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(t.elapsed() >= Duration::from_secs(1));
+}
