@@ -68,10 +68,34 @@ impl Fence<'_> {
         let signals = Signals::install()
             .map_err(|e| failed(format!("cannot install signal handlers: {e}")))?;
         let (requests, responses) = open_dirs(self.s).map_err(failed)?;
+        let discovery = self.delay_and_discover(&signals)?;
+        // Watch before publishing: an answer faster than us must not be missed.
+        let mut watch = DirWatch::new(responses.path())
+            .map_err(|e| failed(format!("cannot watch {}: {e}", responses.path().display())))?;
+        let request = Request::new(
+            self.action,
+            self.target.clone(),
+            discovery,
+            self.recorder.clone(),
+            self.s.fence_timeout,
+        );
+        let name = SpoolName::for_request(&request.request_id, self.target, self.s.file_naming);
+        self.publish(&requests, &name, &request)?;
+        let ex = Exchange {
+            requests: &requests,
+            responses: &responses,
+            name: &name,
+            request: &request,
+        };
+        self.await_response(&ex, &signals, &mut watch)
+    }
+
+    /// `--delay`, then GFS2 discovery; a kill in either ends the fence before any request exists.
+    fn delay_and_discover(&mut self, signals: &Signals) -> Step<Gfs2Discovery> {
         if !self.s.delay.is_zero() {
             self.diag
                 .debug(&format!("delaying {:?} before fencing", self.s.delay));
-            if let Ok(Wake::Signal(sig)) = wait(&signals, None, Instant::now() + self.s.delay) {
+            if let Ok(Wake::Signal(sig)) = wait(signals, None, Instant::now() + self.s.delay) {
                 return Err((
                     Status::Cancelled,
                     format!("killed by {sig} during the delay; no request was published"),
@@ -87,41 +111,25 @@ impl Fence<'_> {
             escape(&format!("{:?}", discovery.names()), 500)
         ));
         self.discovery = Some(discovery.clone());
-        if let Some(sig) = signals.pending() {
-            return Err((
+        match signals.pending() {
+            Some(sig) => Err((
                 Status::Cancelled,
                 format!("killed by {sig} before the request was published"),
-            ));
+            )),
+            None => Ok(discovery),
         }
-        let mut watch = DirWatch::new(responses.path())
-            .map_err(|e| failed(format!("cannot watch {}: {e}", responses.path().display())))?;
-        let request = Request::new(
-            self.action,
-            self.target.clone(),
-            discovery,
-            self.recorder.clone(),
-            self.s.fence_timeout,
-        );
-        let name = SpoolName::for_request(&request.request_id, self.target, self.s.file_naming);
+    }
+
+    fn publish(&mut self, requests: &SpoolDir, name: &SpoolName, request: &Request) -> Step<()> {
         self.request = Some(request.clone());
+        let where_ = requests.path().display().to_string();
         self.record(
             Status::Requested,
-            &format!(
-                "request {} published in {}",
-                name,
-                requests.path().display()
-            ),
+            &format!("request {name} published in {where_}"),
         );
         requests
-            .publish(&name, &request.to_json(), Publish::NoReplace)
-            .map_err(|e| failed(format!("cannot publish the request: {e}")))?;
-        let ex = Exchange {
-            requests: &requests,
-            responses: &responses,
-            name: &name,
-            request: &request,
-        };
-        self.await_response(&ex, &signals, &mut watch)
+            .publish(name, &request.to_json(), Publish::NoReplace)
+            .map_err(|e| failed(format!("cannot publish the request: {e}")))
     }
 
     fn await_response(
