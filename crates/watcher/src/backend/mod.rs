@@ -3,7 +3,12 @@
 //! The scheduler hands a [`FenceJob`] to a [`Backend`] and gets a [`BackendOutcome`] back. A
 //! backend reports success only when the thing it drove confirmed the action; it enforces its own
 //! timeout (killing its whole child process group) and never panics on what a child prints.
-//! Backends are built from the `[backends.<name>]` tables of the configuration.
+//! Backends are built from the `[backends.<name>]` tables of the configuration; everything that
+//! can be checked is checked when the backend is built, so a bad table stops the daemon at start
+//! instead of failing the first fence.
+//!
+//! This module depends on external crates and `gfs2_fence_protocol` only (never on `crate::`),
+//! so integration tests can include it by path.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +17,22 @@ use std::time::Duration;
 
 use gfs2_fence_protocol::{Action, NodeName, RequestId};
 use serde::Deserialize;
+
+mod command;
+mod common;
+mod fence_agent;
+mod ipmitool;
+mod message;
+mod process;
+mod secret;
+mod simulate;
+mod template;
+
+pub use command::CommandConfig;
+pub use common::DEFAULT_TIMEOUT_SECS;
+pub use fence_agent::FenceAgentConfig;
+pub use ipmitool::IpmitoolConfig;
+pub use simulate::SimulateConfig;
 
 /// What the scheduler asks a backend to do.
 #[derive(Debug, Clone)]
@@ -32,10 +53,16 @@ pub struct BackendOutcome {
 
 impl BackendOutcome {
     pub fn ok(message: impl Into<String>) -> Self {
-        BackendOutcome { success: true, message: message.into() }
+        BackendOutcome {
+            success: true,
+            message: message.into(),
+        }
     }
     pub fn failed(message: impl Into<String>) -> Self {
-        BackendOutcome { success: false, message: message.into() }
+        BackendOutcome {
+            success: false,
+            message: message.into(),
+        }
     }
 }
 
@@ -56,14 +83,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum BackendConfig {
+    FenceAgent(FenceAgentConfig),
+    Ipmitool(IpmitoolConfig),
+    Command(CommandConfig),
     Simulate(SimulateConfig),
-}
-
-/// Configuration of the `simulate` backend (placeholder until the backends land).
-#[derive(Debug, Clone, Deserialize)]
-pub struct SimulateConfig {
-    #[serde(default)]
-    pub delay_secs: f64,
 }
 
 /// A configuration that cannot be turned into a backend.
@@ -77,7 +100,28 @@ pub struct BackendBuildError {
 impl BackendConfig {
     /// Builds the backend named `name` (the table's key, used in messages and metrics).
     pub fn build(&self, name: &str) -> Result<Arc<dyn Backend>, BackendBuildError> {
-        let _ = name;
-        todo!("backends land with the backends work")
+        let built: Result<Arc<dyn Backend>, String> = match self {
+            BackendConfig::FenceAgent(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
+            BackendConfig::Ipmitool(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
+            BackendConfig::Command(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
+            BackendConfig::Simulate(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
+        };
+        built.map_err(|reason| BackendBuildError {
+            name: name.to_owned(),
+            reason,
+        })
+    }
+
+    /// The configured timeout (the default when unset), as the backend will enforce it. An
+    /// invalid value gives the default here; [`BackendConfig::build`] reports it.
+    #[allow(dead_code)] // for the scheduler's budget checks and for tests
+    pub fn timeout(&self) -> Duration {
+        let secs = match self {
+            BackendConfig::FenceAgent(c) => c.timeout_secs,
+            BackendConfig::Ipmitool(c) => c.timeout_secs,
+            BackendConfig::Command(c) => c.timeout_secs,
+            BackendConfig::Simulate(c) => c.timeout_secs,
+        };
+        common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
     }
 }

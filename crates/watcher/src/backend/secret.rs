@@ -1,0 +1,178 @@
+//! Secrets (BMC passwords and the like): read from files at fence time, scrubbed from messages.
+//!
+//! A secret file must be a regular file that is not world-readable; it is read fresh for every
+//! fence (so a rotated password is picked up without a restart), one trailing newline is removed,
+//! and the value must be a single line (it goes into a `key=value` line on a child's stdin or
+//! into an environment variable, never into argv). [`Secret`] never prints its value.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Largest secret file accepted.
+const MAX_SECRET: u64 = 4096;
+
+/// A secret value. `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Why a secret file cannot be used. The message never contains the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("{key} {path}: cannot read: {source}")]
+    Io {
+        key: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{key} {path} is not a regular file")]
+    NotFile { key: String, path: PathBuf },
+    #[error("{key} {path} is world-readable (mode {mode:04o}); chmod o-rwx it")]
+    WorldReadable {
+        key: String,
+        path: PathBuf,
+        mode: u32,
+    },
+    #[error("{key} {path} is larger than {MAX_SECRET} bytes")]
+    TooLarge { key: String, path: PathBuf },
+    #[error("{key} {path} is empty")]
+    Empty { key: String, path: PathBuf },
+    #[error("{key} {path} holds more than one line, a NUL byte or invalid UTF-8")]
+    NotOneLine { key: String, path: PathBuf },
+}
+
+/// Reads the secret of setting `key` (named in errors) from `path`.
+pub fn read_secret(key: &str, path: &Path) -> Result<Secret, SecretError> {
+    let io = |source| SecretError::Io {
+        key: key.to_owned(),
+        path: path.to_owned(),
+        source,
+    };
+    // O_NONBLOCK: a FIFO put in place of the file must not hang the daemon.
+    let nonblock = rustix::fs::OFlags::NONBLOCK.bits() as i32;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nonblock)
+        .open(path)
+        .map_err(io)?;
+    // Check the opened file, not the path, so a swap between check and read is harmless.
+    let meta = file.metadata().map_err(io)?;
+    let (key, path) = (key.to_owned(), path.to_owned());
+    if !meta.is_file() {
+        return Err(SecretError::NotFile { key, path });
+    }
+    if meta.mode() & 0o004 != 0 {
+        return Err(SecretError::WorldReadable {
+            key,
+            path,
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    let mut raw = Vec::new();
+    let read = file.by_ref().take(MAX_SECRET + 1).read_to_end(&mut raw);
+    read.map_err(|source| SecretError::Io {
+        key: key.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    if raw.len() as u64 > MAX_SECRET {
+        return Err(SecretError::TooLarge { key, path });
+    }
+    let text = String::from_utf8(raw).map_err(|_| SecretError::NotOneLine {
+        key: key.clone(),
+        path: path.clone(),
+    })?;
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    if value.is_empty() {
+        return Err(SecretError::Empty { key, path });
+    }
+    if value.contains(['\n', '\r', '\0']) {
+        return Err(SecretError::NotOneLine { key, path });
+    }
+    Ok(Secret(value.to_owned()))
+}
+
+/// Replaces every occurrence of every secret in `text` with `***`.
+pub fn scrub(text: &str, secrets: &[Secret]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets {
+        if !s.0.is_empty() && out.contains(&s.0) {
+            out = out.replace(&s.0, "***");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn file(dir: &Path, name: &str, body: &str, mode: u32) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        p
+    }
+
+    #[test]
+    fn reads_one_line_and_refuses_bad_files() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let ok = file(d.path(), "ok", "s3cret\n", 0o600);
+        assert_eq!(
+            read_secret("password", &ok).expect("read").expose(),
+            "s3cret"
+        );
+        let world = file(d.path(), "w", "s3cret\n", 0o644);
+        let e = read_secret("password_file", &world)
+            .expect_err("world")
+            .to_string();
+        assert!(
+            e.contains("world-readable (mode 0644)") && !e.contains("s3cret"),
+            "{e}"
+        );
+        let two = file(d.path(), "two", "a\nb\n", 0o600);
+        assert!(matches!(
+            read_secret("k", &two),
+            Err(SecretError::NotOneLine { .. })
+        ));
+        let empty = file(d.path(), "e", "\n", 0o600);
+        assert!(matches!(
+            read_secret("k", &empty),
+            Err(SecretError::Empty { .. })
+        ));
+        assert!(matches!(
+            read_secret("k", d.path()),
+            Err(SecretError::NotFile { .. })
+        ));
+        assert!(matches!(
+            read_secret("k", &d.path().join("none")),
+            Err(SecretError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn scrubs_and_redacts() {
+        let s = Secret("pw1".into());
+        assert_eq!(
+            scrub("bad pw1 and pw1", std::slice::from_ref(&s)),
+            "bad *** and ***"
+        );
+        assert_eq!(format!("{s:?}"), "[redacted]");
+    }
+}

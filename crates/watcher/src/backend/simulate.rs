@@ -1,0 +1,91 @@
+//! The `simulate` backend: fences nothing, after an optional delay, with a chosen outcome.
+//!
+//! For demos and tests of everything around the backends. Its messages always say that nothing
+//! was fenced, so a simulated success can never be mistaken for a real fence in a response or a
+//! log. A `delay_secs` longer than `timeout_secs` simulates a hanging backend.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{common, Backend, BackendOutcome, FenceFuture, FenceJob};
+
+/// Configuration of the `simulate` backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateConfig {
+    /// Seconds to wait before answering.
+    #[serde(default)]
+    pub delay_secs: f64,
+    #[serde(default)]
+    pub outcome: SimulateOutcome,
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+}
+
+/// What the simulation answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimulateOutcome {
+    #[default]
+    Success,
+    Fail,
+}
+
+/// The built `simulate` backend.
+#[derive(Debug)]
+pub struct Simulate {
+    delay: Duration,
+    outcome: SimulateOutcome,
+    timeout: Duration,
+}
+
+impl SimulateConfig {
+    pub(super) fn build(&self) -> Result<Simulate, String> {
+        let timeout = common::timeout(self.timeout_secs)?;
+        if !(self.delay_secs >= 0.0 && self.delay_secs <= 86_400.0) {
+            return Err(format!(
+                "delay_secs {} must be between 0 and 86400",
+                self.delay_secs
+            ));
+        }
+        let delay = Duration::from_secs_f64(self.delay_secs);
+        Ok(Simulate {
+            delay,
+            outcome: self.outcome,
+            timeout,
+        })
+    }
+}
+
+impl Backend for Simulate {
+    fn kind(&self) -> &'static str {
+        "simulate"
+    }
+
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
+        Box::pin(async move {
+            let what = format!("{} of {}", job.action, job.node.as_str());
+            if self.delay > self.timeout {
+                tokio::time::sleep(self.timeout).await;
+                let secs = self.timeout.as_secs_f64();
+                return BackendOutcome::failed(format!(
+                    "simulated {what} timed out after {secs} s (no real fencing)"
+                ));
+            }
+            tokio::time::sleep(self.delay).await;
+            match self.outcome {
+                SimulateOutcome::Success => {
+                    BackendOutcome::ok(format!("simulated {what} (no real fencing)"))
+                }
+                SimulateOutcome::Fail => {
+                    BackendOutcome::failed(format!("simulated failure of {what} (no real fencing)"))
+                }
+            }
+        })
+    }
+}
