@@ -245,11 +245,19 @@ fn descendants(pid: u32) -> Vec<u32> {
     found
 }
 
-/// Refuses to touch a host where a cluster we did not start is running.
+/// Refuses to touch a host where a cluster we did not start is running. Processes are known by
+/// their executable (a test binary may well be called `pacemaker-<hash>`).
 fn refuse_foreign_cluster() {
+    let is_cluster = |pid: u32| {
+        std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
+            exe.starts_with("/usr/lib/pacemaker")
+                || exe == Path::new("/usr/sbin/pacemakerd")
+                || exe == Path::new("/usr/sbin/corosync")
+        })
+    };
     let running: Vec<String> = procs::all()
         .into_iter()
-        .filter(|(_, c, _)| c == "corosync" || c == "pacemakerd" || c.starts_with("pacemaker-"))
+        .filter(|(p, _, _)| is_cluster(*p))
         .map(|(p, c, _)| format!("{c} (pid {p})"))
         .collect();
     assert!(

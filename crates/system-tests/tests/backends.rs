@@ -27,7 +27,8 @@ fn config(spool: &Spool, text: &str) -> String {
 }
 
 /// Promise: a `fence-agent` backend runs a real ClusterLabs agent with the configured
-/// parameters and reports what it did: fence_dummy's status file says `off` after an off.
+/// parameters and reports what it did: fence_dummy's status file (its "power state") goes from
+/// `on` to `off` with an off, and back with an on.
 #[test]
 fn fence_agent_backend_drives_fence_dummy() {
     let dummy = peers::installed("/usr/sbin/fence_dummy");
@@ -35,11 +36,12 @@ fn fence_agent_backend_drives_fence_dummy() {
         return;
     }
     let spool = Spool::new();
-    let status = spool.root().join("cn1.status");
+    let status = spool.write("cn1.status", "on", 0o644);
     let cfg = config(
         &spool,
         &format!(
             "[backends.dummy]\ntype = \"fence-agent\"\nagent = \"fence_dummy\"\ntimeout_secs = 60\n\
+             target_arg = \"none\"\n\
              params = {{ type = \"file\", status_file = \"{}/{{node}}.status\" }}\n\
              [[topology]]\nnodes = [\"*\"]\nlevels = [\"dummy\"]\n",
             spool.root().display()
@@ -60,6 +62,16 @@ fn fence_agent_backend_drives_fence_dummy() {
     assert!(r.success && r.executed == Some(true), "{r:?}");
     assert_eq!(r.levels.len(), 1, "{r:?}");
     assert_eq!(r.levels[0].backend, "dummy");
+    Agent::new(&spool, "on", "cn1", 60)
+        .run()
+        .assert_code(0, "on through fence_dummy");
+    let written = std::fs::read_to_string(&status).unwrap_or_default();
+    assert_eq!(
+        written.trim(),
+        "on",
+        "fence_dummy's status file {}",
+        status.display()
+    );
 }
 
 /// Promise: a failing `fence-agent` backend (fence_dummy type=fail) fails the fence: exit 1.
@@ -73,7 +85,7 @@ fn failing_fence_agent_fails_the_fence() {
     let cfg = config(
         &spool,
         "[backends.dummy]\ntype = \"fence-agent\"\nagent = \"fence_dummy\"\ntimeout_secs = 60\n\
-         params = { type = \"fail\" }\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"dummy\"]\n",
+         target_arg = \"none\"\nparams = { type = \"fail\" }\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"dummy\"]\n",
     );
     let _daemon = Daemon::start(&spool, &["--config", &cfg]);
     Agent::new(&spool, "off", "cn1", 60)

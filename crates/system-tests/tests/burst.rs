@@ -5,29 +5,36 @@ use std::time::Instant;
 
 use system_tests::{agent, Agent, Daemon, Spool};
 
-const AGENTS: usize = 300;
+/// Agents started at once (`GFS2_SYSTESTS_BURST` overrides it, for measurements).
+fn agents() -> usize {
+    std::env::var("GFS2_SYSTESTS_BURST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
 
 /// Promise: under a burst, every request is answered, every agent exits 0, and each agent's
 /// response is the one for its own request (same request id, same node, its own file).
 #[test]
 fn three_hundred_agents_at_once() {
+    let count = agents();
     let spool = Spool::new();
     let _daemon = Daemon::start(&spool, &["--simulate"]);
     let start = Instant::now();
-    let procs: Vec<_> = (0..AGENTS)
+    let procs: Vec<_> = (0..count)
         .map(|i| Agent::new(&spool, "reboot", &format!("burst-{i}"), 300).spawn())
         .collect();
     let runs = agent::wait_all(procs);
     let took = start.elapsed();
     println!(
-        "burst: {AGENTS} agents answered in {:.2} s",
+        "burst: {count} agents answered in {:.2} s",
         took.as_secs_f64()
     );
     for (i, run) in runs.iter().enumerate() {
         run.assert_code(0, &format!("agent for burst-{i}"));
     }
     let responses = spool.responses();
-    assert_eq!(responses.len(), AGENTS);
+    assert_eq!(responses.len(), count);
     // node -> request id of its agent's `completed` event
     let completed: HashMap<String, String> = spool
         .events()
@@ -41,7 +48,7 @@ fn three_hundred_agents_at_once() {
         })
         .map(|(n, id)| (n.unwrap_or_default(), id.unwrap_or_default()))
         .collect();
-    assert_eq!(completed.len(), AGENTS, "one completed event per node");
+    assert_eq!(completed.len(), count, "one completed event per node");
     for (name, r) in &responses {
         let node = r.target_node.as_str();
         assert!(r.success, "{node}: {r:?}");
