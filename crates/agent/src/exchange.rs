@@ -8,13 +8,15 @@
 use std::time::Instant;
 
 use gfs2_fence_protocol::{
-    Action, Gfs2Discovery, Publish, Request, Response, SpoolDir, SpoolError, SpoolName, Timestamp,
+    Action, Gfs2Discovery, Publish, Request, Response, SpoolDir, SpoolError, SpoolName,
     MAX_SPOOL_FILE,
 };
 
+use crate::cancel;
 use crate::diag::Diag;
 use crate::events::{Event, EventLog, Status};
 use crate::exit::Exit;
+use crate::guard::Guard;
 use crate::settings::Settings;
 use crate::text::escape;
 use crate::wait::{wait, DirWatch, Signals, Wake};
@@ -30,6 +32,7 @@ struct Fence<'a> {
     recorder: String,
     request: Option<Request>,
     discovery: Option<Gfs2Discovery>,
+    guard: Option<Guard>,
 }
 
 /// Runs one fence; the exit status is 0 only for a response that says `success: true`.
@@ -50,11 +53,17 @@ pub fn fence(
         recorder: hostname(),
         request: None,
         discovery: None,
+        guard: None,
     };
-    match f.run() {
+    let exit = match f.run() {
         Ok(exit) => exit,
         Err((status, msg)) => f.end(status, &msg),
+    };
+    // Ended on our own terms: the guardian has nothing to do.
+    if let Some(g) = f.guard.take() {
+        g.release();
     }
+    exit
 }
 
 type Step<T> = Result<T, (Status, String)>;
@@ -122,6 +131,13 @@ impl Fence<'_> {
 
     fn publish(&mut self, requests: &SpoolDir, name: &SpoolName, request: &Request) -> Step<()> {
         self.request = Some(request.clone());
+        self.guard = Guard::spawn(self.s, name, request)
+            .map_err(|e| {
+                self.diag.warn(&format!(
+                    "no guardian process (a SIGKILL would not be recorded): {e}"
+                ))
+            })
+            .ok();
         let where_ = requests.path().display().to_string();
         self.record(
             Status::Requested,
@@ -158,7 +174,10 @@ impl Fence<'_> {
                 Ok(Wake::Signal(sig)) => {
                     return Err((
                         Status::Cancelled,
-                        format!("killed by {sig} while waiting; {}", withdraw_text(ex)),
+                        format!(
+                            "killed by {sig} while waiting; {}",
+                            cancel::withdraw_text(ex.requests, ex.name, ex.request)
+                        ),
                     ))
                 }
                 Err(e) => return Err(failed(format!("cannot wait for the response: {e}"))),
@@ -192,7 +211,10 @@ impl Fence<'_> {
         let secs = self.s.fence_timeout.as_secs_f64();
         Err((
             Status::Timeout,
-            format!("no response within {secs} s; {}", withdraw_text(ex)),
+            format!(
+                "no response within {secs} s; {}",
+                cancel::withdraw_text(ex.requests, ex.name, ex.request)
+            ),
         ))
     }
 
@@ -258,38 +280,6 @@ struct Exchange<'a> {
     responses: &'a SpoolDir,
     name: &'a SpoolName,
     request: &'a Request,
-}
-
-/// Runs the cancel protocol and says what came of it.
-fn withdraw_text(ex: &Exchange<'_>) -> String {
-    match withdraw(ex) {
-        Ok(true) => format!(
-            "request {} withdrawn (republished with cancelled=true)",
-            ex.name
-        ),
-        Ok(false) => format!(
-            "request {} was already taken by a responder and may still be carried out",
-            ex.name
-        ),
-        Err(e) => format!("could not withdraw request {}: {e}", ex.name),
-    }
-}
-
-/// DESIGN.md's cancel protocol: take the request away by renaming it to `.X.json.cancel`; if
-/// that worked we own it, so republish it cancelled with deadline now and drop the hidden copy.
-/// `Ok(false)`: a responder claimed it first.
-fn withdraw(ex: &Exchange<'_>) -> Result<bool, SpoolError> {
-    let hold = ex.name.cancelling();
-    if !ex.requests.move_to(ex.name.as_str(), ex.requests, &hold)? {
-        return Ok(false);
-    }
-    let mut cancelled = ex.request.clone();
-    cancelled.cancelled = true;
-    cancelled.deadline = Some(Timestamp::now());
-    ex.requests
-        .publish(ex.name, &cancelled.to_json(), Publish::NoReplace)?;
-    ex.requests.remove(&hold)?;
-    Ok(true)
 }
 
 /// Opens both spool directories and checks that requests can be written, failing fast.

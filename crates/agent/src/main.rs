@@ -4,10 +4,12 @@
 //! (`parse.rs`, `settings.rs`), and the action runs. Informational actions (`metadata`,
 //! `manpage`, `--help`, `--version`) touch no file and no setting, so they work as any user.
 
+mod cancel;
 mod diag;
 mod events;
 mod exchange;
 mod exit;
+mod guard;
 mod metadata;
 mod monitor;
 mod options;
@@ -27,6 +29,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Exit {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|a| a == guard::GUARD_ARG) {
+        return guard::run(&args[1..]);
+    }
     let raw = parse::from_process();
     let quiet = raw
         .get("quiet")

@@ -96,6 +96,11 @@ pub const OPTIONS: &[OptSpec] = &[
         ..opt("nodename", "nodename", Kind::Str, "Node to fence when no plug is given (sent by Pacemaker)")
     },
     OptSpec {
+        hidden: true,
+        value_hint: Some("id"),
+        ..opt("nodeid", "nodeid", Kind::Str, "Corosync id of the node to fence (sent by Pacemaker; unused)")
+    },
+    OptSpec {
         value_hint: Some("path"),
         default: Some(gfs2_fence_protocol::DEFAULT_REQUEST_DIR),
         env: &["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"],

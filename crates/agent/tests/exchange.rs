@@ -330,3 +330,48 @@ fn delay_waits_before_publishing() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(t.elapsed() >= Duration::from_secs(1));
 }
+
+/// Pacemaker ends an overrunning agent with SIGKILL to its process group; the guardian process
+/// (its own process group) records it and withdraws the request.
+#[test]
+fn sigkill_of_the_process_group_is_recorded_by_the_guardian() {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.process_group(0);
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(
+            sb.stdin("port=cn1\naction=off\nfence_timeout=60\n")
+                .as_bytes(),
+        );
+    }
+    let t = Instant::now();
+    while sb.statuses().is_empty() && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let pgid = format!("-{}", child.id());
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &pgid])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let _ = child.wait();
+    while sb.statuses().len() < 2 && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(sb.statuses(), ["requested", "cancelled"]);
+    let ev = &sb.events()[1];
+    assert!(
+        ev["details"].as_str().unwrap_or("").contains("SIGKILL"),
+        "{ev}"
+    );
+    assert_eq!(ev["target_node"], "cn1");
+    let names = sb.requests();
+    let bytes = std::fs::read(sb.rq.join(&names[0])).unwrap_or_default();
+    assert!(
+        Request::from_json(&bytes).is_ok_and(|r| r.cancelled),
+        "request withdrawn"
+    );
+}

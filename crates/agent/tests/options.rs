@@ -8,13 +8,16 @@ use common::{text, Sandbox};
 #[test]
 fn unknown_options_warn_and_go_on() {
     let sb = Sandbox::new();
-    let out =
-        sb.run("action=monitor\nrequire_heartbeat=false\nbogus_option=1\npcmk_host_list=cn1 cn2\n");
+    let out = sb.run("action=monitor\nrequire_heartbeat=false\nbogus_option=1\nnodeid=3\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
         err.contains("ignoring unknown option") && err.contains("bogus_option"),
         "{err}"
+    );
+    assert!(
+        !err.contains("nodeid"),
+        "Pacemaker's nodeid is known: {err}"
     );
     let rq = sb.rq.display().to_string();
     let rs = sb.rs.display().to_string();
