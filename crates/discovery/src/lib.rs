@@ -7,14 +7,9 @@ use std::time::Duration;
 
 use gfs2_fence_protocol::{Gfs2Discovery, NodeName};
 
-/// A discovery source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    Pacemaker,
-    Dlm,
-    Nnf,
-    Mounts,
-}
+mod source;
+
+pub use source::{Source, SourceListError};
 
 /// How discovery runs. The agent fills it from its options (`gfs2_sources`, `gfs2_timeout`, ...).
 #[derive(Debug, Clone)]
@@ -54,5 +49,8 @@ impl Default for DiscoveryConfig {
 /// than the time to kill a child.
 pub fn discover(target: &NodeName, cfg: &DiscoveryConfig) -> Gfs2Discovery {
     let _ = (target, cfg);
-    Gfs2Discovery { enabled: true, ..Gfs2Discovery::default() }
+    Gfs2Discovery {
+        enabled: true,
+        ..Gfs2Discovery::default()
+    }
 }
