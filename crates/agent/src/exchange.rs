@@ -59,7 +59,8 @@ pub fn fence(
         Ok(exit) => exit,
         Err((status, msg)) => f.end(status, &msg),
     };
-    // Ended on our own terms: the guardian has nothing to do.
+    // Ended on our own terms: the guardian has nothing to do. Our inotify fd was closed when
+    // run() returned, so the guardian's copy is the last one (see guard.rs).
     if let Some(g) = f.guard.take() {
         g.release();
     }
@@ -89,7 +90,7 @@ impl Fence<'_> {
             self.s.fence_timeout,
         );
         let name = SpoolName::for_request(&request.request_id, self.target, self.s.file_naming);
-        self.publish(&requests, &name, &request)?;
+        self.publish(&requests, &name, &request, &watch)?;
         let ex = Exchange {
             requests: &requests,
             responses: &responses,
@@ -129,9 +130,15 @@ impl Fence<'_> {
         }
     }
 
-    fn publish(&mut self, requests: &SpoolDir, name: &SpoolName, request: &Request) -> Step<()> {
+    fn publish(
+        &mut self,
+        requests: &SpoolDir,
+        name: &SpoolName,
+        request: &Request,
+        watch: &DirWatch,
+    ) -> Step<()> {
         self.request = Some(request.clone());
-        self.guard = Guard::spawn(self.s, name, request)
+        self.guard = Guard::spawn(self.s, name, request, watch.as_fd())
             .map_err(|e| {
                 self.diag.warn(&format!(
                     "no guardian process (a SIGKILL would not be recorded): {e}"

@@ -101,6 +101,10 @@ impl DirWatch {
         Ok(DirWatch { inotify })
     }
 
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.inotify)
+    }
+
     fn drain(&mut self) -> io::Result<DirEvents> {
         let mut buf = [0u8; 4096];
         let mut out = DirEvents::default();
