@@ -83,7 +83,8 @@ pub fn from_stdin(text: &str) -> RawOptions {
             .unwrap_or(value);
         match by_key(key.trim()) {
             Some(o) => raw.set(o, value.to_owned()),
-            None => raw.warn("stdin", line),
+            // Only the key: the value may be a secret meant for another agent.
+            None => raw.warn("stdin key", key.trim()),
         }
     }
     raw
@@ -111,7 +112,7 @@ fn long_option<'a>(raw: &mut RawOptions, long: &str, rest: &mut impl Iterator<It
         None => (long, None),
     };
     let Some(o) = by_long(name) else {
-        return raw.warn("argument", &format!("--{long}"));
+        return raw.warn("argument", &format!("--{name}"));
     };
     let value = match (o.kind, inline) {
         (_, Some(v)) => v,

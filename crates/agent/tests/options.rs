@@ -235,3 +235,23 @@ fn verbose_and_debug_file() {
     let written = std::fs::read_to_string(&dbg).unwrap_or_default();
     assert!(written.contains("skipping bad.json"), "{written}");
 }
+
+#[test]
+fn unknown_option_values_are_never_echoed() {
+    let sb = Sandbox::new();
+    let out = sb.run("action=monitor\nrequire_heartbeat=false\npasswd=hunter2\n");
+    assert_eq!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(err.contains("passwd") && !err.contains("hunter2"), "{err}");
+    let out = sb.run_argv(&[
+        "-o",
+        "monitor",
+        "--require-heartbeat=false",
+        "--passwd=hunter2",
+    ]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--passwd") && !err.contains("hunter2"),
+        "{err}"
+    );
+}
