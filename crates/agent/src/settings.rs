@@ -262,29 +262,9 @@ pub fn parse_seconds(v: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(n))
 }
 
+/// The discovery crate's parser; its message quotes the raw value, so it is escaped here.
 fn parse_sources(v: &str) -> Result<Vec<Source>, String> {
-    let mut out = Vec::new();
-    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let source = match part {
-            "pacemaker" => Source::Pacemaker,
-            "dlm" => Source::Dlm,
-            "nnf" => Source::Nnf,
-            "mounts" | "mountinfo" => Source::Mounts,
-            _ => {
-                return Err(format!(
-                    "{} is not a discovery source (pacemaker, dlm, nnf, mounts)",
-                    quoted(part, "value")
-                ))
-            }
-        };
-        if !out.contains(&source) {
-            out.push(source);
-        }
-    }
-    if out.is_empty() {
-        return Err("no discovery source given (use gfs2_discovery=false to disable)".into());
-    }
-    Ok(out)
+    Source::parse_list(v).map_err(|e| crate::text::escape(&e.to_string(), 200))
 }
 
 #[cfg(test)]
