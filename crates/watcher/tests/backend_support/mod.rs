@@ -83,3 +83,155 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// A real BMC: OpenIPMI's `ipmi_sim` on 127.0.0.1:`port` with one admin user, its chassis power
+/// kept in a file (`1` on, `0` off) by a `chassis_control` helper (see shared/docs/peers.md).
+/// Stopped (SIGTERM, then waited for) on drop.
+pub struct IpmiSim {
+    child: std::process::Child,
+    pub port: u16,
+    pub power_file: std::path::PathBuf,
+    pub password_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub const IPMI_USER: &str = "admin";
+pub const IPMI_PASSWORD: &str = "s3cretPW-ipmi";
+
+impl IpmiSim {
+    /// Starts a simulator, or returns `None` after a loud SKIPPED line when the tools are missing.
+    pub fn start(port: u16) -> Option<IpmiSim> {
+        for tool in ["/usr/bin/ipmi_sim", "/usr/bin/ipmitool"] {
+            if !Path::new(tool).exists() {
+                eprintln!("SKIPPED: ipmi_sim test because {tool} is not installed (apt-get install openipmi ipmitool)");
+                return None;
+            }
+        }
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            panic!("udp port {port} is in use: a leftover ipmi_sim? (these tests own 6270-6279)");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let power_file = d.join("power");
+        std::fs::write(&power_file, "1\n").expect("power file");
+        script(&d.join("chassis.sh"), CHASSIS_SH);
+        let conf = LAN_CONF
+            .replace("@PORT@", &port.to_string())
+            .replace("@GUID@", &format!("a123456789abcdefa123456789ab{port:04}"))
+            .replace(
+                "@HELPER@",
+                &format!(
+                    "{} {}",
+                    d.join("chassis.sh").display(),
+                    power_file.display()
+                ),
+            )
+            .replace("@USER@", IPMI_USER)
+            .replace("@PW@", IPMI_PASSWORD);
+        std::fs::write(d.join("lan.conf"), conf).expect("lan.conf");
+        std::fs::write(d.join("bmc.emu"), BMC_EMU).expect("bmc.emu");
+        let password_file = d.join("ipmi.pw");
+        file(&password_file, &format!("{IPMI_PASSWORD}\n"), 0o600);
+        let log = std::fs::File::create(d.join("ipmi_sim.log")).expect("log");
+        let child = std::process::Command::new("/usr/bin/ipmi_sim")
+            .args(["-c", "lan.conf", "-f", "bmc.emu", "-n", "-p"])
+            .current_dir(d)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn ipmi_sim");
+        let sim = IpmiSim {
+            child,
+            port,
+            power_file,
+            password_file,
+            _dir: dir,
+        };
+        assert!(
+            eventually(30, || sim.status().is_some()),
+            "ipmi_sim on port {port} never answered"
+        );
+        Some(sim)
+    }
+
+    /// `ipmitool chassis power status` through the simulator: the observed state line.
+    pub fn status(&self) -> Option<String> {
+        let out = std::process::Command::new("/usr/bin/ipmitool")
+            .args([
+                "-I",
+                "lanplus",
+                "-C",
+                "3",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
+            .args(["-U", IPMI_USER, "-f"])
+            .arg(&self.password_file)
+            .args(["chassis", "power", "status"])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// The simulated power: "1" or "0".
+    pub fn power(&self) -> String {
+        std::fs::read_to_string(&self.power_file)
+            .expect("power file")
+            .trim()
+            .to_owned()
+    }
+
+    pub fn set_power(&self, on: bool) {
+        std::fs::write(&self.power_file, if on { "1\n" } else { "0\n" }).expect("power file");
+    }
+}
+
+impl Drop for IpmiSim {
+    fn drop(&mut self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let _ = self.child.wait();
+    }
+}
+
+const CHASSIS_SH: &str = r#"#!/bin/sh
+# ipmi_sim chassis_control helper: $1 = power state file; then get|set ...
+STATE=$1; shift; op=$1; shift
+case $op in
+  get) for p in "$@"; do case $p in
+         power) echo "power:$(cat "$STATE" 2>/dev/null || echo 1)";;
+         boot)  echo "boot:default";;
+         *) echo "Invalid parameter: $p"; exit 1;; esac; done;;
+  set) while [ $# -gt 0 ]; do parm=$1; val=$2; shift 2; case $parm in
+         power) echo "$val" > "$STATE";;
+         shutdown) [ "$val" = 1 ] && echo 0 > "$STATE";;
+         reset|boot) : ;;
+         identify) shift ;;
+         *) echo "Invalid parameter: $parm"; exit 1;; esac; done;;
+  *) exit 1;;
+esac
+exit 0
+"#;
+
+const LAN_CONF: &str = r#"name "node1"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 @PORT@
+    priv_limit admin
+    allowed_auths_callback md5
+    allowed_auths_user md5
+    allowed_auths_operator md5
+    allowed_auths_admin md5
+    guid @GUID@
+  endlan
+  chassis_control "@HELPER@"
+  user 2 true "@USER@" "@PW@" admin 10 md5
+"#;
+
+const BMC_EMU: &str = "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\n\
+sel_enable 0x20 50 0x0a\nmc_enable 0x20\n";
