@@ -68,8 +68,27 @@ pub fn reject(d: &Daemon, raw: &OsStr) {
     }
 }
 
+/// Runs a spool step (a few syscalls and fsyncs) on the blocking pool, so the fsyncs of many
+/// requests overlap instead of queueing on the event loop.
+async fn blocking<T: Send + 'static>(
+    d: &Arc<Daemon>,
+    name: &SpoolName,
+    f: impl FnOnce(&Daemon, &SpoolName) -> T + Send + 'static,
+) -> T {
+    let (d2, n2) = (d.clone(), name.clone());
+    match tokio::task::spawn_blocking(move || f(&d2, &n2)).await {
+        Ok(t) => t,
+        Err(e) => match e.try_into_panic() {
+            // With panic = "abort" in release this cannot happen; in tests, fail loudly.
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Cancelled: the runtime is shutting down and this task goes with it.
+            Err(_) => std::future::pending().await,
+        },
+    }
+}
+
 async fn pick_up(d: &Arc<Daemon>, name: &SpoolName) {
-    match claim::pick_up(&d.spool, name) {
+    match blocking(d, name, |d, n| claim::pick_up(&d.spool, n)).await {
         Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New).await,
         Ok(PickUp::AlreadyAnswered) => {
             d.metrics.already_answered();
@@ -91,7 +110,7 @@ async fn pick_up(d: &Arc<Daemon>, name: &SpoolName) {
 
 async fn handle_claimed(d: &Arc<Daemon>, name: &SpoolName, origin: Origin) {
     let _in_flight = d.metrics.in_flight();
-    match claim::examine(&d.spool, name) {
+    match blocking(d, name, |d, n| claim::examine(&d.spool, n)).await {
         Examined::Vanished => {
             tracing::warn!(request = %name, "claimed request disappeared before it was read")
         }
@@ -99,11 +118,11 @@ async fn handle_claimed(d: &Arc<Daemon>, name: &SpoolName, origin: Origin) {
             if let Some(suppressed) = d.hostile_log.allow() {
                 tracing::warn!(request = %name, suppressed, "invalid request: {}", inv.problem);
             }
-            respond::answer_invalid(d, name, &inv);
+            blocking(d, name, move |d, n| respond::answer_invalid(d, n, &inv)).await;
         }
         Examined::Valid(req) => {
             let answer = decide(d, name, &req, origin).await;
-            respond::answer(d, name, &req, answer);
+            blocking(d, name, move |d, n| respond::answer(d, n, &req, answer)).await;
         }
     }
 }
