@@ -268,3 +268,32 @@ fn build_refuses_bad_configurations_with_clear_messages() {
         Duration::from_secs(60)
     );
 }
+
+/// The TOML examples in the backends' module documentation parse with the real schema, so the
+/// documented keys cannot drift from the code.
+#[test]
+fn documented_examples_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/backend");
+    let mut seen = 0;
+    for name in ["fence_agent.rs", "ipmitool.rs", "command.rs", "simulate.rs"] {
+        let src = std::fs::read_to_string(dir.join(name)).expect("source");
+        let doc: String = src
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+            .collect();
+        let block = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("a toml example");
+        let table: toml::Table = toml::from_str(block).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let backends = table["backends"].as_table().expect("[backends.X]");
+        for (key, value) in backends {
+            let cfg: Result<backend::BackendConfig, _> = value.clone().try_into();
+            cfg.unwrap_or_else(|e| panic!("{name}: backends.{key}: {e}"));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 4);
+}

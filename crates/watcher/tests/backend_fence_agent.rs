@@ -262,3 +262,28 @@ async fn hanging_agent_times_out_and_its_whole_group_is_killed() {
         "the agent's child {pid} survived the timeout"
     );
 }
+
+#[tokio::test]
+async fn verify_turns_an_unconfirmed_off_into_a_failure() {
+    // An agent that claims success for off but still reports the node on.
+    let d = tempfile::tempdir().expect("tempdir");
+    let agent = d.path().join("fence_liar");
+    script(
+        &agent,
+        "#!/bin/sh\nif grep -q '^action=status$'; then echo 'Status: ON'; exit 0; fi\n\
+         echo 'Success: Powered OFF'\n",
+    );
+    let table = format!(
+        "type = \"fence-agent\"\nagent = \"{}\"\nverify = true",
+        agent.display()
+    );
+    let out = build(&table)
+        .expect("build")
+        .fence(&job("cn1", Action::Off))
+        .await;
+    assert!(!out.success);
+    assert_eq!(
+        out.message,
+        "fence_liar off of cn1 reported success but status check did not confirm off (exit 0): Status: ON"
+    );
+}

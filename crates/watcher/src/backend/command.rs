@@ -4,6 +4,14 @@
 //! argument after expansion (a node name can never split into two or reach a shell), the program
 //! itself must be fixed (no placeholder in `argv[0]`), the environment is the clean base plus
 //! `env`, stdin is `/dev/null`, and exit 0 is success.
+//!
+//! ```toml
+//! [backends.site]
+//! type = "command"
+//! argv = ["/usr/local/bin/fence-node", "--node", "{node}", "--id", "{request_id}", "{action}"]
+//! env = { FENCE_SITE = "b" }
+//! timeout_secs = 60
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -5,6 +5,25 @@
 //! `[nodes.<node>]`, then the secrets read from `secret_files`), so a password never shows in
 //! `/proc/*/cmdline`. Exit 0 is success; with `verify = true` an `off` is confirmed by a second run
 //! with `action=status`, which must exit 2 (the agents' "off").
+//!
+//! ```toml
+//! [backends.ipmi]
+//! type = "fence-agent"
+//! agent = "fence_ipmilan"          # bare name (/usr/sbin, /usr/bin) or absolute path
+//! target_arg = "none"              # "port" (default), "plug" or "none"; nodename= is always sent
+//! verify = false                   # true: confirm off with action=status (exit 2)
+//! timeout_secs = 60
+//! env = { REQUESTS_CA_BUNDLE = "/etc/gfs2-fencing/bmc-ca.pem" }
+//! secret_files = { password = "/etc/gfs2-fencing/bmc.pw" }   # not world-readable
+//! [backends.ipmi.params]           # key=value lines; {node} = the node name
+//! ip = "{node}-bmc"
+//! username = "fence"
+//! lanplus = true                   # booleans become 1/0
+//! cipher = 3
+//! [backends.ipmi.nodes.cn7]        # per-node overrides of params
+//! ip = "10.0.0.17"
+//! ipport = 6231
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

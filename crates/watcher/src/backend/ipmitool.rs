@@ -6,21 +6,39 @@
 //! child as `IPMI_PASSWORD` with `-E`, never in argv. Cipher suite 3 is the default because suite
 //! 0 accepts any password, and because without `-C` ipmitool first asks for the cipher suites,
 //! which some BMCs (and ipmi_sim) do not answer, costing 10-14 s per call.
+//!
+//! ```toml
+//! [backends.bmc]
+//! type = "ipmitool"
+//! host = "{node}-ipmi"             # default; {node} = the node name
+//! port = 623                       # default
+//! username = "admin"               # required
+//! password_file = "/etc/gfs2-fencing/ipmi.pw"   # -> IPMI_PASSWORD + -E; not world-readable
+//! interface = "lanplus"            # or "lan"
+//! cipher = 3                       # 0 refused unless allow_cipher_zero = true
+//! privilege = "administrator"      # optional -L: callback, user, operator, administrator
+//! ipmitool = "/usr/bin/ipmitool"
+//! reboot_method = "cycle"          # or "onoff"
+//! power_wait_secs = 2              # after cycle before polling; between off and on (onoff)
+//! status_poll_interval_ms = 500
+//! timeout_secs = 60
+//! [backends.bmc.per_node.cn7]
+//! host = "10.0.0.17"
+//! port = 6231
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gfs2_fence_protocol::{Action, NodeName};
+use gfs2_fence_protocol::NodeName;
 use serde::Deserialize;
-use tokio::time::Instant;
 
-use super::secret::{read_secret, Secret};
+mod fence;
+
+use super::common;
+use super::secret::read_secret;
 use super::template::{Template, Var};
-use super::{common, message, process, Backend, BackendOutcome, FenceFuture, FenceJob};
-
-/// Consecutive failed status queries after which polling gives up before the deadline.
-const MAX_STATUS_FAILURES: u32 = 3;
 
 /// Configuration of the `ipmitool` backend.
 #[derive(Debug, Clone, Deserialize)]
@@ -216,162 +234,4 @@ fn host_template(key: &str, raw: &str) -> Result<Template, String> {
         ));
     }
     Template::parse(raw, &[Var::Node]).map_err(|e| format!("{key} {e}"))
-}
-
-/// One fence in progress: the BMC of the node, the password, the deadline.
-struct Session<'a> {
-    backend: &'a Ipmitool,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    secrets: Vec<Secret>,
-    what: String,
-    deadline: Instant,
-}
-
-impl Ipmitool {
-    async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
-        let node = job.node.as_str();
-        let (host, port) = match self.per_node.get(node) {
-            Some((h, p)) => (h.as_ref().unwrap_or(&self.host), p.unwrap_or(self.port)),
-            None => (&self.host, self.port),
-        };
-        let host = host.render(&common::vars(job));
-        let what = format!("ipmitool {} of {node} (BMC {host}:{port})", job.action);
-        let mut args = vec!["-H".to_owned(), host, "-p".to_owned(), port.to_string()];
-        args.extend(self.fixed_args.iter().cloned());
-        let mut env = self.env.clone();
-        let mut secrets = Vec::new();
-        if let Some(path) = &self.password_file {
-            match read_secret("password_file", path) {
-                Ok(s) => {
-                    env.push(("IPMI_PASSWORD".to_owned(), s.expose().to_owned()));
-                    secrets.push(s);
-                }
-                Err(e) => return BackendOutcome::failed(format!("{what} not run: {e}")),
-            }
-        }
-        let deadline = Instant::now() + self.timeout;
-        let s = Session {
-            backend: self,
-            args,
-            env,
-            secrets,
-            what,
-            deadline,
-        };
-        let result = match job.action {
-            Action::Off => s.power("off", "off").await,
-            Action::On => s.power("on", "on").await,
-            Action::Reboot => s.reboot().await,
-        };
-        match result {
-            Ok(line) => BackendOutcome::ok(message::clean(
-                &format!("{} confirmed: {line}", s.what),
-                &s.secrets,
-            )),
-            Err(e) => BackendOutcome::failed(message::clean(
-                &format!("{} failed: {e}", s.what),
-                &s.secrets,
-            )),
-        }
-    }
-}
-
-impl Session<'_> {
-    /// Runs `chassis power <sub>`; on exit 0 returns its last line.
-    async fn ipmitool(&self, sub: &str) -> Result<String, String> {
-        let mut args = self.args.clone();
-        args.extend(["chassis".to_owned(), "power".to_owned(), sub.to_owned()]);
-        let b = self.backend;
-        let spec = process::Spec {
-            program: &b.program,
-            args: &args,
-            env: &self.env,
-            stdin: None,
-        };
-        let run = process::run(spec, self.deadline).await;
-        let ok = run.code() == Some(0);
-        let line = message::last_line(&run.stdout, &run.stderr, ok).unwrap_or_default();
-        if ok {
-            return Ok(line);
-        }
-        Err(format!(
-            "power {sub}: {}: {line}",
-            run.describe(&b.program, b.timeout)
-        ))
-    }
-
-    /// Sends `power <sub>`, then polls until the BMC reports `want` (`on`/`off`).
-    async fn power(&self, sub: &str, want: &str) -> Result<String, String> {
-        self.ipmitool(sub).await?;
-        self.confirm(want).await
-    }
-
-    async fn confirm(&self, want: &str) -> Result<String, String> {
-        let expected = format!("Chassis Power is {want}");
-        let mut failures = 0;
-        loop {
-            match self.ipmitool("status").await {
-                Ok(line) if line == expected => return Ok(line),
-                Ok(_) => failures = 0,
-                Err(e)
-                    if failures + 1 >= MAX_STATUS_FAILURES || Instant::now() >= self.deadline =>
-                {
-                    return Err(e)
-                }
-                Err(_) => failures += 1,
-            }
-            if Instant::now() + self.backend.poll >= self.deadline {
-                let secs = self.backend.timeout.as_secs_f64();
-                return Err(format!(
-                    "timed out after {secs} s waiting for \"{expected}\""
-                ));
-            }
-            tokio::time::sleep(self.backend.poll).await;
-        }
-    }
-
-    async fn reboot(&self) -> Result<String, String> {
-        let b = self.backend;
-        if b.reboot_method == RebootMethod::Onoff {
-            self.power("off", "off").await?;
-            self.sleep(b.power_wait).await?;
-            return self.power("on", "on").await;
-        }
-        // IPMI ignores `power cycle` for a node that is off: power it on instead.
-        if self.ipmitool("status").await? == "Chassis Power is off" {
-            return self
-                .power("on", "on")
-                .await
-                .map(|l| format!("was off; {l}"));
-        }
-        self.ipmitool("cycle").await?;
-        self.sleep(b.power_wait).await?;
-        self.confirm("on").await
-    }
-
-    async fn sleep(&self, pause: Duration) -> Result<(), String> {
-        if Instant::now() + pause >= self.deadline {
-            return Err(format!(
-                "timed out after {} s",
-                self.backend.timeout.as_secs_f64()
-            ));
-        }
-        tokio::time::sleep(pause).await;
-        Ok(())
-    }
-}
-
-impl Backend for Ipmitool {
-    fn kind(&self) -> &'static str {
-        "ipmitool"
-    }
-
-    fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
-        Box::pin(self.fence_job(job))
-    }
 }

@@ -3,6 +3,14 @@
 //! For demos and tests of everything around the backends. Its messages always say that nothing
 //! was fenced, so a simulated success can never be mistaken for a real fence in a response or a
 //! log. A `delay_secs` longer than `timeout_secs` simulates a hanging backend.
+//!
+//! ```toml
+//! [backends.demo]
+//! type = "simulate"
+//! delay_secs = 0.5                 # default 0
+//! outcome = "success"              # or "fail"
+//! timeout_secs = 60
+//! ```
 
 use std::time::Duration;
 

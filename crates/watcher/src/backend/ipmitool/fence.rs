@@ -1,0 +1,172 @@
+//! Driving one `ipmitool` fence: the power command, then polling `chassis power status` until
+//! the BMC reports the wanted state, all within the backend's deadline.
+
+use std::time::Duration;
+
+use gfs2_fence_protocol::Action;
+use tokio::time::Instant;
+
+use super::super::secret::{read_secret, Secret};
+use super::super::{common, message, process, Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::{Ipmitool, RebootMethod};
+
+/// Consecutive failed status queries after which polling gives up before the deadline.
+const MAX_STATUS_FAILURES: u32 = 3;
+
+/// One fence in progress: the BMC of the node, the password, the deadline.
+struct Session<'a> {
+    backend: &'a Ipmitool,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    secrets: Vec<Secret>,
+    what: String,
+    deadline: Instant,
+}
+
+impl Ipmitool {
+    async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
+        let node = job.node.as_str();
+        let (host, port) = match self.per_node.get(node) {
+            Some((h, p)) => (h.as_ref().unwrap_or(&self.host), p.unwrap_or(self.port)),
+            None => (&self.host, self.port),
+        };
+        let host = host.render(&common::vars(job));
+        let what = format!("ipmitool {} of {node} (BMC {host}:{port})", job.action);
+        let mut args = vec!["-H".to_owned(), host, "-p".to_owned(), port.to_string()];
+        args.extend(self.fixed_args.iter().cloned());
+        let mut env = self.env.clone();
+        let mut secrets = Vec::new();
+        if let Some(path) = &self.password_file {
+            match read_secret("password_file", path) {
+                Ok(s) => {
+                    env.push(("IPMI_PASSWORD".to_owned(), s.expose().to_owned()));
+                    secrets.push(s);
+                }
+                Err(e) => return BackendOutcome::failed(format!("{what} not run: {e}")),
+            }
+        }
+        let deadline = Instant::now() + self.timeout;
+        let s = Session {
+            backend: self,
+            args,
+            env,
+            secrets,
+            what,
+            deadline,
+        };
+        let result = match job.action {
+            Action::Off => s.power("off", "off").await,
+            Action::On => s.power("on", "on").await,
+            Action::Reboot => s.reboot().await,
+        };
+        match result {
+            Ok(line) => BackendOutcome::ok(message::clean(
+                &format!("{} confirmed: {line}", s.what),
+                &s.secrets,
+            )),
+            Err(e) => BackendOutcome::failed(message::clean(
+                &format!("{} failed: {e}", s.what),
+                &s.secrets,
+            )),
+        }
+    }
+}
+
+impl Session<'_> {
+    /// Runs `chassis power <sub>`; on exit 0 returns its last line.
+    async fn ipmitool(&self, sub: &str) -> Result<String, String> {
+        let mut args = self.args.clone();
+        args.extend(["chassis".to_owned(), "power".to_owned(), sub.to_owned()]);
+        let b = self.backend;
+        let spec = process::Spec {
+            program: &b.program,
+            args: &args,
+            env: &self.env,
+            stdin: None,
+        };
+        let run = process::run(spec, self.deadline).await;
+        let ok = run.code() == Some(0);
+        let line = message::last_line(&run.stdout, &run.stderr, ok).unwrap_or_default();
+        if ok {
+            return Ok(line);
+        }
+        Err(format!(
+            "power {sub}: {}: {line}",
+            run.describe(&b.program, b.timeout)
+        ))
+    }
+
+    /// Sends `power <sub>`, then polls until the BMC reports `want` (`on`/`off`).
+    async fn power(&self, sub: &str, want: &str) -> Result<String, String> {
+        self.ipmitool(sub).await?;
+        self.confirm(want).await
+    }
+
+    async fn confirm(&self, want: &str) -> Result<String, String> {
+        let expected = format!("Chassis Power is {want}");
+        let mut failures = 0;
+        loop {
+            match self.ipmitool("status").await {
+                Ok(line) if line == expected => return Ok(line),
+                Ok(_) => failures = 0,
+                Err(e)
+                    if failures + 1 >= MAX_STATUS_FAILURES || Instant::now() >= self.deadline =>
+                {
+                    return Err(e)
+                }
+                Err(_) => failures += 1,
+            }
+            if Instant::now() + self.backend.poll >= self.deadline {
+                let secs = self.backend.timeout.as_secs_f64();
+                return Err(format!(
+                    "timed out after {secs} s waiting for \"{expected}\""
+                ));
+            }
+            tokio::time::sleep(self.backend.poll).await;
+        }
+    }
+
+    async fn reboot(&self) -> Result<String, String> {
+        let b = self.backend;
+        if b.reboot_method == RebootMethod::Onoff {
+            self.power("off", "off").await?;
+            self.sleep(b.power_wait).await?;
+            return self.power("on", "on").await;
+        }
+        // IPMI ignores `power cycle` for a node that is off: power it on instead.
+        if self.ipmitool("status").await? == "Chassis Power is off" {
+            return self
+                .power("on", "on")
+                .await
+                .map(|l| format!("was off; {l}"));
+        }
+        self.ipmitool("cycle").await?;
+        self.sleep(b.power_wait).await?;
+        self.confirm("on").await
+    }
+
+    async fn sleep(&self, pause: Duration) -> Result<(), String> {
+        if Instant::now() + pause >= self.deadline {
+            return Err(format!(
+                "timed out after {} s",
+                self.backend.timeout.as_secs_f64()
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        Ok(())
+    }
+}
+
+impl Backend for Ipmitool {
+    fn kind(&self) -> &'static str {
+        "ipmitool"
+    }
+
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
+        Box::pin(self.fence_job(job))
+    }
+}
