@@ -1,0 +1,127 @@
+//! The `redfish` backend: fences a node through its BMC's Redfish API over HTTPS, natively
+//! (no fence agent process). It finds the node's `ComputerSystem`, POSTs
+//! `ComputerSystem.Reset` to the target the BMC advertises, then polls `PowerState` and
+//! reports success only once the BMC shows the wanted state.
+//!
+//! ```toml
+//! [backends.bmc]
+//! type = "redfish"
+//! host = "{node}-bmc"                      # or "127.0.0.1"; {node} = the node name
+//! port = 443                               # default 443 (80 with scheme = "http")
+//! system_uri = "/redfish/v1/Systems/{node}" # or system_id = "..."; neither: match Name/HostName
+//! username = "fence"
+//! password_file = "/etc/gfs2-fencing/bmc.pw" # first line; must not be world-accessible
+//! ca_file = "/etc/gfs2-fencing/bmc-ca.pem"   # else the system trust store
+//! # pinned_cert_sha256 = "ab:cd:..."         # or pin the BMC certificate (per node below)
+//! # insecure = true                         # no verification at all, warned at every start
+//! timeout_secs = 60
+//! poll_interval_ms = 500
+//! reboot_method = "restart"                 # or "onoff": ForceOff, confirm Off, On, confirm On
+//! max_concurrent_per_bmc = 2
+//! [backends.bmc.nodes.node7]
+//! host = "10.0.0.17"
+//! system_id = "System.Embedded.1"
+//! pinned_cert_sha256 = "..."
+//! ```
+//!
+//! Limit: with `reboot_method = "restart"` success means the BMC accepted `ForceRestart` and then
+//! read `PowerState` On; a BMC that never shows Off during a restart cannot prove the restart
+//! happened (the message says whether Off was seen). Use `onoff` where that proof is needed.
+
+pub mod config;
+mod error;
+mod http;
+mod limit;
+mod password;
+mod power;
+mod tls;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use gfs2_fence_protocol::{Action, NodeName};
+
+pub use config::RedfishConfig;
+pub use error::{BuildError, Cause, FenceError, Step};
+
+use config::Scheme;
+use http::Http;
+use limit::BmcLimiter;
+
+/// A built `redfish` backend: one HTTP client (keep-alive pool) and one slot table per backend.
+#[derive(Debug)]
+pub struct Redfish {
+    name: String,
+    cfg: RedfishConfig,
+    http: Http,
+    limiter: BmcLimiter,
+    /// System URIs found by name, so the next fence of the node skips the scan.
+    found: Mutex<HashMap<NodeName, String>>,
+}
+
+impl Redfish {
+    /// Checks `cfg`, reads the password file and the trust settings, builds the client.
+    /// Warns (every start) when TLS verification is off or HTTP is used.
+    pub fn new(name: &str, cfg: &RedfishConfig) -> Result<Redfish, BuildError> {
+        cfg.validate()?;
+        let password = password::read_password_file(&cfg.password_file)?;
+        let tls = tls::client_config(cfg)?;
+        let http = Http::new(cfg, tls, password)?;
+        warn_if_unsafe(name, cfg);
+        Ok(Redfish {
+            name: name.to_owned(),
+            cfg: cfg.clone(),
+            http,
+            limiter: BmcLimiter::new(cfg.max_concurrent_per_bmc),
+            found: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The backend timeout (`timeout_secs`), which `fence` enforces itself.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.cfg.timeout_secs)
+    }
+
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.cfg.poll_interval_ms)
+    }
+
+    /// Fences `node`; `Ok` carries the confirmation message, only after the BMC showed the state.
+    pub async fn fence(&self, node: &NodeName, action: Action) -> Result<String, FenceError> {
+        let target = self.cfg.target(node).map_err(|e| FenceError {
+            bmc: "(unresolved)".to_owned(),
+            step: Step::Discover,
+            cause: Cause::BadAnswer {
+                path: "configuration".to_owned(),
+                reason: e.to_string(),
+            },
+        })?;
+        let result = power::Run::new(self, node, &target).execute(action).await;
+        if result.is_err() {
+            // A stale URI found by name must not outlive a failure.
+            self.found_uris().remove(node);
+        }
+        result
+    }
+
+    fn found_uris(&self) -> std::sync::MutexGuard<'_, HashMap<NodeName, String>> {
+        self.found.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn warn_if_unsafe(name: &str, cfg: &RedfishConfig) {
+    if cfg.insecure {
+        tracing::warn!(
+            backend = name,
+            "redfish backend {name}: insecure = true, so BMC certificates are NOT verified: \
+             anyone on the network path can impersonate a BMC and read its password"
+        );
+    }
+    if cfg.scheme == Scheme::Http {
+        tracing::warn!(
+            backend = name,
+            "redfish backend {name}: scheme = \"http\", so the BMC password crosses the network in clear"
+        );
+    }
+}
