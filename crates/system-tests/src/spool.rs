@@ -84,6 +84,14 @@ impl Spool {
         left
     }
 
+    /// [`Spool::pending`] once it is empty, or what is still there after `bound`. The daemon
+    /// removes its `.claimed` copy just *after* publishing the response the agent waits for,
+    /// so an immediate look races with it.
+    pub fn drained(&self, bound: std::time::Duration) -> Vec<String> {
+        let _ = crate::wait_for(bound, || self.pending().is_empty().then_some(()));
+        self.pending()
+    }
+
     /// A log file's text, empty when it does not exist.
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.logs.join(name)).unwrap_or_default()

@@ -36,11 +36,8 @@ fn fences_succeed_through_the_daemon() {
         .run()
         .assert_code(0, "argv reboot");
     check_answered(&spool, "cn4", "reboot");
-    assert!(
-        spool.pending().is_empty(),
-        "left in the request directory: {:?}",
-        spool.pending()
-    );
+    let left = spool.drained(Duration::from_secs(30));
+    assert!(left.is_empty(), "left in the request directory: {left:?}");
 }
 
 fn check_answered(spool: &Spool, node: &str, action: &str) {
