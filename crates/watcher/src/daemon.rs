@@ -4,7 +4,7 @@
 //! then claimed requests left by a previous run are recovered, then `REQUEST_DIR` is scanned;
 //! only then are events processed. A name seen twice (event and scan) is handled once.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -34,7 +34,8 @@ pub struct Daemon {
     pub cli: Cli,
     routes: RwLock<Arc<Routes>>,
     after_fence: RwLock<Option<Arc<AfterFence>>>,
-    busy: Mutex<HashSet<SpoolName>>,
+    /// Names being handled; `true` when the name was seen again meanwhile.
+    busy: Mutex<HashMap<SpoolName, bool>>,
     stopping: AtomicBool,
     tasks: AtomicUsize,
     idle: Notify,
@@ -70,7 +71,7 @@ impl Daemon {
                     .clone()
                     .map(|c| Arc::new(AfterFence::new(c))),
             ),
-            busy: Mutex::new(HashSet::new()),
+            busy: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             tasks: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -105,19 +106,27 @@ impl Daemon {
         }
     }
 
-    /// Marks `name` as being handled; false when it already is.
+    /// Marks `name` as being handled; false when it already is (it is then looked at again
+    /// when the current handling ends: a writer may have published a new file of that name,
+    /// as the agent does when it cancels).
     pub fn begin(&self, name: &SpoolName) -> bool {
-        self.busy
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.clone())
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        match busy.get_mut(name) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                busy.insert(name.clone(), false);
+                true
+            }
+        }
     }
 
-    pub fn end(&self, name: &SpoolName) {
-        self.busy
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+    /// Ends the handling of `name`; true when it was seen again meanwhile.
+    pub fn end(&self, name: &SpoolName) -> bool {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(name).unwrap_or(false)
     }
 
     pub fn task(self: &Arc<Self>) -> TaskGuard {

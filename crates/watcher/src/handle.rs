@@ -31,7 +31,9 @@ pub fn submit(d: &Arc<Daemon>, name: SpoolName) {
     tokio::spawn(async move {
         let _task = task;
         pick_up(&d, &name).await;
-        d.end(&name);
+        if d.end(&name) {
+            submit(&d, name);
+        }
     });
 }
 

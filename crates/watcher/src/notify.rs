@@ -19,8 +19,9 @@ pub fn status(status: &str) {
     send(&[NotifyState::Status(status)]);
 }
 
-pub fn watchdog() {
-    send(&[NotifyState::Watchdog]);
+/// The watchdog ping, with the current status in the same datagram.
+pub fn watchdog(status: &str) {
+    send(&[NotifyState::Watchdog, NotifyState::Status(status)]);
 }
 
 pub fn stopping(status: &str) {

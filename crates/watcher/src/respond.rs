@@ -63,7 +63,11 @@ pub fn answer_invalid(d: &Daemon, name: &SpoolName, inv: &Invalid) {
 }
 
 fn finish(d: &Daemon, name: &SpoolName, r: Response, a: &Answer) {
-    audit(name, &r.request_id, &r.target_node, r.action_performed, a);
+    // Invalid files are logged (rate-limited) where they are found: a flood of them must not
+    // flood the audit trail.
+    if a.outcome != Outcome::Invalid {
+        audit(name, &r.request_id, &r.target_node, r.action_performed, a);
+    }
     d.metrics.answered(a.outcome, &a.backend);
     match publish(d, name, &r) {
         Ok(()) => {}

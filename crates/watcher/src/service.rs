@@ -128,7 +128,7 @@ fn beat(d: &Daemon, interval_secs: u64) {
     if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
         tracing::error!("cannot touch the heartbeat: {e}");
     }
-    notify::watchdog();
+    notify::watchdog(&format!("running: {} requests in flight", d.tasks()));
 }
 
 fn ticker(heartbeat_secs: u64) -> Interval {

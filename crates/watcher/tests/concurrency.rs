@@ -62,6 +62,41 @@ fn overlapping_duplicates_share_one_backend_run() {
     );
 }
 
+/// The same with an independent witness: a `command` backend that appends a line per run.
+#[test]
+fn overlapping_duplicates_run_the_command_once() {
+    let spool = Spool::new();
+    let witness = spool.path("runs");
+    let cfg = spool.config(&format!(
+        r#"
+        [backends.cmd]
+        type = "command"
+        argv = ["/bin/sh", "-c", "echo {{node}} {{action}} >> {}; sleep 1"]
+        timeout_secs = 30
+        [[topology]]
+        nodes = ["*"]
+        levels = ["cmd"]
+        "#,
+        witness.display()
+    ));
+    let _d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let names: Vec<_> = (0..5)
+        .map(|_| spool.request("cn-7", Action::Off, MINUTE).0)
+        .collect();
+    let (other, _) = spool.request("cn-8", Action::Off, MINUTE);
+    for n in names.iter().chain([&other]) {
+        let r = spool.response(n.as_str());
+        assert!(r.success, "{}", r.message);
+    }
+    let mut runs: Vec<String> = std::fs::read_to_string(&witness)
+        .expect("the command ran")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    runs.sort();
+    assert_eq!(runs, ["cn-7 off", "cn-8 off"]);
+}
+
 #[test]
 fn levels_fall_through_and_every_error_is_reported() {
     let spool = Spool::new();

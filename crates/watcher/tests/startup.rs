@@ -103,3 +103,31 @@ fn check_config_validates_without_starting() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("teleport"));
 }
+
+#[test]
+fn the_documented_example_configuration_is_valid() {
+    let spool = Spool::new();
+    let example = include_str!("../../../packaging/fence-watcher.toml.example");
+    let secret = spool.path("ipmi.password");
+    std::fs::write(&secret, "secret\n").expect("write secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let text = example.replace(
+        "/etc/gfs2-fencing/ipmi.password",
+        secret.to_str().expect("utf-8"),
+    );
+    assert_ne!(text, example, "the example names a secret file");
+    let cfg = spool.config(&text);
+    let out = command(&spool)
+        .args(["--config", cfg.to_str().expect("utf-8"), "--check-config"])
+        .output()
+        .expect("run");
+    if !std::path::Path::new("/usr/sbin/fence_ipmilan").exists() {
+        eprintln!("SKIPPED: the_documented_example_configuration_is_valid because fence_ipmilan is not installed");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
