@@ -160,3 +160,64 @@ fn tells_systemd_ready_and_pings_the_watchdog() {
     }
     assert!(seen.contains("STOPPING=1"), "{seen}");
 }
+
+#[test]
+fn after_a_successful_fence_the_hook_gets_the_corosync_node_id() {
+    let spool = Spool::new();
+    let corosync = spool.path("corosync.conf");
+    std::fs::write(
+        &corosync,
+        "totem {\n version: 2\n}\nnodelist {\n node {\n  ring0_addr: 10.0.0.5\n  name: cn-5\n  nodeid: 5\n }\n}\n",
+    )
+    .expect("write corosync.conf");
+    let out = spool.path("acked");
+    let cfg = spool.config(&format!(
+        r#"
+        [backends.sim]
+        type = "simulate"
+        [[topology]]
+        nodes = ["*"]
+        levels = ["sim"]
+        [after_fence]
+        command = ["/bin/sh", "-c", "echo \"$1 $2 $3\" >> {}", "hook", "{{node}}", "{{nodeid}}", "{{action}}"]
+        corosync_conf = "{}"
+        "#,
+        out.display(),
+        corosync.display()
+    ));
+    let mut d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let (name, _) = spool.request("cn-5", Action::Off, MINUTE);
+    assert!(spool.response(name.as_str()).success);
+    d.wait_log("after-fence command succeeded");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("hook ran").trim(),
+        "cn-5 5 off"
+    );
+    // A node missing from the nodelist: the hook is not run, the response is unaffected.
+    let (name, _) = spool.request("cn-6", Action::Off, MINUTE);
+    assert!(spool.response(name.as_str()).success);
+    d.wait_log("after-fence command not run");
+}
+
+#[test]
+fn the_seed_environment_variables_choose_the_directories_and_json_logs_work() {
+    let spool = Spool::new();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fence_watcher"));
+    cmd.args(["--simulate", "--log-format", "json"])
+        .env("REQUEST_DIR", &spool.req)
+        .env("RESPONSE_DIR", &spool.resp)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC");
+    let d = Daemon::start_with(&spool, &mut cmd);
+    let (name, _) = spool.request("cn-1", Action::Off, MINUTE);
+    assert!(spool.response(name.as_str()).success);
+    let log = d.log();
+    let decision = log
+        .lines()
+        .find(|l| l.contains("fence decision"))
+        .expect("an audit line");
+    let v: serde_json::Value = serde_json::from_str(decision).expect("a JSON log line");
+    assert_eq!(v["node"], "cn-1");
+    assert_eq!(v["outcome"], "success");
+    assert_eq!(v["request_id"], name.as_str().trim_end_matches(".json"));
+}
