@@ -201,3 +201,29 @@ fn fence_redfish_status(emu: &Sushy) -> (i32, String) {
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     (out.status.code().unwrap_or(-1), text)
 }
+
+#[tokio::test]
+async fn with_one_slot_per_bmc_two_fences_on_one_bmc_run_one_after_the_other() {
+    let Some(emu) = Sushy::start(Opts::fast(8455)) else {
+        return;
+    };
+    let tail =
+        format!("[nodes.node1]\nsystem_id = \"{U1}\"\n[nodes.node2]\nsystem_id = \"{U2}\"\n");
+    let rf = backend(&emu, &[("max_concurrent_per_bmc", "1")], &tail);
+    let (n1, n2) = (node("node1"), node("node2"));
+    let (a, b) = tokio::join!(rf.fence(&n1, Action::Off), rf.fence(&n2, Action::Off));
+    a.expect("node1 off");
+    b.expect("node2 off");
+    // The emulator's access log: every request of the first fence precedes the second's.
+    let log = emu.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let last_u1 = lines
+        .iter()
+        .rposition(|l| l.contains(U1))
+        .expect("node1 requests");
+    let first_u2 = lines
+        .iter()
+        .position(|l| l.contains(U2))
+        .expect("node2 requests");
+    assert!(last_u1 < first_u2, "interleaved with one slot:\n{log}");
+}

@@ -5,7 +5,8 @@
 //! The venv comes from env `SUSHY_VENV` (default `/opt/gfs2-fencing-test/sushy`). Without it the
 //! test is SKIPPED loudly, and fails when `CI=true`. "FAST" mode patches `random.randint` to 0
 //! so power changes show on the next GET; normal mode keeps the emulator's 1-11 s delay.
-//! Tests use ports 8450-8459, one instance per test.
+//! Tests use ports 8450-8459, one instance per test: unique within a test binary (cargo runs
+//! the binaries one after another, and every instance is waited for on drop).
 
 #![allow(dead_code)]
 
