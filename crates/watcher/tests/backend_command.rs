@@ -267,6 +267,9 @@ fn build_refuses_bad_configurations_with_clear_messages() {
         parse("type = \"simulate\"").expect("parse").timeout(),
         Duration::from_secs(60)
     );
+    // A slow simulation without an explicit timeout is not a hang.
+    let slow = parse("type = \"simulate\"\ndelay_secs = 120").expect("parse");
+    assert_eq!(slow.timeout(), Duration::from_secs(121));
 }
 
 /// The TOML examples in the backends' module documentation parse with the real schema, so the

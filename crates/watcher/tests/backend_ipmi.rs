@@ -245,3 +245,20 @@ async fn fence_ipmilan_wrong_password_fails_with_its_error() {
     );
     assert_eq!(sim.power(), "1");
 }
+
+#[tokio::test]
+async fn ipmitool_success_needs_the_confirmed_state_not_an_accepted_command() {
+    // The BMC answers "Chassis Power Control: Down/Off" but the power stays on.
+    let Some(sim) = IpmiSim::start_with(6277, true) else {
+        return;
+    };
+    let table = ipmitool_table(&sim, "").replace("timeout_secs = 60", "timeout_secs = 3");
+    let out = build(&table)
+        .expect("build")
+        .fence(&job("cn1", Action::Off))
+        .await;
+    assert!(!out.success, "{}", out.message);
+    let want = "failed: timed out after 3 s waiting for \"Chassis Power is off\"";
+    assert!(out.message.contains(want), "{}", out.message);
+    assert_eq!(sim.power(), "1");
+}

@@ -125,6 +125,11 @@ impl BackendConfig {
             BackendConfig::Command(c) => c.timeout_secs,
             BackendConfig::Simulate(c) => c.timeout_secs,
         };
+        if let BackendConfig::Simulate(c) = self {
+            if let Ok(sim) = c.build() {
+                return sim.timeout();
+            }
+        }
         common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
     }
 }

@@ -108,7 +108,7 @@ pub async fn run(spec: Spec<'_>, deadline: Instant) -> Run {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = match cmd.spawn() {
+    let mut child = match spawn(&mut cmd).await {
         Ok(child) => child,
         Err(e) => {
             return Run {
@@ -150,6 +150,25 @@ pub async fn run(spec: Spec<'_>, deadline: Instant) -> Run {
         finish,
         stdout: out.take(),
         stderr: err.take(),
+    }
+}
+
+/// Spawns `cmd`, retrying a few times on ETXTBSY: the program file is still open for writing
+/// somewhere (a package upgrade replacing an agent, or a fork of another thread that has not
+/// reached exec yet while holding the writer's descriptor).
+async fn spawn(cmd: &mut Command) -> io::Result<tokio::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e)
+                if e.raw_os_error() == Some(rustix::io::Errno::TXTBSY.raw_os_error())
+                    && tries < 5 =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
     }
 }
 

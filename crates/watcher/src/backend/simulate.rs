@@ -2,14 +2,15 @@
 //!
 //! For demos and tests of everything around the backends. Its messages always say that nothing
 //! was fenced, so a simulated success can never be mistaken for a real fence in a response or a
-//! log. A `delay_secs` longer than `timeout_secs` simulates a hanging backend.
+//! log. A `delay_secs` longer than an explicit `timeout_secs` simulates a hanging backend; without
+//! `timeout_secs` the timeout is 60 s or `delay_secs` + 1, whichever is longer.
 //!
 //! ```toml
 //! [backends.demo]
 //! type = "simulate"
 //! delay_secs = 0.5                 # default 0
 //! outcome = "success"              # or "fail"
-//! timeout_secs = 60
+//! timeout_secs = 60                # default: 60, or delay_secs + 1 if longer
 //! ```
 
 use std::time::Duration;
@@ -50,7 +51,6 @@ pub struct Simulate {
 
 impl SimulateConfig {
     pub(super) fn build(&self) -> Result<Simulate, String> {
-        let timeout = common::timeout(self.timeout_secs)?;
         if !(self.delay_secs >= 0.0 && self.delay_secs <= 86_400.0) {
             return Err(format!(
                 "delay_secs {} must be between 0 and 86400",
@@ -58,6 +58,11 @@ impl SimulateConfig {
             ));
         }
         let delay = Duration::from_secs_f64(self.delay_secs);
+        // Without an explicit timeout, a long delay is a slow simulation, not a hang.
+        let timeout = match self.timeout_secs {
+            None => common::timeout(None)?.max(delay + Duration::from_secs(1)),
+            Some(_) => common::timeout(self.timeout_secs)?,
+        };
         Ok(Simulate {
             delay,
             outcome: self.outcome,

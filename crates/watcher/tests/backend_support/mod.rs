@@ -101,6 +101,11 @@ pub const IPMI_PASSWORD: &str = "s3cretPW-ipmi";
 impl IpmiSim {
     /// Starts a simulator, or returns `None` after a loud SKIPPED line when the tools are missing.
     pub fn start(port: u16) -> Option<IpmiSim> {
+        IpmiSim::start_with(port, false)
+    }
+
+    /// `stuck`: the BMC accepts power commands but the power never changes (a broken BMC).
+    pub fn start_with(port: u16, stuck: bool) -> Option<IpmiSim> {
         for tool in ["/usr/bin/ipmi_sim", "/usr/bin/ipmitool"] {
             if !Path::new(tool).exists() {
                 eprintln!("SKIPPED: ipmi_sim test because {tool} is not installed (apt-get install openipmi ipmitool)");
@@ -114,7 +119,13 @@ impl IpmiSim {
         let d = dir.path();
         let power_file = d.join("power");
         std::fs::write(&power_file, "1\n").expect("power file");
-        script(&d.join("chassis.sh"), CHASSIS_SH);
+        let helper = if stuck {
+            CHASSIS_SH.replace("power) echo \"$val\" > \"$STATE\";;", "power) : ;;")
+        } else {
+            CHASSIS_SH.to_owned()
+        };
+        assert!(!stuck || helper != CHASSIS_SH, "stuck helper not applied");
+        script(&d.join("chassis.sh"), &helper);
         let conf = LAN_CONF
             .replace("@PORT@", &port.to_string())
             .replace("@GUID@", &format!("a123456789abcdefa123456789ab{port:04}"))

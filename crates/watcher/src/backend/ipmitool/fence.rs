@@ -86,14 +86,15 @@ impl Session<'_> {
         };
         let run = process::run(spec, self.deadline).await;
         let ok = run.code() == Some(0);
-        let line = message::last_line(&run.stdout, &run.stderr, ok).unwrap_or_default();
+        let line = message::last_line(&run.stdout, &run.stderr, ok);
         if ok {
-            return Ok(line);
+            return Ok(line.unwrap_or_default());
         }
-        Err(format!(
-            "power {sub}: {}: {line}",
-            run.describe(&b.program, b.timeout)
-        ))
+        let status = run.describe(&b.program, b.timeout);
+        Err(match line {
+            Some(line) => format!("power {sub}: {status}: {line}"),
+            None => format!("power {sub}: {status}"),
+        })
     }
 
     /// Sends `power <sub>`, then polls until the BMC reports `want` (`on`/`off`).
@@ -102,24 +103,24 @@ impl Session<'_> {
         self.confirm(want).await
     }
 
+    /// Polls `chassis power status` until it reads `Chassis Power is <want>`. A deadline that
+    /// passes, even in the middle of a query, reads the same: what was wanted, what was last seen.
     async fn confirm(&self, want: &str) -> Result<String, String> {
         let expected = format!("Chassis Power is {want}");
-        let mut failures = 0;
+        let (mut failures, mut last) = (0, None);
         loop {
             match self.ipmitool("status").await {
                 Ok(line) if line == expected => return Ok(line),
-                Ok(_) => failures = 0,
-                Err(e)
-                    if failures + 1 >= MAX_STATUS_FAILURES || Instant::now() >= self.deadline =>
-                {
-                    return Err(e)
-                }
+                Ok(line) => (failures, last) = (0, Some(line)),
+                Err(e) if Instant::now() >= self.deadline => last = Some(e),
+                Err(e) if failures + 1 >= MAX_STATUS_FAILURES => return Err(e),
                 Err(_) => failures += 1,
             }
             if Instant::now() + self.backend.poll >= self.deadline {
                 let secs = self.backend.timeout.as_secs_f64();
+                let last = last.map(|l| format!(" (last: {l})")).unwrap_or_default();
                 return Err(format!(
-                    "timed out after {secs} s waiting for \"{expected}\""
+                    "timed out after {secs} s waiting for \"{expected}\"{last}"
                 ));
             }
             tokio::time::sleep(self.backend.poll).await;
