@@ -94,7 +94,7 @@ impl Daemon {
 
     /// Starts the after-fence command for a successful fence, if one is configured. It runs on
     /// its own: its result is logged and never changes a response.
-    pub fn after_fence(self: &Daemon, job: &FenceJob) {
+    pub fn after_fence(&self, job: &FenceJob) {
         let hook = self
             .after_fence
             .read()

@@ -37,13 +37,20 @@ pub fn submit(d: &Arc<Daemon>, name: SpoolName) {
     });
 }
 
-/// Handles a claimed request found at start-up.
+/// Handles a claimed request found at start-up. Its name counts as busy meanwhile, so a new
+/// file of the same name in `REQUEST_DIR` is looked at only after it is answered.
 pub fn submit_claimed(d: &Arc<Daemon>, name: SpoolName) {
+    if !d.begin(&name) {
+        return;
+    }
     let task = d.task();
     let d = d.clone();
     tokio::spawn(async move {
         let _task = task;
         handle_claimed(&d, &name, Origin::Recovered).await;
+        if d.end(&name) {
+            submit(&d, name);
+        }
     });
 }
 
