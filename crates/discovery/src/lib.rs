@@ -57,6 +57,9 @@ pub struct DiscoveryConfig {
     pub source_timeout: Duration,
     /// Where the kernel lists mounted GFS2 filesystems by lock table (`/sys/fs/gfs2`).
     pub gfs2_sysfs: PathBuf,
+    /// `CIB_file` for crm_mon and cibadmin (offline analysis, tests); `None` inherits the
+    /// environment, i.e. the live cluster unless the caller's own `CIB_file` says otherwise.
+    pub cib_file: Option<PathBuf>,
 }
 
 impl Default for DiscoveryConfig {
@@ -74,6 +77,7 @@ impl Default for DiscoveryConfig {
             mountinfo: "/proc/self/mountinfo".into(),
             source_timeout: Duration::from_millis(1500),
             gfs2_sysfs: "/sys/fs/gfs2".into(),
+            cib_file: None,
         }
     }
 }
@@ -189,7 +193,7 @@ fn assemble(
 
 fn run_source(s: Source, target: &str, cfg: &DiscoveryConfig, deadline: Instant) -> SourceOutcome {
     match s {
-        Source::Pacemaker => pacemaker::discover(target, &cfg.crm_mon, &cfg.cibadmin, deadline),
+        Source::Pacemaker => pacemaker::discover(target, cfg, deadline),
         Source::Dlm => dlm_source(target, &cfg.corosync_conf, &cfg.dlm_tool, deadline),
         Source::Nnf => nnf_source(target, cfg, deadline),
         Source::Mounts => match mounts::discover(&cfg.mountinfo, &cfg.gfs2_sysfs) {

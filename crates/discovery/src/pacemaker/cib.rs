@@ -156,3 +156,37 @@ fn open(e: &BytesStart<'_>, stack: &[Frame], cfg: &mut CibConfig) -> Result<Fram
         _ => Frame::Other,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_configuration() {
+        let xml = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/cib/config.xml"
+        ))
+        .unwrap();
+        let cfg = parse(&xml).unwrap();
+        let ids: Vec<&str> = cfg.filesystems.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["fs-shared", "fs-data", "fs-scratch", "fs-home", "fs-nfs"]
+        );
+        let data = &cfg.filesystems[1];
+        assert_eq!(data.parents, ["data-group", "data-clone"]);
+        assert!(
+            data.cloned && data.is_gfs2(),
+            "fstype GFS2 in capitals counts"
+        );
+        assert_eq!(data.directory.as_deref(), Some("/mnt/data"));
+        assert!(!cfg.filesystems[2].cloned);
+        assert!(!cfg.filesystems[3].is_gfs2());
+        assert!(cfg.locations.contains(&Location {
+            rsc: "data-clone".into(),
+            node: "cn3".into(),
+            positive: false
+        }));
+    }
+}

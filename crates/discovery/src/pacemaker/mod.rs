@@ -4,8 +4,8 @@
 //! `fstype` instance attribute) and crm_mon (`crm_mon --output-as=xml -1`) says where each is
 //! active; both run at once. Both tools honour `CIB_file`. When crm_mon fails, placement falls
 //! back to the configuration alone (recorded as a problem): a cloned GFS2 filesystem counts
-//! (clones run everywhere), a non-cloned one only with a positive `rsc_location` for the target
-//! on it, its group or its clone.
+//! (clones run everywhere) unless a negative `rsc_location` bans it from the target, a
+//! non-cloned one only with a positive `rsc_location` for the target on it, its group or clone.
 //!
 //! Name: the mount point (`directory`), else the `device`, else the resource id; the tag is
 //! `pacemaker:<resource id>`; directory and device are kept as aliases for merging.
@@ -14,22 +14,27 @@ mod cib;
 mod status;
 mod xml;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::thread;
 use std::time::Instant;
 
 use crate::merge::{Finding, NameKind};
 use crate::run::run;
-use crate::SourceOutcome;
+use crate::{DiscoveryConfig, SourceOutcome};
 
 pub use cib::{parse as parse_cib, CibConfig, FsResource};
 pub use status::active_on;
 
 /// Runs both tools and returns the findings for `target`.
-pub fn discover(target: &str, crm_mon: &Path, cibadmin: &Path, deadline: Instant) -> SourceOutcome {
+pub fn discover(target: &str, cfg: &DiscoveryConfig, deadline: Instant) -> SourceOutcome {
+    let env: Vec<(&str, PathBuf)> = cfg
+        .cib_file
+        .iter()
+        .map(|f| ("CIB_file", f.clone()))
+        .collect();
     let (mon, cib) = thread::scope(|s| {
-        let mon = s.spawn(|| run(crm_mon, &["--output-as=xml", "-1"], &[], deadline));
-        let cib = run(cibadmin, &["--query"], &[], deadline);
+        let mon = s.spawn(|| run(&cfg.crm_mon, &["--output-as=xml", "-1"], &env, deadline));
+        let cib = run(&cfg.cibadmin, &["--query"], &env, deadline);
         (mon.join(), cib)
     });
     let config = match cib {
@@ -56,12 +61,17 @@ pub fn discover(target: &str, crm_mon: &Path, cibadmin: &Path, deadline: Instant
     }
 }
 
-/// Placement without crm_mon: clones everywhere, others by a positive location constraint.
+/// Placement without crm_mon: clones everywhere unless banned from the target, others by a
+/// positive location constraint for the target.
 fn configured_for(config: &CibConfig, fs: &FsResource, target: &str) -> bool {
-    fs.cloned
-        || config.locations.iter().any(|l| {
-            l.positive && l.node == target && (l.rsc == fs.id || fs.parents.contains(&l.rsc))
+    let on_target = |positive: bool| {
+        config.locations.iter().any(|l| {
+            l.positive == positive
+                && l.node == target
+                && (l.rsc == fs.id || fs.parents.contains(&l.rsc))
         })
+    };
+    (fs.cloned && !on_target(false)) || on_target(true)
 }
 
 /// Findings for the GFS2 filesystems of `config` that `placed` accepts, in configuration order.
