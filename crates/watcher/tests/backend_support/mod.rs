@@ -112,8 +112,13 @@ impl IpmiSim {
                 return None;
             }
         }
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
-            panic!("udp port {port} is in use: a leftover ipmi_sim? (these tests own 6270-6279)");
+        // A simulator of an earlier run may still be exiting (it takes up to 2 s).
+        if !eventually(15, || {
+            std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        }) {
+            let holders = std::process::Command::new("ss").args(["-uanp"]).output();
+            let holders = holders.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+            panic!("udp port {port} stays in use (these tests own 6270-6279): {holders:?}");
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
