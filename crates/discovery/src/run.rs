@@ -139,22 +139,23 @@ fn read_capped(mut r: impl Read) -> io::Result<Captured> {
     Ok(Captured { bytes, overflow })
 }
 
-/// The last line-ish part of stderr, printable, for one error message.
+/// The last non-empty line of stderr (where tools put their conclusion), printable and clipped,
+/// for one error message.
 fn read_tail(mut r: impl Read) -> String {
     let mut all = Vec::new();
     let _ = (&mut r).take(64 << 10).read_to_end(&mut all);
     let _ = io::copy(&mut r, &mut io::sink());
     let text = String::from_utf8_lossy(&all);
-    let text: String = text
-        .trim()
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.trim()
         .chars()
+        .take(STDERR_KEPT)
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let start = text.len().saturating_sub(STDERR_KEPT);
-    let start = (start..=text.len())
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0);
-    text[start..].to_string()
+        .collect()
 }
 
 #[cfg(test)]

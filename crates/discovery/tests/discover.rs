@@ -262,3 +262,43 @@ fn sources_in_configured_order_and_json_shape() {
     assert_eq!(json["errors"], serde_json::json!([]));
     assert!(json["elapsed_ms"].is_u64());
 }
+
+#[test]
+fn real_kubectl_against_a_silent_api_server_is_cut_in_time() {
+    if !have(
+        "kubectl",
+        "real_kubectl_against_a_silent_api_server_is_cut_in_time",
+    ) {
+        return;
+    }
+    // A loopback listener whose backlog accepts TCP connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\ncurrent-context: t\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let mut cfg = config(&[Source::Nnf, Source::Mounts]);
+    cfg.kubectl = "kubectl".into();
+    cfg.kubeconfig = Some(kubeconfig);
+    cfg.budget = Duration::from_secs(2);
+    cfg.source_timeout = Duration::from_millis(1500);
+    let started = Instant::now();
+    let d = discover(&node("cn2"), &cfg);
+    assert!(
+        started.elapsed() < cfg.budget + Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(d.errors.len(), 1, "{d:?}");
+    assert_eq!(d.errors[0].source, "nnf");
+    assert!(d.errors[0].reason.starts_with("kubectl "), "{:?}", d.errors);
+    assert_eq!(d.names(), vec!["shared", "data"]);
+    drop(listener);
+}
