@@ -300,3 +300,30 @@ fn documented_examples_parse() {
     }
     assert_eq!(seen, 4);
 }
+
+/// The native redfish backend (module `redfish/`) is reachable through the same configuration
+/// enum and trait as the others (its behaviour is tested in `redfish_*.rs`).
+#[test]
+fn redfish_tables_build_through_the_common_enum() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let pw = d.path().join("bmc.pw");
+    file(&pw, "s3cretPW\n", 0o600);
+    let table = format!(
+        "type = \"redfish\"\nhost = \"{{node}}-bmc\"\nscheme = \"http\"\nallow_http = true\n\
+         username = \"fence\"\npassword_file = \"{}\"\ntimeout_secs = 42\n",
+        pw.display()
+    );
+    let cfg = parse(&table).expect("parse");
+    assert_eq!(cfg.timeout(), Duration::from_secs(42));
+    let b = cfg.build("bmc").expect("build");
+    assert_eq!(
+        (b.kind(), b.timeout()),
+        ("redfish", Duration::from_secs(42))
+    );
+    let missing = table.replace(&pw.display().to_string(), "/nonexistent/bmc.pw");
+    let err = build(&missing).expect_err("missing password file");
+    assert!(
+        err.starts_with("backend test: password_file /nonexistent/bmc.pw"),
+        "{err}"
+    );
+}

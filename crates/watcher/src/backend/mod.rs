@@ -24,6 +24,8 @@ mod fence_agent;
 mod ipmitool;
 mod message;
 mod process;
+mod redfish;
+mod redfish_backend;
 mod secret;
 mod simulate;
 mod template;
@@ -32,6 +34,7 @@ pub use command::CommandConfig;
 pub use common::DEFAULT_TIMEOUT_SECS;
 pub use fence_agent::FenceAgentConfig;
 pub use ipmitool::IpmitoolConfig;
+pub use redfish::RedfishConfig;
 pub use simulate::SimulateConfig;
 
 /// What the scheduler asks a backend to do.
@@ -90,6 +93,7 @@ pub enum BackendConfig {
     Ipmitool(IpmitoolConfig),
     Command(CommandConfig),
     Simulate(SimulateConfig),
+    Redfish(RedfishConfig),
 }
 
 /// A configuration that cannot be turned into a backend.
@@ -108,6 +112,9 @@ impl BackendConfig {
             BackendConfig::Ipmitool(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
             BackendConfig::Command(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
             BackendConfig::Simulate(c) => c.build().map(|b| Arc::new(b) as Arc<dyn Backend>),
+            BackendConfig::Redfish(c) => redfish::Redfish::new(name, c)
+                .map(|b| Arc::new(b) as Arc<dyn Backend>)
+                .map_err(|e| e.to_string()),
         };
         built.map_err(|reason| BackendBuildError {
             name: name.to_owned(),
@@ -123,13 +130,12 @@ impl BackendConfig {
             BackendConfig::FenceAgent(c) => c.timeout_secs,
             BackendConfig::Ipmitool(c) => c.timeout_secs,
             BackendConfig::Command(c) => c.timeout_secs,
-            BackendConfig::Simulate(c) => c.timeout_secs,
+            BackendConfig::Simulate(c) => match c.build() {
+                Ok(sim) => return sim.timeout(),
+                Err(_) => None,
+            },
+            BackendConfig::Redfish(c) => return Duration::from_secs(c.timeout_secs),
         };
-        if let BackendConfig::Simulate(c) = self {
-            if let Ok(sim) = c.build() {
-                return sim.timeout();
-            }
-        }
         common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
     }
 }
