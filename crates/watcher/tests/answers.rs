@@ -102,6 +102,9 @@ fn broken_and_hostile_files_are_answered_invalid_and_the_daemon_keeps_working() 
     )
     .expect("mkfifo");
 
+    std::fs::write(spool.path("linked"), b"{}").expect("write");
+    std::fs::hard_link(spool.path("linked"), spool.req.join("hardlink.json")).expect("link");
+
     let m = invalid(&spool, "bad-json.json");
     assert!(m.contains("not valid JSON"), "{m}");
     let m = invalid(&spool, "bad-action.json");
@@ -115,6 +118,7 @@ fn broken_and_hostile_files_are_answered_invalid_and_the_daemon_keeps_working() 
     assert!(invalid(&spool, "oversize.json").contains("limit"));
     assert!(invalid(&spool, "link.json").contains("symbolic link"));
     assert!(invalid(&spool, "fifo.json").contains("FIFO"));
+    assert!(invalid(&spool, "hardlink.json").contains("hard links"));
 
     // A name no response could carry is moved aside, and logged.
     std::fs::write(spool.req.join("evil name;.json"), b"{}").expect("write");

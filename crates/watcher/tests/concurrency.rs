@@ -170,3 +170,26 @@ fn a_burst_of_distinct_nodes_is_answered_completely() {
     );
     assert!(Spool::list(&spool.req.join(".claimed")).is_empty());
 }
+
+#[test]
+fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
+    let spool = Spool::new();
+    let _d = Daemon::start(&spool, &["--simulate-delay", "3", "--max-concurrent", "1"]);
+    let (first, _) = spool.request("cn-1", Action::Off, MINUTE);
+    let claimed = spool.req.join(".claimed").join(first.as_str());
+    let start = std::time::Instant::now();
+    while !claimed.exists() {
+        assert!(start.elapsed() < common::PATIENCE, "never claimed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The only slot is taken for 3 s; this one is due in 1 s.
+    let (second, _) = spool.request("cn-2", Action::Off, Duration::from_secs(1));
+    let r = spool.response(second.as_str());
+    assert_eq!(
+        (r.outcome, r.executed),
+        (Some(Outcome::Expired), Some(false)),
+        "{}",
+        r.message
+    );
+    assert!(spool.response(first.as_str()).success);
+}

@@ -71,3 +71,46 @@ fn a_claim_whose_response_exists_is_not_run_again() {
     assert_eq!(spool.response(name.as_str()).message, "before the crash");
     assert!(!d.log().contains("fence decision"));
 }
+
+#[test]
+fn a_claim_of_unknown_outcome_past_its_deadline_is_answered_expired() {
+    let spool = Spool::new();
+    let (name, _) = spool.request("cn-1", Action::Reboot, Duration::ZERO);
+    std::fs::create_dir_all(spool.req.join(".claimed")).expect("mkdir");
+    std::fs::rename(
+        spool.req.join(name.as_str()),
+        spool.req.join(".claimed").join(name.as_str()),
+    )
+    .expect("mv");
+    let d = Daemon::start(&spool, &["--simulate"]);
+    let r = spool.response(name.as_str());
+    assert_eq!(
+        (r.outcome, r.executed),
+        (Some(Outcome::Expired), Some(false))
+    );
+    assert!(r.message.contains("outcome is unknown"), "{}", r.message);
+    assert!(!d.log().contains("re-running"));
+}
+
+#[test]
+fn sigterm_past_the_grace_period_leaves_the_claim_for_the_next_start() {
+    let spool = Spool::new();
+    let cfg = spool.config(
+        "[daemon]\ngrace_period_secs = 1\n[backends.slow]\ntype = \"simulate\"\ndelay_secs = 30\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"slow\"]\n",
+    );
+    let mut d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let (name, _) = spool.request("cn-1", Action::Off, Duration::from_secs(120));
+    let claimed = spool.req.join(".claimed").join(name.as_str());
+    let start = Instant::now();
+    while !claimed.exists() {
+        assert!(start.elapsed() < PATIENCE, "never claimed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    d.signal(rustix::process::Signal::TERM);
+    let st = d.wait_exit();
+    assert_eq!(st.code(), Some(1), "{}", d.log());
+    assert!(claimed.exists() && !spool.resp.join(name.as_str()).exists());
+    drop(d);
+    let _d = Daemon::start(&spool, &["--simulate"]);
+    assert!(spool.response(name.as_str()).success);
+}
