@@ -221,3 +221,26 @@ fn the_seed_environment_variables_choose_the_directories_and_json_logs_work() {
     assert_eq!(v["outcome"], "success");
     assert_eq!(v["request_id"], name.as_str().trim_end_matches(".json"));
 }
+
+#[test]
+fn a_request_lost_in_an_inotify_overflow_is_found_by_the_rescan() {
+    let limit: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    if limit > 200_000 {
+        eprintln!("SKIPPED: inotify overflow test because max_queued_events is {limit}");
+        return;
+    }
+    let spool = Spool::new();
+    let mut d = Daemon::start(&spool, &["--simulate"]);
+    // Stopped, the daemon reads no events: fill its queue past the limit with names it ignores.
+    d.signal(Signal::STOP);
+    for i in 0..limit + 10 {
+        std::fs::write(spool.req.join(format!("filler-{i}.txt")), b"").expect("write");
+    }
+    let (name, _) = spool.request("cn-1", Action::Off, MINUTE);
+    d.signal(Signal::CONT);
+    d.wait_log("overflowed");
+    assert!(spool.response(name.as_str()).success);
+}
