@@ -8,6 +8,12 @@
 //! dlm_controld could not list them), optionally `new change`, `new status`, `new members`, and
 //! with `-n` an `all nodes` list; blocks are separated by a blank line.
 
+use std::path::Path;
+use std::time::Instant;
+
+use crate::merge::{Finding, NameKind};
+use crate::SourceOutcome;
+
 /// One lockspace of `dlm_tool ls`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lockspace {
@@ -84,6 +90,49 @@ fn clip(s: &str) -> String {
         .take(80)
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
+}
+
+/// Lockspaces that other DLM users create and that are never GFS2 (lvmlockd, clvmd, rgmanager).
+fn is_known_non_gfs2(lockspace: &str) -> bool {
+    matches!(lockspace, "clvmd" | "lvm_global" | "rgmanager") || lockspace.starts_with("lvm_")
+}
+
+pub fn discover(
+    target: &str,
+    corosync_conf: &Path,
+    dlm_tool: &Path,
+    deadline: Instant,
+) -> SourceOutcome {
+    let node_id = match crate::corosync::node_id(corosync_conf, target) {
+        Ok(id) => id,
+        Err(e) => return SourceOutcome::failed(e.to_string()),
+    };
+    let out = match crate::run::run(dlm_tool, &["ls"], &[], deadline) {
+        Ok(out) => out,
+        Err(e) => return SourceOutcome::failed(e.to_string()),
+    };
+    let lockspaces = match parse_ls(&String::from_utf8_lossy(&out)) {
+        Ok(ls) => ls,
+        Err(e) => return SourceOutcome::failed(e.to_string()),
+    };
+    let mut outcome = SourceOutcome::default();
+    for ls in lockspaces
+        .into_iter()
+        .filter(|ls| !is_known_non_gfs2(&ls.name))
+    {
+        match ls.members {
+            Some(m) if m.contains(&node_id) => {
+                outcome
+                    .found
+                    .push(Finding::new(ls.name, NameKind::FsName, "dlm"));
+            }
+            Some(_) => {}
+            None => outcome
+                .problems
+                .push(format!("lockspace {}: members unknown", ls.name)),
+        }
+    }
+    outcome
 }
 
 #[cfg(test)]

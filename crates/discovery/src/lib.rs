@@ -19,7 +19,7 @@ mod pacemaker;
 mod run;
 mod source;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -194,82 +194,11 @@ fn assemble(
 fn run_source(s: Source, target: &str, cfg: &DiscoveryConfig, deadline: Instant) -> SourceOutcome {
     match s {
         Source::Pacemaker => pacemaker::discover(target, cfg, deadline),
-        Source::Dlm => dlm_source(target, &cfg.corosync_conf, &cfg.dlm_tool, deadline),
-        Source::Nnf => nnf_source(target, cfg, deadline),
+        Source::Dlm => dlm::discover(target, &cfg.corosync_conf, &cfg.dlm_tool, deadline),
+        Source::Nnf => nnf::discover(target, cfg, deadline),
         Source::Mounts => match mounts::discover(&cfg.mountinfo, &cfg.gfs2_sysfs) {
             Ok(found) => SourceOutcome::found(found),
             Err(e) => SourceOutcome::failed(e.to_string()),
         },
-    }
-}
-
-/// Lockspaces that other DLM users create and that are never GFS2 (lvmlockd, clvmd, rgmanager).
-fn is_known_non_gfs2(lockspace: &str) -> bool {
-    matches!(lockspace, "clvmd" | "lvm_global" | "rgmanager") || lockspace.starts_with("lvm_")
-}
-
-fn dlm_source(
-    target: &str,
-    corosync_conf: &Path,
-    dlm_tool: &Path,
-    deadline: Instant,
-) -> SourceOutcome {
-    let node_id = match corosync::node_id(corosync_conf, target) {
-        Ok(id) => id,
-        Err(e) => return SourceOutcome::failed(e.to_string()),
-    };
-    let out = match run::run(dlm_tool, &["ls"], &[], deadline) {
-        Ok(out) => out,
-        Err(e) => return SourceOutcome::failed(e.to_string()),
-    };
-    let lockspaces = match dlm::parse_ls(&String::from_utf8_lossy(&out)) {
-        Ok(ls) => ls,
-        Err(e) => return SourceOutcome::failed(e.to_string()),
-    };
-    let mut outcome = SourceOutcome::default();
-    for ls in lockspaces
-        .into_iter()
-        .filter(|ls| !is_known_non_gfs2(&ls.name))
-    {
-        match ls.members {
-            Some(m) if m.contains(&node_id) => {
-                outcome
-                    .found
-                    .push(Finding::new(ls.name, NameKind::FsName, "dlm"));
-            }
-            Some(_) => {}
-            None => outcome
-                .problems
-                .push(format!("lockspace {}: members unknown", ls.name)),
-        }
-    }
-    outcome
-}
-
-fn nnf_source(target: &str, cfg: &DiscoveryConfig, deadline: Instant) -> SourceOutcome {
-    // kubectl gives up on its own a little before we would kill it.
-    let secs = deadline
-        .saturating_duration_since(Instant::now())
-        .as_secs()
-        .max(1);
-    let request_timeout = format!("--request-timeout={secs}s");
-    let mut args = vec!["get", "nnfstorages", "-o", "json", request_timeout.as_str()];
-    match &cfg.nnf_namespace {
-        Some(ns) => args.extend(["-n", ns.as_str()]),
-        None => args.push("-A"),
-    }
-    let kubeconfig = cfg
-        .kubeconfig
-        .as_ref()
-        .map(|p| p.to_string_lossy().into_owned());
-    if let Some(k) = &kubeconfig {
-        args.extend(["--kubeconfig", k.as_str()]);
-    }
-    match run::run(&cfg.kubectl, &args, &[], deadline) {
-        Ok(out) => match nnf::parse(&out, target) {
-            Ok(found) => SourceOutcome::found(found),
-            Err(e) => SourceOutcome::failed(e.to_string()),
-        },
-        Err(e) => SourceOutcome::failed(e.to_string()),
     }
 }

@@ -12,9 +12,12 @@
 //! nnf-sos derives the GFS2 lock table from the NnfNodeStorage UID, which NnfStorage does not
 //! carry, so NNF entries cannot be matched with DLM lockspaces.
 
+use std::time::Instant;
+
 use serde::Deserialize;
 
 use crate::merge::{Finding, NameKind};
+use crate::SourceOutcome;
 
 #[derive(Debug, Deserialize)]
 struct List {
@@ -86,6 +89,35 @@ pub fn parse(json: &[u8], target: &str) -> Result<Vec<Finding>, NnfError> {
             Finding::new(i.metadata.name.as_str(), NameKind::Object, tag)
         })
         .collect())
+}
+
+/// Runs kubectl and returns the GFS2 storages `target` can access.
+pub fn discover(target: &str, cfg: &crate::DiscoveryConfig, deadline: Instant) -> SourceOutcome {
+    // kubectl gives up on its own a little before we would kill it.
+    let secs = deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs()
+        .max(1);
+    let request_timeout = format!("--request-timeout={secs}s");
+    let mut args = vec!["get", "nnfstorages", "-o", "json", request_timeout.as_str()];
+    match &cfg.nnf_namespace {
+        Some(ns) => args.extend(["-n", ns.as_str()]),
+        None => args.push("-A"),
+    }
+    let kubeconfig = cfg
+        .kubeconfig
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    if let Some(k) = &kubeconfig {
+        args.extend(["--kubeconfig", k.as_str()]);
+    }
+    match crate::run::run(&cfg.kubectl, &args, &[], deadline) {
+        Ok(out) => match parse(&out, target) {
+            Ok(found) => SourceOutcome::found(found),
+            Err(e) => SourceOutcome::failed(e.to_string()),
+        },
+        Err(e) => SourceOutcome::failed(e.to_string()),
+    }
 }
 
 #[cfg(test)]

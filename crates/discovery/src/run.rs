@@ -8,7 +8,8 @@ use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Instant;
 
@@ -68,10 +69,14 @@ pub fn run(
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let (tx, rx) = mpsc::channel();
     let worker_name = name.clone();
+    // Set once the child is reaped: its pid (and so its group id) may then be reused.
+    let reaped = Arc::new(AtomicBool::new(false));
+    let worker_reaped = Arc::clone(&reaped);
     thread::spawn(move || {
         let err_reader = stderr.map(|s| thread::spawn(move || read_tail(s)));
         let out = stdout.map(read_capped).transpose();
         let status = child.wait();
+        worker_reaped.store(true, Ordering::SeqCst);
         let err_tail = err_reader.and_then(|h| h.join().ok()).unwrap_or_default();
         let result = match (out, status) {
             (Err(e), _) | (_, Err(e)) => Err(RunError::Read(worker_name, e)),
@@ -84,7 +89,9 @@ pub fn run(
     match rx.recv_timeout(wait) {
         Ok(result) => result,
         Err(_) => {
-            kill_group(pid);
+            if !reaped.load(Ordering::SeqCst) {
+                kill_group(pid);
+            }
             Err(RunError::Timeout(name, wait.as_millis()))
         }
     }
