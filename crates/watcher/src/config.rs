@@ -218,14 +218,18 @@ fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
 /// `[backends.simulate]` table so both paths stay identical.
 fn simulate_backend(cli: &Cli) -> Result<BackendConfig, ConfigError> {
     let delay = cli.simulate_delay.unwrap_or(0.0);
-    if !(0.0..=86_400.0).contains(&delay) {
+    if !(0.0..=3600.0).contains(&delay) {
         return Err(ConfigError::Invalid(format!(
-            "--simulate-delay {delay} is not between 0 and 86400 seconds"
+            "--simulate-delay {delay} is not between 0 and 3600 seconds"
         )));
     }
     let mut table = toml::Table::new();
     table.insert("type".into(), "simulate".into());
     table.insert("delay_secs".into(), delay.into());
+    // --simulate-delay means a slow fence, not a hung one: the timeout leaves it room.
+    if delay > 0.0 {
+        table.insert("timeout_secs".into(), (delay + 60.0).into());
+    }
     if let Some(outcome) = cli.simulate_outcome {
         table.insert("outcome".into(), outcome.as_str().into());
     }
