@@ -131,3 +131,19 @@ fn the_documented_example_configuration_is_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn refuses_a_spool_directory_owned_by_another_user() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("SKIPPED: refuses_a_spool_directory_owned_by_another_user because it needs root to chown");
+        return;
+    }
+    let spool = Spool::new();
+    std::fs::create_dir(&spool.resp).expect("mkdir");
+    std::os::unix::fs::chown(&spool.resp, Some(65534), Some(65534)).expect("chown");
+    let err = refused(&spool, &["--simulate"]);
+    assert!(
+        err.contains("owned by uid 65534") && err.contains(spool.resp.to_str().expect("utf-8")),
+        "{err}"
+    );
+}
