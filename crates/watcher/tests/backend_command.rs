@@ -232,6 +232,11 @@ fn build_refuses_bad_configurations_with_clear_messages() {
             "must not contain a newline",
         ),
         (
+            "type = \"fence-agent\"\nagent = \"fence_dummy\"\nsecret_files = { password = \"/p\" }\n\
+             [nodes.cn1]\npassword = \"plain\"",
+            "password is in both secret_files and params (or nodes)",
+        ),
+        (
             "type = \"ipmitool\"\nusername = \"admin\"\ncipher = 0",
             "cipher 0 accepts any password",
         ),

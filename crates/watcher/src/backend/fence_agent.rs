@@ -105,8 +105,11 @@ impl FenceAgentConfig {
         let mut secret_files = Vec::new();
         for (key, path) in &self.secret_files {
             check_key("secret_files", key, &reserved)?;
-            if self.params.contains_key(key) {
-                return Err(format!("{key} is in both params and secret_files"));
+            // A secret must have one source: a plain value elsewhere would reach the agent too.
+            if self.params.contains_key(key) || self.nodes.values().any(|t| t.contains_key(key)) {
+                return Err(format!(
+                    "{key} is in both secret_files and params (or nodes)"
+                ));
             }
             read_secret(&format!("secret_files.{key}"), path).map_err(|e| e.to_string())?;
             secret_files.push((key.clone(), path.clone()));
