@@ -189,4 +189,27 @@ mod tests {
             positive: false
         }));
     }
+
+    #[test]
+    fn promotable_master_element_counts_as_clone_and_status_is_ignored() {
+        let xml = r#"<cib><configuration><resources>
+          <master id="ms"><primitive id="fs-ms" class="ocf" provider="heartbeat" type="Filesystem">
+            <instance_attributes id="a"><nvpair id="n" name="fstype" value="gfs2"/></instance_attributes>
+          </primitive></master>
+          <primitive id="not-fs" class="ocf" provider="heartbeat" type="Dummy">
+            <instance_attributes id="b"><nvpair id="m" name="fstype" value="gfs2"/></instance_attributes>
+          </primitive>
+        </resources></configuration>
+        <status><lrm_resource id="ghost" class="ocf" provider="heartbeat" type="Filesystem"/></status></cib>"#;
+        let cfg = parse(xml).unwrap();
+        assert_eq!(cfg.filesystems.len(), 1);
+        assert!(cfg.filesystems[0].cloned && cfg.filesystems[0].is_gfs2());
+        assert_eq!(cfg.filesystems[0].parents, ["ms"]);
+    }
+
+    #[test]
+    fn not_a_cib_is_an_error() {
+        assert!(parse("<pacemaker-result/>").is_err());
+        assert!(parse("<cib><configuration></cib>").is_err());
+    }
 }
