@@ -257,7 +257,7 @@ fn build_refuses_bad_configurations_with_clear_messages() {
     assert_eq!(
         err,
         format!(
-            "backend test: password_file {} is world-readable (mode 0644); chmod o-rwx it",
+            "backend test: password_file {} is world-readable or world-writable (mode 0644); chmod o-rwx it",
             pw.display()
         )
     );

@@ -229,7 +229,8 @@ async fn a_secret_file_made_world_readable_after_start_is_refused_at_fence_time(
     let out = b.fence(&job("cn1", Action::Off)).await;
     assert!(!out.success);
     assert!(
-        out.message.contains("world-readable (mode 0604)"),
+        out.message
+            .contains("world-readable or world-writable (mode 0604)"),
         "{}",
         out.message
     );

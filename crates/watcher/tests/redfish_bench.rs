@@ -5,6 +5,8 @@
 #[path = "../src/backend/redfish/mod.rs"]
 #[allow(unused_imports, dead_code)]
 mod redfish;
+#[path = "../src/backend/secret.rs"]
+mod secret;
 #[path = "support/sushy.rs"]
 mod sushy;
 

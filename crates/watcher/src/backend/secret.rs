@@ -1,6 +1,7 @@
 //! Secrets (BMC passwords and the like): read from files at fence time, scrubbed from messages.
 //!
-//! A secret file must be a regular file that is not world-readable; it is read fresh for every
+//! A secret file must be a regular file that other users cannot access (`o-rwx`: readable leaks
+//! it, writable lets them swap it); it is read fresh for every
 //! fence (so a rotated password is picked up without a restart), one trailing newline is removed,
 //! and the value must be a single line (it goes into a `key=value` line on a child's stdin or
 //! into an environment variable, never into argv). [`Secret`] never prints its value.
@@ -41,7 +42,7 @@ pub enum SecretError {
     },
     #[error("{key} {path} is not a regular file")]
     NotFile { key: String, path: PathBuf },
-    #[error("{key} {path} is world-readable (mode {mode:04o}); chmod o-rwx it")]
+    #[error("{key} {path} is world-readable or world-writable (mode {mode:04o}); chmod o-rwx it")]
     WorldReadable {
         key: String,
         path: PathBuf,
@@ -75,7 +76,7 @@ pub fn read_secret(key: &str, path: &Path) -> Result<Secret, SecretError> {
     if !meta.is_file() {
         return Err(SecretError::NotFile { key, path });
     }
-    if meta.mode() & 0o004 != 0 {
+    if meta.mode() & 0o007 != 0 {
         return Err(SecretError::WorldReadable {
             key,
             path,
@@ -143,9 +144,15 @@ mod tests {
             .expect_err("world")
             .to_string();
         assert!(
-            e.contains("world-readable (mode 0644)") && !e.contains("s3cret"),
+            e.contains("world-readable or world-writable (mode 0644)") && !e.contains("s3cret"),
             "{e}"
         );
+        // Writable by others is refused too: they could swap in a password of their choosing.
+        let writable = file(d.path(), "ww", "s3cret\n", 0o602);
+        assert!(matches!(
+            read_secret("k", &writable),
+            Err(SecretError::WorldReadable { mode: 0o602, .. })
+        ));
         let two = file(d.path(), "two", "a\nb\n", 0o600);
         assert!(matches!(
             read_secret("k", &two),

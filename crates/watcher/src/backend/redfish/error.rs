@@ -111,8 +111,8 @@ pub struct FenceError {
 pub enum BuildError {
     #[error("{0}")]
     Invalid(String),
-    #[error("password_file {path}: {reason}")]
-    PasswordFile { path: PathBuf, reason: String },
+    #[error(transparent)]
+    PasswordFile(#[from] super::super::secret::SecretError),
     #[error("ca_file {path}: {reason}")]
     CaFile { path: PathBuf, reason: String },
     #[error("tls setup: {0}")]

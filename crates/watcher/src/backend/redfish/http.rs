@@ -10,9 +10,9 @@ use reqwest::{redirect, Response, StatusCode};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::super::secret::{scrub, Secret};
 use super::config::{Bmc, RedfishConfig};
 use super::error::{BuildError, Cause};
-use super::password::Password;
 
 /// Largest answer read from a BMC; a system resource is a few KiB.
 const MAX_ANSWER: usize = 1 << 20;
@@ -24,7 +24,7 @@ const MAX_DETAIL: usize = 200;
 pub struct Http {
     client: reqwest::Client,
     user: String,
-    password: Password,
+    password: Secret,
     /// The backend timeout, named when a deadline expires.
     budget: Duration,
 }
@@ -33,7 +33,7 @@ impl Http {
     pub fn new(
         cfg: &RedfishConfig,
         tls: rustls::ClientConfig,
-        password: Password,
+        password: Secret,
     ) -> Result<Http, BuildError> {
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
@@ -123,7 +123,7 @@ impl Http {
     }
 
     fn status_cause(&self, status: StatusCode, path: &str, body: &[u8]) -> Cause {
-        let detail = self.password.redact(&error_detail(body));
+        let detail = scrub(&error_detail(body), std::slice::from_ref(&self.password));
         let path = path.to_owned();
         match status.as_u16() {
             401 => Cause::Unauthorized {
