@@ -16,8 +16,9 @@ const CONFIG: &str = "[backends.broken]\ntype = \"simulate\"\noutcome = \"fail\"
 
 /// Promises: Pacemaker registers the agent from its metadata; `stonith_admin --reboot` succeeds
 /// exactly when the daemon fences (success recorded in the fencing history, the agent's log
-/// and a response file); a failed fence is reported as a failure, never as success; and the
-/// device's recurring monitor fails once the daemon's heartbeat is stale.
+/// and a response file); `--fence` is an `off` that `status` then reports; a failed fence is
+/// reported as a failure, never as success; and the device's recurring monitor fails once the
+/// daemon's heartbeat is stale.
 #[test]
 fn pacemaker_fences_through_agent_and_daemon() {
     let mut needs = vec![peers::root()];
@@ -50,11 +51,12 @@ fn pacemaker_fences_through_agent_and_daemon() {
     let mut main = attrs.clone();
     main.extend([
         ("require_heartbeat", "false"),
-        ("pcmk_host_list", "cn1 cn2"),
+        ("pcmk_host_list", "cn1 cn2 cn3"),
     ]);
     cluster.add_device("gfs2-fence", &main, 60);
 
     reboot_succeeds(&cluster, &spool);
+    off_succeeds(&cluster, &spool);
     failed_fence_is_a_failure(&cluster);
     measure_reboots(&cluster);
     monitor_fails_without_daemon(&cluster, &mut daemon, &attrs);
@@ -127,6 +129,17 @@ fn reboot_succeeds(cluster: &Cluster, spool: &Spool) {
     assert!(r.success, "{r:?}");
 }
 
+/// `stonith_admin --fence` runs the agent's `off`, and `status` then says off.
+fn off_succeeds(cluster: &Cluster, spool: &Spool) {
+    let (out, _) = cluster.fence("fence", "cn3", 60);
+    assert!(out.status.success(), "stonith_admin --fence cn3: {out:?}");
+    let (_, r) = spool.response_for("cn3");
+    assert!(r.success, "{r:?}");
+    assert_eq!(r.action_performed.map(|a| a.as_str()), Some("off"), "{r:?}");
+    let status = system_tests::Agent::new(spool, "status", "cn3", 10).run();
+    status.assert_code(2, "status of cn3 after --fence");
+}
+
 /// (b) When the daemon reports failure, Pacemaker reports failure too.
 fn failed_fence_is_a_failure(cluster: &Cluster) {
     let (out, _) = cluster.fence("reboot", "cn2", 60);
@@ -164,8 +177,10 @@ fn measure_reboots(cluster: &Cluster) {
     );
 }
 
-/// (d) A device requiring the heartbeat starts while the daemon runs, and its recurring
-/// monitor fails in `crm_mon` once the daemon is gone.
+/// (d) A device requiring the heartbeat starts while the daemon runs, and fails in `crm_mon`
+/// once the daemon is gone. The CIB keeps one last failure per resource: the recurring
+/// monitor's failure is soon replaced by that of the restart (whose start runs the same
+/// check), so either one shows the heartbeat check failing under Pacemaker.
 fn monitor_fails_without_daemon(cluster: &Cluster, daemon: &mut Daemon, attrs: &[(&str, &str)]) {
     let mut hb = attrs.to_vec();
     hb.extend([("require_heartbeat", "true"), ("heartbeat_max_age", "3")]);
@@ -173,12 +188,16 @@ fn monitor_fails_without_daemon(cluster: &Cluster, daemon: &mut Daemon, attrs: &
     cluster.add_device("gfs2-hb", &hb, 2);
     let started = cluster.wait_role("gfs2-hb", "Started", Duration::from_secs(60));
     assert!(started, "gfs2-hb never started:\n{}", cluster.crm_mon_xml());
+    assert!(
+        !cluster.crm_mon_xml().contains("<failure op_key=\"gfs2-hb_"),
+        "failed too early"
+    );
     daemon.kill9();
     let failed = system_tests::wait_for(Duration::from_secs(90), || {
-        cluster
-            .crm_mon_xml()
-            .contains("op_key=\"gfs2-hb_monitor")
-            .then_some(())
+        let xml = cluster.crm_mon_xml();
+        let monitor = xml.contains("<failure op_key=\"gfs2-hb_monitor_2000\"");
+        let restart = xml.contains("<failure op_key=\"gfs2-hb_start_0\"");
+        (monitor || restart).then_some(())
     });
     assert!(
         failed.is_some(),
