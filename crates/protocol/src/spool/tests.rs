@@ -1,6 +1,7 @@
 //! Tests of the spool discipline on a real file system.
 
 use super::*;
+use rustix::fs::FileType;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
 fn spool() -> (tempfile::TempDir, SpoolDir) {
