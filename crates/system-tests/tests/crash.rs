@@ -60,3 +60,45 @@ fn killed_daemon_mid_fence_answers_once_after_restart() {
         .count();
     assert!((1..=2).contains(&starts), "backend ran {starts} times");
 }
+
+/// Promise: when the agent is killed (Pacemaker's timeout sends SIGKILL) after the daemon took
+/// its request, the fence still completes and is answered once, and the agent's detailed log
+/// records the kill as `cancelled` with the request id and the node, like every other event.
+#[test]
+fn agent_killed_while_the_daemon_fences() {
+    let spool = Spool::new();
+    let _daemon = Daemon::start(&spool, &["--simulate-delay", "3"]);
+    let agent = Agent::new(&spool, "reboot", "cn5", 50).spawn();
+    let claimed = || {
+        spool
+            .requests
+            .join(".claimed")
+            .read_dir()
+            .ok()?
+            .next()?
+            .ok()
+    };
+    wait_for(Duration::from_secs(30), claimed).expect("the daemon takes the request");
+    system_tests::procs::signal(agent.pid(), rustix::process::Signal::KILL);
+    let run = agent.wait();
+    assert_eq!(run.code, None, "the agent was killed: {run:?}");
+
+    let answered = wait_for(Duration::from_secs(60), || spool.responses().pop());
+    let (_, r) = answered.expect("the fence under way is still answered");
+    assert!(r.success && r.executed == Some(true), "{r:?}");
+    let id = r.request_id.as_str().to_owned();
+    let cancelled = wait_for(Duration::from_secs(30), || {
+        let events = spool.events();
+        events.into_iter().find(|e| e["event"] == "cancelled")
+    });
+    let event = cancelled.expect("the kill is recorded");
+    assert_eq!(
+        event["request_id"],
+        id.as_str(),
+        "cancelled event names the request: {event}"
+    );
+    assert_eq!(
+        event["target_node"], "cn5",
+        "cancelled event names the node: {event}"
+    );
+}

@@ -60,6 +60,7 @@ fn pacemaker_fences_through_agent_and_daemon() {
     failed_fence_is_a_failure(&cluster);
     measure_reboots(&cluster);
     monitor_fails_without_daemon(&cluster, &mut daemon, &attrs);
+    killed_agent_is_a_failure(&cluster, &spool, &attrs);
     drop(cluster);
     println!(
         "pacemaker: whole test {:.1} s",
@@ -175,6 +176,65 @@ fn measure_reboots(cluster: &Cluster) {
         times[0].as_millis(),
         times[times.len() - 1].as_millis()
     );
+}
+
+/// When Pacemaker's own timeout for the device (pcmk_reboot_timeout) kills the agent before a
+/// responder answers (here: none runs any more), Pacemaker reports a failure, and the agent's
+/// detailed log records the cancellation with the request and the node it was for.
+fn killed_agent_is_a_failure(cluster: &Cluster, spool: &Spool, attrs: &[(&str, &str)]) {
+    let mut slow: Vec<(&str, &str)> = attrs
+        .iter()
+        .filter(|(k, _)| *k != "fence_timeout")
+        .copied()
+        .collect();
+    slow.extend([("fence_timeout", "50"), ("require_heartbeat", "false")]);
+    slow.extend([("pcmk_host_list", "cn4"), ("pcmk_reboot_timeout", "5s")]);
+    cluster.add_device("gfs2-slow", &slow, 60);
+    let (out, took) = cluster.fence("reboot", "cn4", 20);
+    assert!(
+        !out.status.success(),
+        "Pacemaker reported success for a killed agent: {out:?}"
+    );
+    println!(
+        "pacemaker: reboot of cn4 killed by Pacemaker, reported after {} ms",
+        took.as_millis()
+    );
+    let (_, xml) = cluster.history("cn4");
+    assert!(
+        !xml.contains("status=\"success\""),
+        "history of cn4 shows success:\n{xml}"
+    );
+    let ids: Vec<_> = spool
+        .events_for("cn4", "requested")
+        .iter()
+        .map(|e| e["request_id"].clone())
+        .collect();
+    assert!(!ids.is_empty(), "Pacemaker never ran the agent for cn4");
+    // The record of the kill is written by the agent's guardian process.
+    let cancelled = |id: &serde_json::Value| {
+        let events = spool.events();
+        let found = events
+            .into_iter()
+            .find(|e| e["event"] == "cancelled" && e["request_id"] == *id);
+        found.map(|e| e["target_node"].clone())
+    };
+    for id in &ids {
+        let node = system_tests::wait_for(Duration::from_secs(30), || cancelled(id));
+        let seen: Vec<_> = spool
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "cancelled")
+            .collect();
+        assert!(
+            node.is_some(),
+            "no cancelled event naming request {id}; cancelled events: {seen:?}"
+        );
+        assert_eq!(
+            node,
+            Some("cn4".into()),
+            "the cancelled event for {id} names the node"
+        );
+    }
 }
 
 /// (d) A device requiring the heartbeat starts while the daemon runs, and fails in `crm_mon`
