@@ -20,7 +20,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{ChildStdin, Command, Stdio};
 
-use gfs2_fence_protocol::{Request, SpoolDir, SpoolName, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::{NodeName, Request, RequestId, SpoolDir, SpoolName, MAX_SPOOL_FILE};
 
 use crate::events::{Event, EventLog, Status};
 use crate::exit::Exit;
@@ -41,17 +41,22 @@ impl Guard {
         s: &Settings,
         name: &SpoolName,
         request: &Request,
-        inotify: BorrowedFd<'_>,
+        inotify: Option<BorrowedFd<'_>>,
     ) -> std::io::Result<Guard> {
-        let keep = inotify.try_clone_to_owned()?;
+        let keep = match inotify {
+            Some(fd) => Stdio::from(fd.try_clone_to_owned()?),
+            None => Stdio::null(),
+        };
         let mut child = Command::new(std::env::current_exe()?)
             .arg(GUARD_ARG)
             .arg(&s.request_dir)
             .arg(&s.log_dir)
             .arg(name.as_str())
             .arg(request.action.as_str())
+            .arg(request.request_id.as_str())
+            .arg(request.target_node.as_str())
             .stdin(Stdio::piped())
-            .stdout(Stdio::from(keep))
+            .stdout(keep)
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()?;
@@ -72,7 +77,7 @@ impl Guard {
 
 /// The guardian's main: waits for the agent's byte or its death.
 pub fn run(args: &[OsString]) -> Exit {
-    let [request_dir, log_dir, name, action] = args else {
+    let [request_dir, log_dir, name, action, id, target] = args else {
         return Exit::Failure;
     };
     let mut buf = [0u8; 1];
@@ -83,6 +88,10 @@ pub fn run(args: &[OsString]) -> Exit {
     let Ok(name) = SpoolName::from_bytes(name.as_encoded_bytes()) else {
         return Exit::Failure;
     };
+    // Known from our own arguments, so the record names the node even when a responder already
+    // took the request and it cannot be read back.
+    let id = RequestId::parse(&id.to_string_lossy()).ok();
+    let target = NodeName::parse(&target.to_string_lossy()).ok();
     let mut log = EventLog::new(PathBuf::from(log_dir));
     let (request, details) = match SpoolDir::open(request_dir) {
         Ok(dir) => withdraw(&dir, &name),
@@ -91,8 +100,8 @@ pub fn run(args: &[OsString]) -> Exit {
     log.record(&Event {
         status: Status::Cancelled,
         action: &action.to_string_lossy(),
-        target: request.as_ref().map(|r| &r.target_node),
-        request_id: request.as_ref().map(|r| &r.request_id),
+        target: request.as_ref().map(|r| &r.target_node).or(target.as_ref()),
+        request_id: request.as_ref().map(|r| &r.request_id).or(id.as_ref()),
         discovery: request.as_ref().and_then(|r| r.gfs2_discovery.as_ref()),
         recorder: &crate::exchange::hostname(),
         details: &format!("the agent was killed before it finished (Pacemaker's fencing timeout sends SIGKILL); {details}"),

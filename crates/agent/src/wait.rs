@@ -3,6 +3,11 @@
 //!
 //! Waking on an unrelated event is fine (the caller just waits again); missing one is not, so the
 //! watch is set up before the request is published, and a queue overflow makes the caller look.
+//!
+//! Degraded mode: Linux allows 128 inotify instances per user by default
+//! (`fs.inotify.max_user_instances`), shared with every other process of that user. When they
+//! are exhausted, failing the fence would be wrong, so the watch falls back to looking at the
+//! directory on a short, growing interval (10 ms up to 250 ms) and says so once on stderr.
 
 use std::ffi::OsString;
 use std::io::{self, Read};
@@ -13,6 +18,10 @@ use std::time::{Duration, Instant};
 use inotify::{EventMask, Inotify, WatchMask};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use signal_hook::consts::{SIGINT, SIGTERM};
+
+/// `errno` values of an exhausted inotify: per-user instances, and the system-wide file table.
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
 
 /// The self-pipes of the signals that end a wait (Pacemaker's kill is SIGTERM).
 #[derive(Debug)]
@@ -82,14 +91,34 @@ fn drained(mut pipe: &UnixStream) -> bool {
     any
 }
 
-/// An inotify watch on one directory.
+/// A watch on one directory: inotify, or (degraded) a growing re-check interval.
 #[derive(Debug)]
-pub struct DirWatch {
-    inotify: Inotify,
+pub enum DirWatch {
+    Inotify(Inotify),
+    Polling(Duration),
 }
 
+/// First and longest interval of the degraded mode.
+const POLL_FIRST: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(250);
+
 impl DirWatch {
+    /// An inotify watch, or the degraded mode when the inotify instances are exhausted.
     pub fn new(dir: &Path) -> io::Result<Self> {
+        match DirWatch::inotify(dir) {
+            Err(e) if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) => {
+                eprintln!(
+                    "fence_gfs2_recorder: warning: no inotify instance left ({e}; see fs.inotify.max_user_instances); \
+                     looking for the response every {} ms at most instead",
+                    POLL_MAX.as_millis()
+                );
+                Ok(DirWatch::Polling(POLL_FIRST))
+            }
+            other => other,
+        }
+    }
+
+    fn inotify(dir: &Path) -> io::Result<Self> {
         let inotify = Inotify::init()?;
         let mask = WatchMask::MOVED_TO
             | WatchMask::CLOSE_WRITE
@@ -98,18 +127,22 @@ impl DirWatch {
             | WatchMask::MOVE_SELF
             | WatchMask::ONLYDIR;
         inotify.watches().add(dir, mask)?;
-        Ok(DirWatch { inotify })
+        Ok(DirWatch::Inotify(inotify))
     }
 
-    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(&self.inotify)
+    /// The inotify fd, if there is one.
+    pub fn as_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        match self {
+            DirWatch::Inotify(i) => Some(std::os::fd::AsFd::as_fd(i)),
+            DirWatch::Polling(_) => None,
+        }
     }
 
-    fn drain(&mut self) -> io::Result<DirEvents> {
+    fn drain(inotify: &mut Inotify) -> io::Result<DirEvents> {
         let mut buf = [0u8; 4096];
         let mut out = DirEvents::default();
         loop {
-            let events = match self.inotify.read_events(&mut buf) {
+            let events = match inotify.read_events(&mut buf) {
                 Ok(ev) => ev,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
                 Err(e) => return Err(e),
@@ -150,20 +183,33 @@ pub fn wait(
             .iter()
             .map(|(_, p)| PollFd::new(p, PollFlags::IN))
             .collect();
-        if let Some(w) = watch.as_deref() {
-            fds.push(PollFd::new(&w.inotify, PollFlags::IN));
+        let mut timeout = left;
+        match watch.as_deref() {
+            Some(DirWatch::Inotify(i)) => fds.push(PollFd::new(i, PollFlags::IN)),
+            Some(DirWatch::Polling(every)) => timeout = timeout.min(*every),
+            None => {}
         }
-        match poll(&mut fds, Some(&timespec(left))) {
+        match poll(&mut fds, Some(&timespec(timeout))) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
-        let dir_ready = watch.is_some() && fds.last().is_some_and(|f| !f.revents().is_empty());
+        let dir_ready = matches!(watch.as_deref(), Some(DirWatch::Inotify(_)))
+            && fds.last().is_some_and(|f| !f.revents().is_empty());
         drop(fds);
         if let Some(sig) = signals.pending() {
             return Ok(Wake::Signal(sig));
         }
-        if let (true, Some(w)) = (dir_ready, watch.as_deref_mut()) {
-            return w.drain().map(Wake::Files);
+        match watch.as_deref_mut() {
+            Some(DirWatch::Inotify(i)) if dir_ready => return DirWatch::drain(i).map(Wake::Files),
+            Some(DirWatch::Polling(every)) if timeout == *every => {
+                *every = (*every * 3 / 2).min(POLL_MAX);
+                let look = DirEvents {
+                    overflow: true,
+                    ..DirEvents::default()
+                };
+                return Ok(Wake::Files(look));
+            }
+            _ => {}
         }
     }
 }
