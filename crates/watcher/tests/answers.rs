@@ -27,7 +27,7 @@ fn simulate_success_and_failure() {
         .as_deref()
         .is_some_and(|s| s.starts_with("fence_watcher@")));
     assert!(!spool.req.join(name.as_str()).exists());
-    assert!(Spool::list(&spool.req.join(".claimed")).is_empty());
+    assert!(spool.drained(), ".claimed never emptied");
     assert!(d.log().contains("fence decision"));
     drop(d);
 

@@ -37,7 +37,7 @@ fn kill_9_during_a_fence_then_restart_answers_exactly_once() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     assert_eq!(responses, [name.as_str()]);
-    assert!(Spool::list(&spool.req.join(".claimed")).is_empty());
+    assert!(spool.drained(), ".claimed never emptied");
     assert!(Spool::list(&spool.req).iter().all(|n| n.starts_with('.')));
     drop(d);
 
@@ -67,7 +67,7 @@ fn a_claim_whose_response_exists_is_not_run_again() {
     );
     std::fs::write(spool.resp.join(name.as_str()), done.to_json()).expect("write");
     let d = Daemon::start(&spool, &["--simulate"]);
-    assert!(Spool::list(&spool.req.join(".claimed")).is_empty());
+    assert!(spool.drained(), ".claimed never emptied");
     assert_eq!(spool.response(name.as_str()).message, "before the crash");
     assert!(!d.log().contains("fence decision"));
 }

@@ -81,10 +81,10 @@ async fn a_wrong_password_gives_401_and_an_unknown_system_404_naming_bmc_and_ste
 
 #[tokio::test]
 async fn a_bmc_dying_after_the_reset_fails_within_the_timeout_naming_the_confirm_step() {
-    // Normal mode: the power change waits 1-11 s, so the kill lands before it applies.
     let Some(mut emu) = Sushy::start(Opts {
         port: 8456,
-        fast: false,
+        // Pinned: 4-5 s between the POST and the change, the window in which it is killed.
+        delay: Some(5),
         tls: true,
     }) else {
         return;
@@ -157,7 +157,7 @@ async fn a_bmc_that_never_answers_times_out_naming_the_step() {
 async fn plain_http_needs_allow_http_and_then_works() {
     let Some(emu) = Sushy::start(Opts {
         port: 8457,
-        fast: true,
+        delay: Some(0),
         tls: false,
     }) else {
         return;

@@ -85,7 +85,8 @@ async fn reboot_onoff_powers_off_then_on_and_a_reboot_of_an_off_node_powers_it_o
 async fn with_the_real_delay_success_comes_only_after_the_bmc_shows_the_state() {
     let Some(emu) = Sushy::start(Opts {
         port: 8452,
-        fast: false,
+        // Pinned: the change applies 2-3 s after the POST (see Opts::delay).
+        delay: Some(3),
         tls: true,
     }) else {
         return;
@@ -97,9 +98,10 @@ async fn with_the_real_delay_success_comes_only_after_the_bmc_shows_the_state() 
     );
     let started = Instant::now();
     let msg = rf.fence(&node("node1"), Action::Off).await.expect("off");
-    // The emulator applies the change 1-11 s after the POST: returning earlier would be a lie.
+    // The emulator applies the change at least 2 s after the POST: returning earlier would be a
+    // success the BMC had not confirmed.
     assert!(
-        started.elapsed().as_secs_f64() >= 1.0,
+        started.elapsed().as_secs_f64() >= 2.0,
         "returned before the change could apply: {msg}"
     );
     assert_eq!(emu.power_state(U1), "Off", "{msg}");

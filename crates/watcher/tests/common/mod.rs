@@ -82,6 +82,20 @@ impl Spool {
     }
 
     /// Names in a directory, dot-files included, sorted.
+    /// Whether `.claimed` empties within 10 s. The daemon removes a claim just after publishing
+    /// its response, so a test looking at the very moment the response appears may still see it.
+    pub fn drained(&self) -> bool {
+        let claimed = self.req.join(".claimed");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !Spool::list(&claimed).is_empty() {
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
     pub fn list(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
             .map(|d| {

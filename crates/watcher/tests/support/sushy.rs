@@ -27,8 +27,11 @@ const DEFAULT_VENV: &str = "/opt/gfs2-fencing-test/sushy";
 #[derive(Debug, Clone, Copy)]
 pub struct Opts {
     pub port: u16,
-    /// Power changes on the next GET instead of after 1-11 s.
-    pub fast: bool,
+    /// Seconds a power change takes, pinned (`random.randint` patched): `Some(0)` applies it on
+    /// the next GET ("FAST"); `None` keeps the emulator's own `int(time.time()) + randint(1, 11)`,
+    /// whose truncation makes the real delay anywhere from ~0 to 11 s. A test that needs a
+    /// delay window pins it: `Some(n)` gives n-1 to n seconds.
+    pub delay: Option<u32>,
     /// TLS with the self-signed certificate (else plain HTTP).
     pub tls: bool,
 }
@@ -37,7 +40,7 @@ impl Opts {
     pub fn fast(port: u16) -> Opts {
         Opts {
             port,
-            fast: true,
+            delay: Some(0),
             tls: true,
         }
     }
@@ -165,17 +168,16 @@ impl Sushy {
     fn spawn(mut self, python: &Path) -> Sushy {
         let log = fs::File::create(self.path("emulator.log")).expect("log");
         let mut cmd = Command::new(python);
-        if self.opts.fast {
-            cmd.args([
-                "-c",
-                "import random,sys; random.randint=lambda a,b: 0; from sushy_tools.emulator.main import main; sys.exit(main())",
-            ]);
-        } else {
-            cmd.args([
-                "-c",
-                "import sys; from sushy_tools.emulator.main import main; sys.exit(main())",
-            ]);
-        }
+        let pin = match self.opts.delay {
+            Some(n) => format!("import random; random.randint=lambda a,b: {n}; "),
+            None => String::new(),
+        };
+        cmd.args([
+            "-c",
+            &format!(
+                "{pin}import sys; from sushy_tools.emulator.main import main; sys.exit(main())"
+            ),
+        ]);
         cmd.arg("--config").arg(self.path("emulator.conf"));
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
