@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod bins;
 pub mod daemon;
+pub mod faults;
 pub mod pacemaker;
 pub mod peers;
 pub mod procs;
