@@ -174,7 +174,9 @@ fn a_burst_of_distinct_nodes_is_answered_completely() {
 #[test]
 fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
     let spool = Spool::new();
-    let _d = Daemon::start(&spool, &["--simulate-delay", "3", "--max-concurrent", "1"]);
+    // A 6 s slot against a 1 s deadline: a wide margin, so a loaded machine cannot let the first
+    // fence finish before the second is due.
+    let _d = Daemon::start(&spool, &["--simulate-delay", "6", "--max-concurrent", "1"]);
     let (first, _) = spool.request("cn-1", Action::Off, MINUTE);
     let claimed = spool.req.join(".claimed").join(first.as_str());
     let start = std::time::Instant::now();
@@ -182,7 +184,7 @@ fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
         assert!(start.elapsed() < common::PATIENCE, "never claimed");
         std::thread::sleep(Duration::from_millis(10));
     }
-    // The only slot is taken for 3 s; this one is due in 1 s.
+    // The only slot is taken for 6 s; this one is due in 1 s.
     let (second, _) = spool.request("cn-2", Action::Off, Duration::from_secs(1));
     let r = spool.response(second.as_str());
     assert_eq!(
