@@ -13,7 +13,8 @@ pub const MAX_REQUEST_ID: usize = 128;
 pub const MAX_FILESYSTEMS: usize = 1024;
 pub const MAX_FILESYSTEM_NAME: usize = 256;
 
-/// A request id: a UUID v4 when we write it; any `[A-Za-z0-9._-]{1,128}` when someone else does.
+/// A request id: a UUID v4 when we write it; any `[A-Za-z0-9._-]{1,128}` not starting with `.`
+/// when someone else does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct RequestId(String);
@@ -26,7 +27,13 @@ impl RequestId {
 
     pub fn parse(raw: &str) -> Result<Self, InvalidRequest> {
         let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-        if raw.is_empty() || raw.len() > MAX_REQUEST_ID || !raw.chars().all(ok) {
+        // A leading '.' would make the seed file name `<id>.json` a dot-file that every
+        // protocol reader skips (found by fuzz/fuzz_targets/names.rs).
+        if raw.is_empty()
+            || raw.len() > MAX_REQUEST_ID
+            || raw.starts_with('.')
+            || !raw.chars().all(ok)
+        {
             return Err(InvalidRequest::BadId(shown(raw)));
         }
         Ok(RequestId(raw.to_owned()))
@@ -86,7 +93,7 @@ pub struct Request {
 pub enum InvalidRequest {
     #[error("request is not valid JSON for schema 1: {0}")]
     Json(String),
-    #[error("request_id {0} is not 1 to 128 characters of [A-Za-z0-9._-]")]
+    #[error("request_id {0} is not 1 to 128 characters of [A-Za-z0-9._-] not starting with '.'")]
     BadId(String),
     #[error("gfs2_filesystems has {0} entries (at most {MAX_FILESYSTEMS})")]
     TooManyFilesystems(usize),
@@ -202,6 +209,7 @@ mod tests {
     fn refuses_hostile_requests() {
         let cases: &[&[u8]] = &[
             br#"{"request_id":"../x","action":"off","target_node":"cn1"}"#,
+            br#"{"request_id":".x","action":"off","target_node":"cn1"}"#,
             br#"{"request_id":"a","action":"status","target_node":"cn1"}"#,
             br#"{"request_id":"a","action":"off","target_node":"cn1/../../etc"}"#,
             br#"{"request_id":"a","action":"off"}"#,
