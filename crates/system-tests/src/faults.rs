@@ -27,13 +27,22 @@ impl Counter {
     /// Adds `n` for `test` and prints `SUMMARY <suite>: ...`.
     pub fn add(&self, test: &str, n: usize) {
         let total = self.n.fetch_add(n, Ordering::Relaxed) + n;
-        eprintln!("SUMMARY {}: {test} tried {n}; suite total so far {total}", self.suite);
+        eprintln!(
+            "SUMMARY {}: {test} tried {n}; suite total so far {total}",
+            self.suite
+        );
     }
 }
 
 /// A schema-1 request for `node` as a third-party writer would write it, with the deadline
 /// `deadline_secs` from now (negative: in the past) and the timestamp `skew_secs` from now.
-pub fn request_json(id: &str, node: &str, action: &str, deadline_secs: i64, skew_secs: i64) -> String {
+pub fn request_json(
+    id: &str,
+    node: &str,
+    action: &str,
+    deadline_secs: i64,
+    skew_secs: i64,
+) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
@@ -110,7 +119,10 @@ impl Mount {
     pub fn tmpfs(dir: &Path, size: &str) -> Mount {
         std::fs::create_dir_all(dir).expect("create a mount point");
         let opts = format!("size={size},mode=0750");
-        run("mount", &["-t", "tmpfs", "-o", &opts, "tmpfs", &dir.to_string_lossy()]);
+        run(
+            "mount",
+            &["-t", "tmpfs", "-o", &opts, "tmpfs", &dir.to_string_lossy()],
+        );
         Mount {
             dir: dir.to_path_buf(),
         }
@@ -118,7 +130,11 @@ impl Mount {
 
     /// Remounts read-only (`ro`) or read-write.
     pub fn remount(&self, read_only: bool) {
-        let opts = if read_only { "remount,ro" } else { "remount,rw" };
+        let opts = if read_only {
+            "remount,ro"
+        } else {
+            "remount,rw"
+        };
         run("mount", &["-o", opts, &self.dir.to_string_lossy()]);
     }
 
