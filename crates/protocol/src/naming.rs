@@ -9,10 +9,12 @@ use std::fmt;
 use crate::node::{shown, NodeName};
 use crate::request::RequestId;
 
-/// Longest basename (Linux `NAME_MAX`), less room for the `.` + `.tmp` of the temporary file.
-pub const MAX_SPOOL_NAME: usize = 250;
+/// Longest basename: Linux `NAME_MAX` (255) less the 8 bytes that the longest derived name adds,
+/// the `.` + `.cancel` of [`SpoolName::cancelling`] (found by fuzz/fuzz_targets/names.rs: with 250
+/// the cancelling rename of a 248..=250-byte name failed with `ENAMETOOLONG`).
+pub const MAX_SPOOL_NAME: usize = 247;
 
-/// A valid spool basename: `[A-Za-z0-9._-]+\.json`, not starting with `.`, at most 250 bytes.
+/// A valid spool basename: `[A-Za-z0-9._-]+\.json`, not starting with `.`, at most 247 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SpoolName(String);
 
@@ -147,6 +149,17 @@ mod tests {
             .len()
                 <= MAX_SPOOL_NAME
         );
+    }
+
+    #[test]
+    fn derived_names_fit_in_name_max() {
+        let longest = SpoolName::parse(&format!("{}.json", "a".repeat(MAX_SPOOL_NAME - 5)))
+            .expect("the longest valid name");
+        assert!(longest.temporary().len() <= 255 && longest.cancelling().len() <= 255);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(longest.cancelling()), b"")
+            .expect("a real file system takes it");
+        assert!(SpoolName::parse(&format!("{}.json", "a".repeat(MAX_SPOOL_NAME - 4))).is_err());
     }
 
     #[test]
