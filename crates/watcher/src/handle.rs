@@ -63,7 +63,7 @@ pub fn reject(d: &Daemon, raw: &OsStr) {
                 tracing::warn!(
                     suppressed,
                     "moved {:?} to .rejected/{to}: its name is not a valid request file name \
-                     (6 to 250 bytes of [A-Za-z0-9._-], ending in .json), so no response could carry it",
+                     (6 to 247 bytes of [A-Za-z0-9._-], ending in .json), so no response could carry it",
                     raw
                 );
             }
