@@ -178,8 +178,21 @@ fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
 fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
-        message: e.to_string().trim_end().replace('\n', " "),
+        message: one_line(&e.to_string()),
     })
+}
+
+/// The TOML error quotes the offending line of the file: the message goes to the journal as one
+/// line, so newlines become spaces and other control characters are escaped.
+fn one_line(msg: &str) -> String {
+    msg.trim_end()
+        .chars()
+        .map(|c| match c {
+            '\n' => " ".to_owned(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
@@ -352,6 +365,17 @@ mod tests {
         );
         let ok = load(&cli(&["--config", p, "--simulate"]), &no_env).expect("simulate");
         assert_eq!(ok.topology[0].levels, ["simulate"]);
+    }
+
+    #[test]
+    fn a_parse_error_is_one_line_without_control_characters() {
+        let f = write("[daemon]\nmax_concurrent = 2\n\u{0}\u{1b}[2J\r = 1\n");
+        let p = f.path().to_str().expect("utf-8");
+        let msg = load(&cli(&["--config", p]), &no_env)
+            .expect_err("bad toml")
+            .to_string();
+        assert!(!msg.chars().any(char::is_control), "{msg:?}");
+        assert!(msg.contains("\\u{1b}"), "{msg}");
     }
 
     #[test]
