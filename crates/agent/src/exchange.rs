@@ -263,14 +263,15 @@ impl Fence<'_> {
 }
 
 /// Whether the events say our response is there to read: complete (closed or renamed), or
-/// created as something that is not a regular file (a symlink or FIFO never gets `CLOSE_WRITE`,
-/// and must fail at once rather than after the timeout).
+/// created as something that is not a file being written (a symlink, FIFO or hard link never
+/// gets `CLOSE_WRITE`, and must fail at once rather than after the timeout).
 fn concerns(ev: &crate::wait::DirEvents, ex: &Exchange<'_>) -> bool {
     let ours = |n: &std::ffi::OsString| n.as_encoded_bytes() == ex.name.as_str().as_bytes();
-    ev.ready.iter().any(ours) || (ev.created.iter().any(ours) && !is_regular(ex))
+    ev.ready.iter().any(ours) || (ev.created.iter().any(ours) && !being_written(ex))
 }
 
-fn is_regular(ex: &Exchange<'_>) -> bool {
+/// A regular file with one link: a writer may still be writing it, its close will follow.
+fn being_written(ex: &Exchange<'_>) -> bool {
     let st = rustix::fs::statat(
         ex.responses.fd(),
         ex.name.as_str(),
@@ -278,6 +279,7 @@ fn is_regular(ex: &Exchange<'_>) -> bool {
     );
     st.is_ok_and(|st| {
         rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            && st.st_nlink == 1
     })
 }
 
