@@ -26,16 +26,23 @@ pub fn write(dir: &SpoolDir, interval_secs: u64) -> Result<(), SpoolError> {
         OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = rustix::fs::openat(dir.fd(), tmp.as_str(), flags, Mode::from_raw_mode(0o644))
         .map_err(|e| err(e.into()))?;
-    std::fs::File::from(fd)
+    let written = std::fs::File::from(fd)
         .write_all(&hb.to_json())
-        .map_err(err)?;
-    rustix::fs::renameat(dir.fd(), tmp.as_str(), dir.fd(), HEARTBEAT_FILE).map_err(|e| {
-        SpoolError::Rename {
-            from: dir.join(&tmp),
-            to: dir.join(HEARTBEAT_FILE),
-            source: e.into(),
-        }
-    })
+        .map_err(err);
+    let renamed = written.and_then(|()| {
+        rustix::fs::renameat(dir.fd(), tmp.as_str(), dir.fd(), HEARTBEAT_FILE).map_err(|e| {
+            SpoolError::Rename {
+                from: dir.join(&tmp),
+                to: dir.join(HEARTBEAT_FILE),
+                source: e.into(),
+            }
+        })
+    });
+    if renamed.is_err() {
+        // A full or read-only file system must not leave a half-written temporary file behind.
+        let _ = rustix::fs::unlinkat(dir.fd(), tmp.as_str(), rustix::fs::AtFlags::empty());
+    }
+    renamed
 }
 
 /// Marks the daemon alive. A heartbeat removed by hand is written again.
