@@ -181,7 +181,7 @@ fn responses_written_in_place() {
         std::thread::sleep(Duration::from_millis(500));
         let mut f = std::fs::OpenOptions::new().append(true).open(&path);
         if let Ok(f) = f.as_mut() {
-            let _ = f.write_all(text[text.len() / 2..].as_bytes());
+            let _ = f.write_all(&text.as_bytes()[text.len() / 2..]);
         }
     });
     COUNT.add("responses_written_in_place", 2);
