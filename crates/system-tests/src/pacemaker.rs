@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub use host::{AGENT_PATH, COROSYNC_CONF};
+pub use host::{install_agent, Lock, AGENT_PATH, COROSYNC_CONF};
 
 use crate::{bins, procs, wait_for};
 use daemons::{
