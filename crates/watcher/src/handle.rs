@@ -4,12 +4,13 @@
 
 use std::ffi::OsStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use gfs2_fence_protocol::{Outcome, Request, SpoolError, SpoolName};
 
 use crate::claim::{self, Examined, PickUp};
 use crate::daemon::Daemon;
-use crate::respond::{self, Answer};
+use crate::respond::{self, Answer, Unpublished};
 use crate::schedule::Decision;
 
 /// How a claimed request came to be handled.
@@ -127,11 +128,44 @@ async fn handle_claimed(d: &Arc<Daemon>, name: &SpoolName, origin: Origin) {
             if let Some(suppressed) = d.hostile_log.allow() {
                 tracing::warn!(request = %name, suppressed, "invalid request: {}", inv.problem);
             }
-            blocking(d, name, move |d, n| respond::answer_invalid(d, n, &inv)).await;
+            let sent = blocking(d, name, move |d, n| respond::answer_invalid(d, n, &inv)).await;
+            if let Err(u) = sent {
+                retry(d, name, u).await;
+            }
         }
         Examined::Valid(req) => {
             let answer = decide(d, name, &req, origin).await;
-            blocking(d, name, move |d, n| respond::answer(d, n, &req, answer)).await;
+            let sent = blocking(d, name, move |d, n| respond::answer(d, n, &req, answer)).await;
+            if let Err(u) = sent {
+                retry(d, name, u).await;
+            }
+        }
+    }
+}
+
+/// Longest pause between two attempts to publish a response.
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Publishes a response that could not be published, again and again with growing pauses (1 s
+/// doubling to 30 s), while the daemon runs: a full or read-only response directory is
+/// usually repaired by an operator, and then the answer must appear without a restart. The
+/// claim stays meanwhile, so a daemon stopped first handles it at its next start.
+async fn retry(d: &Arc<Daemon>, name: &SpoolName, mut pending: Unpublished) {
+    let tick = Duration::from_millis(250);
+    let (mut pause, mut waited) = (Duration::from_secs(1), Duration::ZERO);
+    while !d.is_stopping() {
+        tokio::time::sleep(tick).await;
+        waited += tick;
+        if waited < pause {
+            continue;
+        }
+        (pause, waited) = ((pause * 2).min(RETRY_MAX), Duration::ZERO);
+        match blocking(d, name, move |d, n| respond::deliver(d, n, *pending.0)).await {
+            Ok(()) => {
+                tracing::info!(request = %name, "response published after an earlier failure");
+                return;
+            }
+            Err(u) => pending = u,
         }
     }
 }

@@ -35,16 +35,21 @@ impl Answer {
     }
 }
 
+/// A response that could not be published (full or read-only file system, I/O error). The
+/// claim stays; the caller tries [`deliver`] again.
+#[derive(Debug)]
+pub struct Unpublished(pub Box<Response>);
+
 /// Answers a valid request.
-pub fn answer(d: &Daemon, name: &SpoolName, req: &Request, a: Answer) {
+pub fn answer(d: &Daemon, name: &SpoolName, req: &Request, a: Answer) -> Result<(), Unpublished> {
     let mut r = Response::to_request(req, a.outcome, a.message.clone(), d.responder.clone());
     r.executed = Some(a.executed);
     r.levels = a.levels.clone();
-    finish(d, name, r, &a);
+    finish(d, name, r, &a)
 }
 
 /// Answers a request that could not be used, under the identity recovered from it.
-pub fn answer_invalid(d: &Daemon, name: &SpoolName, inv: &Invalid) {
+pub fn answer_invalid(d: &Daemon, name: &SpoolName, inv: &Invalid) -> Result<(), Unpublished> {
     let a = Answer::unexecuted(Outcome::Invalid, inv.problem.clone());
     let r = Response {
         schema_version: Some(SCHEMA_VERSION),
@@ -59,25 +64,36 @@ pub fn answer_invalid(d: &Daemon, name: &SpoolName, inv: &Invalid) {
         levels: Vec::new(),
         responder: Some(d.responder.clone()),
     };
-    finish(d, name, r, &a);
+    finish(d, name, r, &a)
 }
 
-fn finish(d: &Daemon, name: &SpoolName, r: Response, a: &Answer) {
+fn finish(d: &Daemon, name: &SpoolName, r: Response, a: &Answer) -> Result<(), Unpublished> {
     // Invalid files are logged (rate-limited) where they are found: a flood of them must not
     // flood the audit trail.
     if a.outcome != Outcome::Invalid {
         audit(name, &r.request_id, &r.target_node, r.action_performed, a);
     }
     d.metrics.answered(a.outcome, &a.backend);
+    deliver(d, name, r)
+}
+
+/// Publishes `r` and removes the claim. On failure the claim stays and `r` is handed back:
+/// the fence it reports has happened, so it must reach the requester's records.
+pub fn deliver(d: &Daemon, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
     match publish(d, name, &r) {
-        Ok(()) => {}
-        Err(SpoolError::AlreadyExists { path }) => tracing::warn!(
-            request = %name,
-            "response {} already exists (another responder answered first); ours was dropped",
-            path.display()
-        ),
-        // The claim stays: the next start answers or re-runs it.
-        Err(e) => tracing::error!(request = %name, "cannot complete the response: {e}"),
+        Ok(()) => Ok(()),
+        Err(SpoolError::AlreadyExists { path }) => {
+            tracing::warn!(
+                request = %name,
+                "response {} already exists (another responder answered first); ours was dropped",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(request = %name, "cannot complete the response: {e}; the claim stays and publishing is retried");
+            Err(Unpublished(Box::new(r)))
+        }
     }
 }
 
