@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(s.ends_with(".json") && !s.starts_with('.'));
         assert!(s.chars().all(allowed), "{s:?}");
         for derived in [name.temporary(), name.cancelling()] {
-            assert!(derived.starts_with('.') && !derived.ends_with(".json"), "{derived:?}");
+            assert!(
+                derived.starts_with('.') && !derived.ends_with(".json"),
+                "{derived:?}"
+            );
             assert!(derived.len() <= 255, "{derived:?} exceeds NAME_MAX");
         }
     }
@@ -40,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(!s.starts_with('-'), "{s:?} reads as an option");
     } else if let Err(e) = &node {
         let msg = e.to_string();
-        assert!(!msg.chars().any(char::is_control), "raw control character in {msg:?}");
+        assert!(
+            !msg.chars().any(char::is_control),
+            "raw control character in {msg:?}"
+        );
     }
     // Split the input in two: a request id and a node, to combine them into a file name.
     let (id_text, node_text) = text.split_once('/').unwrap_or((text, "cn1"));

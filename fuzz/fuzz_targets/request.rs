@@ -23,12 +23,18 @@ fuzz_target!(|data: &[u8]| {
     assert!(req.gfs2_filesystems.len() <= MAX_FILESYSTEMS);
     for fs in &req.gfs2_filesystems {
         assert!(!fs.is_empty() && fs.len() <= MAX_FILESYSTEM_NAME);
-        assert!(!fs.chars().any(char::is_control), "control character in {fs:?}");
+        assert!(
+            !fs.chars().any(char::is_control),
+            "control character in {fs:?}"
+        );
     }
     let node = req.target_node.as_str();
     assert_eq!(NodeName::parse(node).ok().as_ref(), Some(&req.target_node));
     if req.cancelled {
-        assert!(req.is_expired(), "a cancelled request must never be started");
+        assert!(
+            req.is_expired(),
+            "a cancelled request must never be started"
+        );
     }
 
     let again = Request::from_json(&req.to_json())
@@ -58,7 +64,10 @@ fn close(a: Option<Timestamp>, b: Option<Timestamp>, what: &str) {
                 .duration_since(b)
                 .or_else(|_| b.duration_since(a))
                 .unwrap_or(Duration::MAX);
-            assert!(d < Duration::from_millis(1), "{what} moved by {d:?}: {a:?} {b:?}");
+            assert!(
+                d < Duration::from_millis(1),
+                "{what} moved by {d:?}: {a:?} {b:?}"
+            );
         }
         _ => panic!("{what} appeared or vanished"),
     }

@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
         let again = Response::from_json(&r.to_json())
             .unwrap_or_else(|e| panic!("re-serialised response does not parse: {e}\n{r:?}"));
         assert_eq!(again, r);
-        assert_eq!(r.fenced_off(), r.success && r.action_performed.map(|a| a.as_str()) == Some("off"));
+        assert_eq!(
+            r.fenced_off(),
+            r.success && r.action_performed.map(|a| a.as_str()) == Some("off")
+        );
     }
     let req = request();
     if let Ok(r) = Response::for_request(data, req) {

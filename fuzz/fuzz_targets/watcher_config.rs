@@ -50,7 +50,10 @@ fn cli(path: PathBuf, simulate: bool) -> cli::Cli {
 }
 
 fn one_clean_line(msg: &str) {
-    assert!(!msg.chars().any(char::is_control), "error is not one clean line: {msg:?}");
+    assert!(
+        !msg.chars().any(char::is_control),
+        "error is not one clean line: {msg:?}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
