@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod bins;
+pub mod bmc;
 pub mod cluster3;
 pub mod daemon;
 pub mod faults;
