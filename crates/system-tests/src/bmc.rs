@@ -54,7 +54,9 @@ impl IpmiSim {
     pub fn spawn(port: u16) -> IpmiSim {
         // A simulator of an earlier test may still be exiting (it takes up to 2 s).
         let free = wait_for(Duration::from_secs(15), || {
-            std::net::UdpSocket::bind(("127.0.0.1", port)).ok().map(drop)
+            std::net::UdpSocket::bind(("127.0.0.1", port))
+                .ok()
+                .map(drop)
         });
         assert!(free.is_some(), "udp port {port} stays in use");
         let dir = tempfile::tempdir().expect("tempdir");
