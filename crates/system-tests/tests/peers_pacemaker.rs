@@ -11,21 +11,24 @@ use system_tests::pacemaker::{self, Cluster};
 use system_tests::{peers, Daemon, Spool};
 
 /// ipmitool backend for cn1 (sim 6282) and cn2 (sim 6283), redfish backend for node2 (sushy
-/// system named node2, found by name).
-fn config(spool: &Spool, cn1: &IpmiSim, cn2: &IpmiSim, rf: &Sushy) -> String {
-    let text = format!(
+/// system named node2, found by name) when sushy runs.
+fn config(spool: &Spool, cn1: &IpmiSim, cn2: &IpmiSim, rf: Option<&Sushy>) -> String {
+    let mut text = format!(
         "[backends.bmc]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nusername = \"{IPMI_USER}\"\n\
          password_file = \"{}\"\npower_wait_secs = 0.5\nstatus_poll_interval_ms = 100\n\
          timeout_secs = 5\n\
          [backends.bmc.per_node.cn1]\nport = {}\n[backends.bmc.per_node.cn2]\nport = {}\n\
-         [backends.rf]\ntype = \"redfish\"\n{}\
-         [[topology]]\nnodes = [\"cn1\", \"cn2\"]\nlevels = [\"bmc\"]\n\
-         [[topology]]\nnodes = [\"node2\"]\nlevels = [\"rf\"]\n",
+         [[topology]]\nnodes = [\"cn1\", \"cn2\"]\nlevels = [\"bmc\"]\n",
         cn1.password_file.display(),
         cn1.port,
         cn2.port,
-        rf.backend_toml(&[], "")
     );
+    if let Some(rf) = rf {
+        text.push_str(&format!(
+            "[backends.rf]\ntype = \"redfish\"\n{}[[topology]]\nnodes = [\"node2\"]\nlevels = [\"rf\"]\n",
+            rf.backend_toml(&[], "")
+        ));
+    }
     let path = spool.write("fence-watcher.toml", &text, 0o640);
     path.display().to_string()
 }
@@ -47,11 +50,10 @@ fn pacemaker_fences_real_bmcs_through_the_daemon() {
     else {
         return;
     };
-    let Some(rf) = Sushy::start(Opts::fast(8462)) else {
-        return;
-    };
+    // Without the sushy venv (a loud SKIPPED line, a failure in CI) the ipmi part still runs.
+    let rf = Sushy::start(Opts::fast(8462));
     let spool = Spool::new();
-    let cfg = config(&spool, &cn1, &cn2, &rf);
+    let cfg = config(&spool, &cn1, &cn2, rf.as_ref());
     let daemon = Daemon::start(&spool, &["--config", &cfg, "--heartbeat-interval", "1"]);
     let cluster = Cluster::start();
     cluster.set_property("stonith-enabled", "true");
@@ -107,6 +109,9 @@ fn pacemaker_fences_real_bmcs_through_the_daemon() {
         cn2.power_sets()
     );
 
+    let Some(rf) = rf else {
+        return;
+    };
     let (out, took) = cluster.fence("reboot", "node2", 120);
     assert!(
         out.status.success(),
