@@ -36,6 +36,7 @@ pub struct Cluster3 {
     nodes: Vec<Node>,
     net: Option<Net>,
     names: Vec<String>,
+    lock_wait: Duration,
     dir: tempfile::TempDir,
     // Dropped last (Drop for Cluster3 runs first): the host is free again.
     _lock: pacemaker::Lock,
@@ -60,7 +61,9 @@ impl Cluster3 {
     /// `device`; waits (at most 90 s) until [`Cluster3::ready`].
     pub fn start(device: &Device) -> Cluster3 {
         let agent = bins::agent();
+        let asked = Instant::now();
         let lock = pacemaker::Lock::acquire();
+        let lock_wait = asked.elapsed();
         pacemaker::install_agent(&agent);
         let dir = tempfile::Builder::new()
             .prefix("gfs2-systests-cluster3.")
@@ -71,6 +74,7 @@ impl Cluster3 {
             nodes: Vec::new(),
             net: Some(Net::create(PREFIX, SUBNET, NODES)),
             names,
+            lock_wait,
             dir,
             _lock: lock,
         };
@@ -92,6 +96,11 @@ impl Cluster3 {
         }
         cluster.wait_ready(device, Duration::from_secs(90));
         cluster
+    }
+
+    /// How long [`Cluster3::start`] waited for another test's cluster to end.
+    pub fn lock_wait(&self) -> Duration {
+        self.lock_wait
     }
 
     /// Node `i` (1-based).

@@ -112,9 +112,10 @@ fn crashed_node_is_fenced_through_agent_and_daemon() {
     );
 
     println!(
-        "cluster3: formed in {:.1} s; kill -> daemon's success response for node3 {} ms; \
+        "cluster3: formed in {:.1} s (of which {:.1} s waiting for the cluster lock); kill -> daemon's success response for node3 {} ms; \
          kill -> success in node1's fencing history {} ms (agent ran on {recorder})",
         formed.as_secs_f64(),
+        cluster.lock_wait().as_secs_f64(),
         to_response.as_millis(),
         to_history.as_millis()
     );
