@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-pub use config::{all_joined, corosync_conf, seed_cib, started, Device};
+pub use config::{all_joined, corosync_conf, node_line, seed_cib, started, Device};
 use net::Net;
 use node::Node;
 

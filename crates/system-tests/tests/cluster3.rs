@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use system_tests::cluster3::{self, Cluster3, Device};
-use system_tests::{faults, peers, wait_for, Daemon, Spool};
+use system_tests::{faults, peers, procs, wait_for, Daemon, Spool};
 
 const TEST: &str = "crashed_node_is_fenced_through_agent_and_daemon";
 const DEVICE: &str = "fence-node3";
@@ -110,9 +110,25 @@ fn crashed_node_is_fenced_through_agent_and_daemon() {
         history.contains("action=\"reboot\""),
         "history of node3 on node1:\n{history}"
     );
+    let left = procs::wait_gone(&pids, Duration::from_secs(10));
+    assert!(
+        left.is_empty(),
+        "node3's processes {left:?} survived the crash"
+    );
+    let settled = wait_for(Duration::from_secs(30), || {
+        let xml = cluster.crm_mon_xml(1);
+        let line = cluster3::node_line(&xml, "node3").map(str::to_owned);
+        line.filter(|l| l.contains("online=\"false\"") && l.contains("unclean=\"false\""))
+    });
+    assert!(
+        settled.is_some(),
+        "node1 does not see node3 as cleanly down after the fence:\n{}",
+        cluster.crm_mon_xml(1)
+    );
 
     println!(
-        "cluster3: formed in {:.1} s (of which {:.1} s waiting for the cluster lock); kill -> daemon's success response for node3 {} ms; \
+        "cluster3: formed in {:.1} s ({:.1} s of it waiting for the cluster lock); \
+         kill -> daemon's success response for node3 {} ms; \
          kill -> success in node1's fencing history {} ms (agent ran on {recorder})",
         formed.as_secs_f64(),
         cluster.lock_wait().as_secs_f64(),
