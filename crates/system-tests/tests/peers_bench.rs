@@ -1,4 +1,6 @@
-//! Benchmark (ignored by default; run with `--ignored --nocapture`): fence latency through
+//! Benchmark (ignored by default; build the binaries with `cargo build --release -p
+//! fence-gfs2-recorder -p fence-watcher`, then `cargo test --release -p system-tests --test
+//! peers_bench -- --ignored --nocapture --test-threads 1`): fence latency through
 //! agent and daemon against real BMC emulators, from agent start to agent exit, per backend:
 //! `ipmitool` and `fence-agent`+`fence_ipmilan` against ipmi_sim, `redfish` and
 //! `fence-agent`+`fence_redfish` against sushy-emulator FAST; then a burst of 50 nodes, each
