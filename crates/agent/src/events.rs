@@ -6,6 +6,10 @@
 //! never interleave. Every logged field is escaped (`text.rs`). A log that cannot be written is
 //! reported on stderr once and never changes the fence outcome. The directory is created (0750)
 //! only when a fencing action records its first event.
+//!
+//! Durability: every event but `requested` is the outcome the agent reports, so its lines are
+//! `fdatasync`ed (and the directory fsynced when a log file was created) before the agent exits:
+//! a power loss right after Pacemaker hears "success" must not lose the record.
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -72,6 +76,8 @@ pub struct EventLog {
     dir: PathBuf,
     fd: Option<OwnedFd>,
     reported: bool,
+    /// A log file was created and the directory not fsynced since.
+    dir_dirty: bool,
 }
 
 impl EventLog {
@@ -81,6 +87,7 @@ impl EventLog {
             dir,
             fd: None,
             reported: false,
+            dir_dirty: false,
         }
     }
 
@@ -96,13 +103,14 @@ impl EventLog {
             ev.status.as_str(),
             escape(ev.details, 2000)
         );
-        self.append(OPERATIONAL_LOG, &op);
-        self.append(READABLE_LOG, &readable(&ts, ev, target));
-        self.append(DETAILED_LOG, &detailed(&ts, ev));
+        let durable = ev.status != Status::Requested;
+        self.append(OPERATIONAL_LOG, &op, durable);
+        self.append(READABLE_LOG, &readable(&ts, ev, target), durable);
+        self.append(DETAILED_LOG, &detailed(&ts, ev), durable);
     }
 
-    fn append(&mut self, file: &str, line: &str) {
-        if let Err(e) = self.try_append(file, line) {
+    fn append(&mut self, file: &str, line: &str, durable: bool) {
+        if let Err(e) = self.try_append(file, line, durable) {
             if !self.reported {
                 eprintln!(
                     "{AGENT}: warning: cannot write event log {}: {e}",
@@ -113,16 +121,24 @@ impl EventLog {
         }
     }
 
-    fn try_append(&mut self, file: &str, line: &str) -> std::io::Result<()> {
+    fn try_append(&mut self, file: &str, line: &str, durable: bool) -> std::io::Result<()> {
         if self.fd.is_none() {
             self.fd = Some(open_dir(&self.dir)?);
+            // The directory itself may be new: its entry in the parent must be durable too.
+            self.dir_dirty = true;
         }
         let Some(dir) = self.fd.as_ref() else {
             return Ok(());
         };
-        let flags =
-            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        let fd = rustix::fs::openat(dir, file, flags, Mode::from_raw_mode(0o640))?;
+        let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let mode = Mode::from_raw_mode(0o640);
+        let fd = match rustix::fs::openat(dir, file, flags, mode) {
+            Err(rustix::io::Errno::NOENT) => {
+                self.dir_dirty = true;
+                rustix::fs::openat(dir, file, flags | OFlags::CREATE, mode)?
+            }
+            other => other?,
+        };
         // One write(2) of the whole line: O_APPEND makes it atomic against other appenders.
         let n = rustix::io::write(&fd, line.as_bytes())?;
         if n != line.len() {
@@ -131,7 +147,27 @@ impl EventLog {
                 line.len()
             )));
         }
+        if durable {
+            rustix::fs::fdatasync(&fd)?;
+            if self.dir_dirty {
+                rustix::fs::fsync(dir)?;
+                sync_parent(&self.dir);
+                self.dir_dirty = false;
+            }
+        }
         Ok(())
+    }
+}
+
+/// fsyncs the parent of `dir`, so a log directory the agent created survives a power loss.
+fn sync_parent(dir: &std::path::Path) {
+    let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return;
+    };
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if let Ok(fd) = rustix::fs::open(parent, flags, Mode::empty()) {
+        // Best effort: a parent we may not open does not make the record less written.
+        let _ = rustix::fs::fsync(&fd);
     }
 }
 
