@@ -293,10 +293,20 @@ struct Exchange<'a> {
 
 /// Opens both spool directories and checks that requests can be written, failing fast.
 fn open_dirs(s: &Settings) -> Result<(SpoolDir, SpoolDir), SpoolError> {
-    let requests = SpoolDir::open(&s.request_dir)?;
+    let requests = open_trusted(&s.request_dir)?;
     requests.check_writable()?;
-    let responses = SpoolDir::open(&s.response_dir)?;
+    let responses = open_trusted(&s.response_dir)?;
     Ok((requests, responses))
+}
+
+/// Opens a spool directory that only root or this user can write. Whoever else could write the
+/// response directory could forge the success that lets the cluster touch shared storage again,
+/// so such a directory is refused, with the fix in the message (the daemon refuses it too).
+pub fn open_trusted(path: &std::path::Path) -> Result<SpoolDir, SpoolError> {
+    let dir = SpoolDir::open(path)?;
+    let me = rustix::process::geteuid().as_raw();
+    dir.check_secure(&[0, me])?;
+    Ok(dir)
 }
 
 pub fn hostname() -> String {

@@ -3,7 +3,8 @@
 //! Pacemaker runs `monitor` on every fence device every minute, so it is cheap: two directory
 //! opens, two `faccessat`, one `stat` of the responder's heartbeat.
 
-use gfs2_fence_protocol::{SpoolDir, HEARTBEAT_FILE};
+use crate::exchange::open_trusted;
+use gfs2_fence_protocol::HEARTBEAT_FILE;
 
 use crate::diag::Diag;
 use crate::exit::Exit;
@@ -22,9 +23,9 @@ pub fn monitor(s: &Settings, diag: &Diag) -> Exit {
 }
 
 fn check(s: &Settings) -> Result<(), String> {
-    let requests = SpoolDir::open(&s.request_dir).map_err(|e| e.to_string())?;
+    let requests = open_trusted(&s.request_dir).map_err(|e| e.to_string())?;
     requests.check_writable().map_err(|e| e.to_string())?;
-    let responses = SpoolDir::open(&s.response_dir).map_err(|e| e.to_string())?;
+    let responses = open_trusted(&s.response_dir).map_err(|e| e.to_string())?;
     responses.check_writable().map_err(|e| e.to_string())?;
     if !s.require_heartbeat {
         return Ok(());

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use gfs2_fence_protocol::{NodeName, Response, SpoolDir, Timestamp, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::{NodeName, Response, Timestamp, MAX_SPOOL_FILE};
 
 use crate::diag::Diag;
 use crate::exit::Exit;
@@ -23,7 +23,7 @@ struct Latest {
 
 /// Every node with a valid record, and its latest successful record if it has one.
 fn scan(s: &Settings, diag: &Diag) -> Result<BTreeMap<NodeName, Option<Latest>>, String> {
-    let dir = SpoolDir::open(&s.response_dir).map_err(|e| e.to_string())?;
+    let dir = crate::exchange::open_trusted(&s.response_dir).map_err(|e| e.to_string())?;
     let found = dir.scan().map_err(|e| e.to_string())?;
     let mut nodes: BTreeMap<NodeName, Option<Latest>> = BTreeMap::new();
     for name in &found.files {

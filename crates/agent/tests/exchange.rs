@@ -244,6 +244,29 @@ fn missing_or_unwritable_directories_fail_fast_with_the_path() {
     );
 }
 
+/// Promise: no false success. Whoever can write the response directory could forge the answer,
+/// so a world-writable spool directory is refused before anything is published, and `monitor`
+/// reports it long before a fence is needed.
+#[test]
+fn world_writable_spool_directories_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    for which in ["responses", "requests"] {
+        let sb = Sandbox::new();
+        let dir = if which == "responses" { &sb.rs } else { &sb.rq };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let out = sb.run("port=cn1\nfence_timeout=30\n");
+        assert_eq!(out.status.code(), Some(1), "{which}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("world-writable") && err.contains(&dir.display().to_string()),
+            "{err}"
+        );
+        assert!(sb.requests().is_empty(), "{which}: a request was published");
+        let out = sb.run("action=monitor\nrequire_heartbeat=false\n");
+        assert_eq!(out.status.code(), Some(1), "monitor must fail for {which}");
+    }
+}
+
 #[test]
 fn unwritable_request_dir_fails_fast_as_an_unprivileged_user() {
     let Some(prefix) = common::as_nobody() else {
