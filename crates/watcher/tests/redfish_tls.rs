@@ -7,8 +7,7 @@
 mod redfish;
 #[path = "../src/backend/secret.rs"]
 mod secret;
-#[path = "support/sushy.rs"]
-mod sushy;
+use system_tests::bmc::sushy;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -5,8 +5,9 @@
 //! The venv comes from env `SUSHY_VENV` (default `/opt/gfs2-fencing-test/sushy`). Without it the
 //! test is SKIPPED loudly, and fails when `CI=true`. "FAST" mode patches `random.randint` to 0
 //! so power changes show on the next GET; normal mode keeps the emulator's 1-11 s delay.
-//! Copied from `crates/watcher/tests/support/sushy.rs` so system tests can use it; the system
-//! tests' peers suites use ports 8460-8469, one instance per test.
+//! Shared by the system tests and the watcher's redfish tests (a dev-dependency). Ports: the
+//! watcher's redfish tests use 8450-8459, the system tests' peers suites 8460-8469, one instance
+//! per test (cargo runs test binaries one after another; every instance is waited for on drop).
 
 use std::fs;
 use std::io::Write;
