@@ -265,10 +265,7 @@ fn sources_in_configured_order_and_json_shape() {
 
 #[test]
 fn real_kubectl_against_a_silent_api_server_is_cut_in_time() {
-    if !have(
-        "kubectl",
-        "real_kubectl_against_a_silent_api_server_is_cut_in_time",
-    ) {
+    if !support::have_kubectl("real_kubectl_against_a_silent_api_server_is_cut_in_time") {
         return;
     }
     // A loopback listener whose backlog accepts TCP connections and never answers.

@@ -5,7 +5,7 @@
 //! the claim itself is fsynced in both directories. The agent must `fdatasync` its outcome
 //! event before it exits.
 //!
-//! Needs `strace`: skips loudly without it (CI's `.ci/run` does not install it yet).
+//! Needs `strace`: skips loudly without it, fails in CI (`.ci/run` installs it).
 
 use std::io::Write;
 use std::path::Path;
@@ -13,16 +13,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use system_tests::faults::Counter;
-use system_tests::{bins, wait_for, Daemon, Spool};
+use system_tests::{bins, peers, wait_for, Daemon, Spool};
 
 static COUNT: Counter = Counter::new("faults/durability");
 
 fn have_strace(test: &str) -> bool {
-    let ok = Path::new("/usr/bin/strace").exists();
-    if !ok {
-        eprintln!("SKIPPED: {test} because /usr/bin/strace is not installed");
-    }
-    ok
+    peers::require(test, &[peers::installed("/usr/bin/strace")])
 }
 
 const TRACED: &str = "trace=openat,write,fsync,fdatasync,renameat2,rename,renameat,unlinkat";

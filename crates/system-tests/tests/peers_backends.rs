@@ -6,7 +6,7 @@
 
 use gfs2_fence_protocol::Outcome;
 use system_tests::bmc::sushy::{self, Opts, Sushy};
-use system_tests::bmc::{IpmiSim, IPMI_USER};
+use system_tests::bmc::{self, IpmiSim, IPMI_USER};
 use system_tests::{peers, Agent, Daemon, Spool};
 
 fn config(spool: &Spool, text: &str) -> String {
@@ -34,8 +34,15 @@ fn fence_redfish_config(spool: &Spool, sushy: &Sushy, password_file: &str) -> St
     )
 }
 
+/// fence_redfish and sushy-emulator, for [`peers::require`].
 fn fence_redfish_present(test: &str) -> bool {
-    peers::require(test, &[peers::installed("/usr/sbin/fence_redfish")])
+    let mut needs = vec![peers::installed("/usr/sbin/fence_redfish")];
+    needs.extend(peers::sushy());
+    peers::require(test, &needs)
+}
+
+fn sushy(port: u16) -> Sushy {
+    Sushy::start(Opts::fast(port)).expect("sushy-emulator, whose venv peers::require found")
 }
 
 /// Promise: a reboot through agent, daemon, `fence-agent` backend and the real fence_redfish
@@ -47,9 +54,7 @@ fn fence_redfish_reboots_a_sushy_system() {
     if !fence_redfish_present(test) {
         return;
     }
-    let Some(sushy) = Sushy::start(Opts::fast(8460)) else {
-        return;
-    };
+    let sushy = sushy(8460);
     let spool = Spool::new();
     let pw = sushy.path("password").display().to_string();
     let cfg = fence_redfish_config(&spool, &sushy, &pw);
@@ -86,9 +91,7 @@ fn fence_redfish_wrong_password_fails_the_fence() {
     if !fence_redfish_present(test) {
         return;
     }
-    let Some(sushy) = Sushy::start(Opts::fast(8461)) else {
-        return;
-    };
+    let sushy = sushy(8461);
     let spool = Spool::new();
     let wrong = spool.write("wrong.pw", "not-the-password\n", 0o600);
     let cfg = fence_redfish_config(&spool, &sushy, &wrong.display().to_string());
@@ -108,9 +111,11 @@ fn fence_redfish_wrong_password_fails_the_fence() {
 /// levels in order. The chassis really went off then on.
 #[test]
 fn dead_bmc_falls_through_to_a_live_one() {
-    let Some(sim) = IpmiSim::start("dead_bmc_falls_through_to_a_live_one", 6280) else {
+    let test = "dead_bmc_falls_through_to_a_live_one";
+    if !peers::require(test, &bmc::ipmi_installed()) {
         return;
-    };
+    }
+    let sim = IpmiSim::start(test, 6280).expect("ipmi_sim, which peers::require found");
     let spool = Spool::new();
     let pw = sim.password_file.display();
     let table = |name: &str, port: u16, timeout: u32| {

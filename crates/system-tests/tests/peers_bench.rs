@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use system_tests::bmc::sushy::{self, Opts, Sushy};
-use system_tests::bmc::{IpmiSim, IPMI_USER};
+use system_tests::bmc::{self, IpmiSim, IPMI_USER};
 use system_tests::{peers, Agent, AgentProc, Daemon, Spool};
 
 const RUNS: usize = 10;
@@ -77,12 +77,12 @@ fn bench_fence_latency_per_backend() {
         peers::installed("/usr/sbin/fence_ipmilan"),
         peers::installed("/usr/sbin/fence_redfish"),
     ];
-    if !peers::require(test, &agents) {
+    let mut needs = bmc::ipmi_installed();
+    needs.extend(agents);
+    if !peers::require(test, &needs) {
         return;
     }
-    let Some(sim) = IpmiSim::start(test, 6284) else {
-        return;
-    };
+    let sim = IpmiSim::start(test, 6284).expect("ipmi_sim, which peers::require found");
     let pw = sim.password_file.display().to_string();
     let port = format!("port = {}\n", sim.port);
     latency("ipmitool -> ipmi_sim", &ipmitool_backend(&pw, &port), "cn1");
@@ -94,9 +94,11 @@ fn bench_fence_latency_per_backend() {
     );
     assert_eq!(sim.power_sets().len(), 4 * RUNS, "{:?}", sim.power_sets());
 
-    let Some(rf) = Sushy::start(Opts::fast(8463)) else {
+    if !peers::require(&format!("{test} (its redfish part)"), &peers::sushy()) {
         return;
-    };
+    }
+    let rf =
+        Sushy::start(Opts::fast(8463)).expect("sushy-emulator, whose venv peers::require found");
     let table = format!("type = \"redfish\"\n{}", rf.backend_toml(&[], ""));
     latency("redfish -> sushy FAST", &table, "node1");
     let fence_redfish = format!(
@@ -179,13 +181,12 @@ fn run_burst(label: &str, backend: &str, sims: &[IpmiSim], expect_sets: usize) {
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn bench_burst_of_50_bmcs() {
     let test = "bench_burst_of_50_bmcs";
-    let needs = [peers::installed("/usr/sbin/fence_ipmilan")];
-    let Some(first) = IpmiSim::start(test, 6300) else {
-        return;
-    };
+    let mut needs = bmc::ipmi_installed();
+    needs.push(peers::installed("/usr/sbin/fence_ipmilan"));
     if !peers::require(test, &needs) {
         return;
     }
+    let first = IpmiSim::start(test, 6300).expect("ipmi_sim, which peers::require found");
     let mut sims = vec![first];
     sims.extend((1..BURST).map(|i| IpmiSim::spawn(6300 + i)));
     for sim in &sims {

@@ -46,12 +46,14 @@ fn pacemaker_fences_real_bmcs_through_the_daemon() {
     if !peers::require(test, &needs) {
         return;
     }
-    let (Some(cn1), Some(mut cn2)) = (IpmiSim::start(test, 6282), IpmiSim::start(test, 6283))
-    else {
-        return;
-    };
+    let found = "ipmi_sim, which peers::require found";
+    let cn1 = IpmiSim::start(test, 6282).expect(found);
+    let mut cn2 = IpmiSim::start(test, 6283).expect(found);
     // Without the sushy venv (a loud SKIPPED line, a failure in CI) the ipmi part still runs.
-    let rf = Sushy::start(Opts::fast(8462));
+    let redfish_part = format!("{test} (its redfish part)");
+    let rf = peers::require(&redfish_part, &peers::sushy()).then(|| {
+        Sushy::start(Opts::fast(8462)).expect("sushy-emulator, whose venv peers::require found")
+    });
     let spool = Spool::new();
     let cfg = config(&spool, &cn1, &cn2, rf.as_ref());
     let daemon = Daemon::start(&spool, &["--config", &cfg, "--heartbeat-interval", "1"]);

@@ -5,10 +5,10 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use gfs2_discovery::{DiscoveryConfig, Source};
+use system_tests::peers;
 
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,15 +16,21 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Whether `tool` runs here; prints a SKIPPED line when it does not.
+/// Whether Pacemaker's `tool` (`crm_mon`, `cibadmin`) runs here; a loud skip when it does not,
+/// a failure under `CI=true` (`.ci/run` installs pacemaker-cli-utils).
 pub fn have(tool: &str, test: &str) -> bool {
-    let ok = Command::new(tool).arg("--version").output().is_ok();
-    if !ok {
-        eprintln!(
-            "SKIPPED: {test} because {tool} is not installed (apt-get install pacemaker-cli-utils)"
-        );
-    }
-    ok
+    let (ok, why) = peers::runs(tool);
+    peers::require(
+        test,
+        &[(ok, format!("{why} (apt-get install pacemaker-cli-utils)"))],
+    )
+}
+
+/// Whether the real `kubectl` runs here. `.ci/run` does not install it (it is no Debian
+/// package of the peers it installs), so its absence is a loud skip under `CI=true` too.
+pub fn have_kubectl(test: &str) -> bool {
+    let ci_lacks = ".ci/run installs no kubectl";
+    peers::require_or_skip_in_ci(test, &[peers::runs("kubectl")], ci_lacks)
 }
 
 /// Writes an executable shell script `name` into `dir`.
