@@ -2,16 +2,13 @@
 //! processes (slow, failing, garbage-printing, missing). `dlm_tool` and `kubectl` cannot run here
 //! (no kernel DLM, no Kubernetes API server): small shell stand-ins print the fixture outputs
 //! (tests/fixtures/README.md says where each format comes from) or misbehave on purpose.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::fs;
 use std::time::{Duration, Instant};
 
+use crate::support::{config, fixture, have, script, with_cib};
 use gfs2_discovery::{discover, Source};
 use gfs2_fence_protocol::NodeName;
-use support::{config, fixture, have, script, with_cib};
 
 fn node(n: &str) -> NodeName {
     NodeName::parse(n).unwrap()
@@ -265,7 +262,7 @@ fn sources_in_configured_order_and_json_shape() {
 
 #[test]
 fn real_kubectl_against_a_silent_api_server_is_cut_in_time() {
-    if !support::have_kubectl("real_kubectl_against_a_silent_api_server_is_cut_in_time") {
+    if !crate::support::have_kubectl("real_kubectl_against_a_silent_api_server_is_cut_in_time") {
         return;
     }
     // A loopback listener whose backlog accepts TCP connections and never answers.

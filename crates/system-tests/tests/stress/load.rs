@@ -36,6 +36,7 @@ const FD_SLACK: usize = 2;
 /// directory or `.claimed/`, no leaked file descriptors, and bounded memory.
 #[test]
 fn thousands_of_fences_leave_nothing_behind() {
+    let _alone = crate::alone();
     let (count, width) = (total(), concurrency());
     let spool = Spool::new();
     let width_arg = width.to_string();

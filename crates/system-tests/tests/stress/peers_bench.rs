@@ -1,6 +1,6 @@
 //! Benchmark (ignored by default; build the binaries with `cargo build --release -p
 //! fence-gfs2-recorder -p fence-watcher`, then `cargo test --release -p system-tests --test
-//! peers_bench -- --ignored --nocapture --test-threads 1`): fence latency through
+//! stress -- --ignored peers_bench --nocapture --test-threads 1`): fence latency through
 //! agent and daemon against real BMC emulators, from agent start to agent exit, per backend:
 //! `ipmitool` and `fence-agent`+`fence_ipmilan` against ipmi_sim, `redfish` and
 //! `fence-agent`+`fence_redfish` against sushy-emulator FAST; then a burst of 50 nodes, each
@@ -73,6 +73,7 @@ fn fence_ipmilan_backend(pw: &str, port_line: &str) -> String {
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn bench_fence_latency_per_backend() {
     let test = "bench_fence_latency_per_backend";
+    let _alone = crate::alone();
     let agents = [
         peers::installed("/usr/sbin/fence_ipmilan"),
         peers::installed("/usr/sbin/fence_redfish"),
@@ -181,6 +182,7 @@ fn run_burst(label: &str, backend: &str, sims: &[IpmiSim], expect_sets: usize) {
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn bench_burst_of_50_bmcs() {
     let test = "bench_burst_of_50_bmcs";
+    let _alone = crate::alone();
     let mut needs = bmc::ipmi_installed();
     needs.push(peers::installed("/usr/sbin/fence_ipmilan"));
     if !peers::require(test, &needs) {

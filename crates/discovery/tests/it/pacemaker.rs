@@ -1,12 +1,9 @@
 //! The pacemaker source against Debian's real `crm_mon` and `cibadmin`, reading CIB files made by
 //! the real `crm_simulate` (tests/fixtures/cib/make-cibs.sh).
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{config, have, with_cib};
 use gfs2_discovery::{discover, Source};
 use gfs2_fence_protocol::{Gfs2Discovery, NodeName};
-use support::{config, have, with_cib};
 
 fn run(cib: &str, node: &str) -> Gfs2Discovery {
     let cfg = with_cib(config(&[Source::Pacemaker]), cib);

@@ -1,6 +1,5 @@
 //! Shared helpers of the discovery integration tests: fixture paths, stand-in commands,
 //! and a loud skip when a real tool is missing.
-#![allow(dead_code)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

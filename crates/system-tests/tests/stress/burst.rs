@@ -2,7 +2,6 @@
 //! at once, and all waiting together.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use system_tests::{agent, Agent, Daemon, Spool};
@@ -35,11 +34,10 @@ fn three_hundred_agents_waiting_together() {
     );
 }
 
-/// The two bursts one after the other: each one alone decides its result.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 fn burst(daemon_args: &[&str], what: &str) {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The two bursts one after the other (and beside no other test): each one alone decides
+    // its result.
+    let _alone = crate::alone();
     let count = agents();
     let spool = Spool::new();
     let _daemon = Daemon::start(&spool, daemon_args);
