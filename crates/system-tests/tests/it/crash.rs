@@ -51,8 +51,18 @@ fn killed_daemon_mid_fence_answers_once_after_restart() {
     assert_eq!(spool.events_for("cn1", "completed").len(), 1);
     let left = spool.drained(Duration::from_secs(30));
     assert!(left.is_empty(), "left behind: {left:?}");
-    // The first run may finish after the crash: let it, then count.
-    std::thread::sleep(Duration::from_secs(4));
+    // The first run's backend outlives the killed daemon and may finish after the answer:
+    // wait until every run that started has ended, then count.
+    let ended = wait_for(Duration::from_secs(30), || {
+        let lines = spool.lines("runs.log");
+        let count = |what: &str| lines.iter().filter(|l| l.starts_with(what)).count();
+        (count("end") >= count("start")).then_some(())
+    });
+    assert!(
+        ended.is_some(),
+        "a backend run never ended: {:?}",
+        spool.lines("runs.log")
+    );
     let starts = spool
         .lines("runs.log")
         .iter()

@@ -202,7 +202,13 @@ fn monitor_follows_the_heartbeat() {
     };
     monitor().assert_code(0, "monitor with the daemon running");
     daemon.kill9();
-    std::thread::sleep(Duration::from_secs(4));
+    // The agent judges the heartbeat by its age (mtime): wait until it is older than
+    // heartbeat_max_age instead of sleeping past it.
+    let stale = wait_for(Duration::from_secs(30), || {
+        let written = std::fs::metadata(spool.heartbeat()).ok()?.modified().ok()?;
+        (written.elapsed().ok()? > Duration::from_secs(3)).then_some(())
+    });
+    assert!(stale.is_some(), "the dead daemon's heartbeat stays fresh");
     let failed = wait_for(Duration::from_secs(30), || {
         (monitor().code == Some(1)).then_some(())
     });

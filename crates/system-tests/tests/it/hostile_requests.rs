@@ -194,6 +194,8 @@ fn a_request_written_in_place_slowly_is_read_whole() {
     let mut f = std::fs::File::create(spool.requests.join("req-slow.json")).expect("create");
     f.write_all(a.as_bytes()).expect("first chunk");
     f.sync_all().expect("fsync");
+    // The pause is the behaviour under test (a slow writer holding the file open half
+    // written): there is no condition to wait for, the point is that nothing happens meanwhile.
     std::thread::sleep(Duration::from_millis(1500));
     f.write_all(b.as_bytes()).expect("second chunk");
     drop(f);

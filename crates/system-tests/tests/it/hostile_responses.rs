@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use gfs2_fence_protocol::Request;
 use system_tests::faults::Counter;
-use system_tests::{wait_for, Agent, AgentProc, Spool};
+use system_tests::{procs, wait_for, Agent, AgentProc, Spool};
 
 static COUNT: Counter = Counter::new("hostile-input/responses");
 
@@ -170,6 +170,8 @@ fn responses_written_in_place() {
     let mut f = std::fs::File::create(spool.responses.join(&w.name)).expect("create in place");
     f.write_all(a.as_bytes()).expect("first chunk");
     f.sync_all().expect("fsync");
+    // The pause is the behaviour under test (a slow writer holding the file open half
+    // written): there is no condition to wait for, the point is that nothing happens meanwhile.
     std::thread::sleep(Duration::from_millis(1500));
     f.write_all(b.as_bytes()).expect("second chunk");
     drop(f);
@@ -178,7 +180,12 @@ fn responses_written_in_place() {
     case("cn-half", "unusable response", |w, path, _| {
         let text = good(&w.req);
         std::fs::write(&path, &text[..text.len() / 2]).expect("first chunk, closed");
-        std::thread::sleep(Duration::from_millis(500));
+        // The rest comes late, once the agent judged the closed, truncated file (it exits at
+        // once; a zombie counts as gone): a fixed pause here raced with a slow agent.
+        let pid = w.agent.pid();
+        let _ = wait_for(Duration::from_secs(30), || {
+            (!procs::alive(pid)).then_some(())
+        });
         let mut f = std::fs::OpenOptions::new().append(true).open(&path);
         if let Ok(f) = f.as_mut() {
             let _ = f.write_all(&text.as_bytes()[text.len() / 2..]);

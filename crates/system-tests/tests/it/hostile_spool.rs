@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use system_tests::faults::{temp_files, Counter, Mount};
 use system_tests::peers::{require, root};
-use system_tests::{bins, Agent, Daemon, Spool};
+use system_tests::{bins, wait_for, Agent, Daemon, Spool};
 
 static COUNT: Counter = Counter::new("hostile-input/spool");
 
@@ -32,6 +32,15 @@ fn daemon_refuses(requests: &std::path::Path, responses: &std::path::Path) -> St
         "fence_watcher must refuse: {err}"
     );
     err
+}
+
+/// Whether `dir` is a mount point (field 5 of /proc/self/mountinfo; test paths need no
+/// unescaping).
+fn mounted(dir: &std::path::Path) -> bool {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    let dir = dir.to_string_lossy();
+    text.lines()
+        .any(|l| l.split(' ').nth(4) == Some(dir.as_ref()))
 }
 
 /// Promise 5 (no escape): a spool directory replaced by a symlink is refused by both binaries,
@@ -149,8 +158,19 @@ fn full_or_read_only_request_directory() {
         "{:?}",
         spool.events()
     );
+    assert!(
+        mounted(&spool.requests),
+        "the tmpfs is not where the test put it"
+    );
     drop(mount);
-    std::thread::sleep(Duration::from_millis(10));
+    // Unmounting falls back to a lazy `umount -l`: wait until the tmpfs is gone.
+    let gone = wait_for(Duration::from_secs(10), || {
+        (!mounted(&spool.requests)).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the tmpfs on the request directory stays mounted"
+    );
     COUNT.add("full_or_read_only_request_directory", 2);
 }
 

@@ -112,6 +112,8 @@ fn run_agents(spool: &Spool, count: usize, width: usize) -> Vec<(String, AgentRu
             }
         }
         if running.len() == before {
+            // The poll interval of this loop, which checks its own condition (an agent
+            // finished) on every turn; wait_for fits no loop that also starts agents.
             std::thread::sleep(Duration::from_millis(2));
         }
     }
