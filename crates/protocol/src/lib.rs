@@ -5,11 +5,14 @@
 //! in `RESPONSE_DIR`. This crate owns everything both sides must agree on: the types and their
 //! validation ([`NodeName`], [`SpoolName`], [`Action`]), and the file-system discipline
 //! ([`SpoolDir`]): durable atomic publication and safe, bounded reads of files that other
-//! processes write. It has no async runtime and no unsafe code. See `docs/DESIGN.md`.
+//! processes write. It also reads the `corosync.conf` nodelist ([`corosync`]) for every binary
+//! that maps a node name to its node id. It has no async runtime and no unsafe code. See
+//! `docs/DESIGN.md`.
 
 #![forbid(unsafe_code)]
 
 mod action;
+pub mod corosync;
 mod discovery;
 mod heartbeat;
 mod naming;
