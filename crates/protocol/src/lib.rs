@@ -21,6 +21,7 @@ mod request;
 mod response;
 pub mod spool;
 mod timestamp;
+pub mod trust;
 
 pub use action::{Action, ParseActionError};
 pub use discovery::{FoundFilesystem, Gfs2Discovery, SourceFailure};
@@ -31,6 +32,7 @@ pub use request::{InvalidRequest, Request, RequestId};
 pub use response::{InvalidResponse, LevelResult, Outcome, Response};
 pub use spool::{Publish, ReadError, SpoolDir, SpoolError, MAX_SPOOL_FILE};
 pub use timestamp::Timestamp;
+pub use trust::{Trusted, Untrusted};
 
 /// The schema version this crate writes. Readers accept any version and ignore unknown fields.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -183,3 +183,37 @@ fn heartbeat_touch_moves_mtime() {
         .is_some_and(|t| t > old));
     assert_eq!(dir.modified("none").expect("stat"), None);
 }
+
+#[test]
+fn check_trusted_applies_the_one_rule_on_the_open_directory() {
+    let (_t, dir) = spool();
+    assert!(dir.check_trusted().is_ok());
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o770)).expect("chmod");
+    assert!(dir.check_trusted().is_ok(), "group bits are allowed");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let err = dir.check_trusted().expect_err("o+w");
+    let msg = err.to_string();
+    assert!(matches!(
+        err,
+        SpoolError::Untrusted(Untrusted::WorldWritable { mode: 0o777, .. })
+    ));
+    assert!(
+        msg.contains("world-writable") && msg.contains("chmod o-w"),
+        "{msg}"
+    );
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+}
+
+#[test]
+fn check_trusted_refuses_a_directory_owned_by_another_user() {
+    if !rustix::process::geteuid().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs this as root");
+        return eprintln!(
+            "SKIPPED: check_trusted_refuses_a_directory_owned_by_another_user needs root"
+        );
+    }
+    let (_t, dir) = spool();
+    std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).expect("chown");
+    let msg = dir.check_trusted().expect_err("foreign").to_string();
+    assert!(msg.contains("owned by uid 65534"), "{msg}");
+}
