@@ -14,7 +14,9 @@
 mod action;
 pub mod corosync;
 mod discovery;
+pub mod env;
 mod heartbeat;
+mod host;
 mod naming;
 mod node;
 mod request;
@@ -26,6 +28,7 @@ pub mod trust;
 pub use action::{Action, ParseActionError};
 pub use discovery::{FoundFilesystem, Gfs2Discovery, SourceFailure};
 pub use heartbeat::{Heartbeat, HEARTBEAT_FILE};
+pub use host::hostname;
 pub use naming::{FileNaming, InvalidSpoolName, SpoolName};
 pub use node::{InvalidNodeName, NodeName};
 pub use request::{InvalidRequest, Request, RequestId};
