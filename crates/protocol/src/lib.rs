@@ -5,8 +5,10 @@
 //! in `RESPONSE_DIR`. This crate owns everything both sides must agree on: the types and their
 //! validation ([`NodeName`], [`SpoolName`], [`Action`]), and the file-system discipline
 //! ([`SpoolDir`]): durable atomic publication and safe, bounded reads of files that other
-//! processes write. It also reads the `corosync.conf` nodelist ([`corosync`]) for every binary
-//! that maps a node name to its node id. It has no async runtime and no unsafe code. See
+//! processes write. It also holds what every binary must do the same way: the owner and mode
+//! rule for trusted directories and secrets ([`trust`]), the directory variables ([`env`]), the
+//! inotify watch of a spool directory ([`SpoolDir::watch`]), the host name ([`hostname`]) and
+//! the `corosync.conf` nodelist ([`corosync`]). It has no async runtime and no unsafe code. See
 //! `docs/DESIGN.md`.
 
 #![forbid(unsafe_code)]

@@ -424,8 +424,10 @@ impl SpoolDir {
 }
 
 mod read;
+mod watch;
 
 pub use read::ReadError;
+pub use watch::watch_mask;
 
 #[cfg(test)]
 mod tests;
