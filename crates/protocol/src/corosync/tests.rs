@@ -295,4 +295,48 @@ fn the_installed_example_reads_as_shipped() {
     }
 }
 
+/// Discovery's former tests, on its example made valid for corosync (its inline braces and
+/// quotes are refused or kept verbatim now: see the two tests above).
+#[test]
+fn discoverys_example_finds_names_ring0_addr_and_names_the_file() {
+    let conf = "\
+# Please read the corosync.conf.5 manual page
+totem {
+    version: 2
+    cluster_name: rabbit-cluster
+    interface {
+        linknumber: 0
+    }
+}
+nodelist {
+    node {
+        ring0_addr: 10.0.0.1
+        name: rabbit-node-1
+        nodeid: 1
+    }
+    node {
+        # a comment inside a node
+        name: compute-node-3
+        ring0_addr: 10.0.0.13
+        nodeid: 13
+    }
+    node {
+        ring0_addr: cn9
+        nodeid: 9
+    }
+}
+";
+    let list = parse(conf).expect("valid");
+    assert_eq!(list.node_id("rabbit-node-1"), Ok(1));
+    assert_eq!(list.node_id("compute-node-3"), Ok(13));
+    assert_eq!(list.node_id("cn9"), Ok(9));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("corosync.conf");
+    std::fs::write(&path, conf).expect("write");
+    let err = node_id(&path, "cn7").expect_err("unknown");
+    let expected = format!("{}: no node named cn7 in nodelist", path.display());
+    assert_eq!(err.to_string(), expected);
+    assert!(parse("nodelist {\n node {\n").is_err());
+}
+
 mod against_corosync;
