@@ -318,7 +318,8 @@ impl Parser {
         if !self.at(&["nodelist", "node"]) {
             return Ok(());
         }
-        match self.nodes.get_mut(self.next_node.wrapping_sub(1)) {
+        let current = self.next_node.checked_sub(1);
+        match current.and_then(|i| self.nodes.get_mut(i)) {
             Some(node) => node.set(key, value, line),
             None => Ok(()),
         }
