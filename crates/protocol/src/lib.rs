@@ -6,7 +6,7 @@
 //! validation ([`NodeName`], [`SpoolName`], [`Action`]), and the file-system discipline
 //! ([`SpoolDir`]): durable atomic publication and safe, bounded reads of files that other
 //! processes write. It also holds what every binary must do the same way: the owner and mode
-//! rule for trusted directories and secrets ([`trust`]), the directory variables ([`env`]), the
+//! rule for trusted directories and secrets ([`trust`]), the directory variables ([`mod@env`]), the
 //! inotify watch of a spool directory ([`SpoolDir::watch`]), the host name ([`hostname`]) and
 //! the `corosync.conf` nodelist ([`corosync`]). It has no async runtime and no unsafe code. See
 //! `docs/DESIGN.md`.
