@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// What is being trusted: the refused mode bits depend on it, the owners do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trusted {
-    /// A spool directory (requests, responses, `.claimed`, `.rejected`, logs).
+    /// A spool directory (requests, responses, `.claimed`, `.rejected`).
     SpoolDir,
     /// A file holding a password or key.
     SecretFile,
