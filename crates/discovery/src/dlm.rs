@@ -1,6 +1,7 @@
 //! The `dlm` source: lockspaces listed by `dlm_tool ls` whose members include the target's
 //! corosync node id. A GFS2 filesystem's lockspace is named after the fsname part of its lock
-//! table (`cluster:fsname`), so the lockspace name is the filesystem's name.
+//! table (`cluster:fsname`), so the lockspace name is the filesystem's name. The node id comes
+//! from `gfs2_fence_protocol::corosync`, the reader the after-fence `{nodeid}` uses too.
 //!
 //! Format, from dlm's `dlm_tool/main.c` (`do_list` / `show_ls`): a `dlm lockspaces` header, then
 //! per lockspace a block of `name`, `id`, `flags`, `change` lines padded to 14 columns and a
@@ -103,7 +104,7 @@ pub fn discover(
     dlm_tool: &Path,
     deadline: Instant,
 ) -> SourceOutcome {
-    let node_id = match crate::corosync::node_id(corosync_conf, target) {
+    let node_id = match gfs2_fence_protocol::corosync::node_id(corosync_conf, target) {
         Ok(id) => id,
         Err(e) => return SourceOutcome::failed(e.to_string()),
     };

@@ -10,7 +10,6 @@
 // Tests may unwrap: a panic there is a failed test, not a failed fence.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-mod corosync;
 mod dlm;
 mod merge;
 mod mounts;
@@ -31,11 +30,13 @@ pub use source::{Source, SourceListError};
 
 /// Parsers of each source's output, public for tests, benchmarks and tools.
 pub mod parse {
-    pub use crate::corosync::{node_id as corosync_node_id, node_id_in as corosync_node_id_in};
     pub use crate::dlm::{parse_ls as dlm_ls, Lockspace};
     pub use crate::mounts::{parse_mountinfo, Gfs2Mount};
     pub use crate::nnf::parse as nnf_storages;
     pub use crate::pacemaker::{active_on as crm_mon_active_on, parse_cib, CibConfig, FsResource};
+    pub use gfs2_fence_protocol::corosync::{
+        node_id as corosync_node_id, Nodelist as CorosyncNodelist,
+    };
 }
 
 /// How discovery runs. The agent fills it from its options (`gfs2_sources`, `gfs2_timeout`, ...).
@@ -73,7 +74,7 @@ impl Default for DiscoveryConfig {
             kubectl: "kubectl".into(),
             kubeconfig: None,
             nnf_namespace: None,
-            corosync_conf: "/etc/corosync/corosync.conf".into(),
+            corosync_conf: gfs2_fence_protocol::corosync::DEFAULT_COROSYNC_CONF.into(),
             mountinfo: "/proc/self/mountinfo".into(),
             source_timeout: Duration::from_millis(1500),
             gfs2_sysfs: "/sys/fs/gfs2".into(),

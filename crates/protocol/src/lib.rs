@@ -5,29 +5,39 @@
 //! in `RESPONSE_DIR`. This crate owns everything both sides must agree on: the types and their
 //! validation ([`NodeName`], [`SpoolName`], [`Action`]), and the file-system discipline
 //! ([`SpoolDir`]): durable atomic publication and safe, bounded reads of files that other
-//! processes write. It has no async runtime and no unsafe code. See `docs/DESIGN.md`.
+//! processes write. It also holds what every binary must do the same way: the owner and mode
+//! rule for trusted directories and secrets ([`trust`]), the directory variables ([`mod@env`]), the
+//! inotify watch of a spool directory ([`SpoolDir::watch`]), the host name ([`hostname`]) and
+//! the `corosync.conf` nodelist ([`corosync`]). It has no async runtime and no unsafe code. See
+//! `docs/DESIGN.md`.
 
 #![forbid(unsafe_code)]
 
 mod action;
+pub mod corosync;
 mod discovery;
+pub mod env;
 mod heartbeat;
+mod host;
 mod naming;
 mod node;
 mod request;
 mod response;
 pub mod spool;
 mod timestamp;
+pub mod trust;
 
 pub use action::{Action, ParseActionError};
 pub use discovery::{FoundFilesystem, Gfs2Discovery, SourceFailure};
 pub use heartbeat::{Heartbeat, HEARTBEAT_FILE};
+pub use host::hostname;
 pub use naming::{FileNaming, InvalidSpoolName, SpoolName};
 pub use node::{InvalidNodeName, NodeName};
 pub use request::{InvalidRequest, Request, RequestId};
 pub use response::{InvalidResponse, LevelResult, Outcome, Response};
 pub use spool::{Publish, ReadError, SpoolDir, SpoolError, MAX_SPOOL_FILE};
 pub use timestamp::Timestamp;
+pub use trust::{Trusted, Untrusted};
 
 /// The schema version this crate writes. Readers accept any version and ignore unknown fields.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -19,6 +19,7 @@ use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::naming::SpoolName;
+use crate::trust::{TrustError, Trusted, Untrusted};
 
 /// Largest request or response file accepted (64 KiB). Real ones are under 2 KiB.
 pub const MAX_SPOOL_FILE: u64 = 64 * 1024;
@@ -58,6 +59,8 @@ pub enum SpoolError {
     Sync { path: PathBuf, source: io::Error },
     #[error("refusing spool directory {path}: {reason}")]
     Insecure { path: PathBuf, reason: String },
+    #[error("refusing spool directory: {0}")]
+    Untrusted(Untrusted),
 }
 
 /// An open spool directory. Every file operation is relative to its fd, never to a path that
@@ -195,6 +198,18 @@ impl SpoolDir {
             )));
         }
         Ok(())
+    }
+
+    /// Refuses the directory unless [`Trusted::SpoolDir`] trusts its owner and mode: root or
+    /// this effective user, not writable by others. Checked on the open fd. This is the one rule;
+    /// [`SpoolDir::check_secure`] remains for callers that still pass their own owner list.
+    pub fn check_trusted(&self) -> Result<(), SpoolError> {
+        Trusted::SpoolDir
+            .check_fd(&self.fd, &self.path)
+            .map_err(|e| match e {
+                TrustError::Stat { path, source } => SpoolError::OpenDir { path, source },
+                TrustError::Untrusted(u) => SpoolError::Untrusted(u),
+            })
     }
 
     /// Whether this process may create files here (checked with `faccessat`, without writing).
@@ -409,8 +424,10 @@ impl SpoolDir {
 }
 
 mod read;
+mod watch;
 
 pub use read::ReadError;
+pub use watch::watch_mask;
 
 #[cfg(test)]
 mod tests;

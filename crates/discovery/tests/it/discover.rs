@@ -86,6 +86,34 @@ fn dlm_lockspaces_of_the_target_node_id_only() {
     );
 }
 
+/// corosync has no quoting: the fixture's `name: "cn3"` names a node `"cn3"`, quotes included,
+/// so `cn3` has no node id (as corosync and the after-fence `{nodeid}` see it) and DLM is not
+/// asked. A corosync.conf that corosync would refuse is recorded with its line.
+#[test]
+fn dlm_reads_corosync_conf_with_corosyncs_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&[Source::Dlm]);
+    cfg.dlm_tool = script(dir.path(), "dlm_tool", &cat(&fixture("dlm/ls.txt")));
+    let quoted = discover(&node("cn3"), &cfg);
+    assert!(quoted.names().is_empty());
+    assert!(
+        quoted.errors[0]
+            .reason
+            .ends_with("no node named cn3 in nodelist"),
+        "{quoted:?}"
+    );
+    cfg.corosync_conf = dir.path().join("corosync.conf");
+    fs::write(&cfg.corosync_conf, "nodelist {\n node { name: cn1\n }\n}\n").unwrap();
+    let refused = discover(&node("cn1"), &cfg);
+    assert_eq!(
+        refused.errors[0].reason,
+        format!(
+            "{}: line 2: extra characters after opening bracket '{{'",
+            cfg.corosync_conf.display()
+        )
+    );
+}
+
 #[test]
 fn dlm_tool_printing_garbage_is_recorded() {
     let dir = tempfile::tempdir().unwrap();

@@ -183,3 +183,111 @@ fn heartbeat_touch_moves_mtime() {
         .is_some_and(|t| t > old));
     assert_eq!(dir.modified("none").expect("stat"), None);
 }
+
+#[test]
+fn check_trusted_applies_the_one_rule_on_the_open_directory() {
+    let (_t, dir) = spool();
+    assert!(dir.check_trusted().is_ok());
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o770)).expect("chmod");
+    assert!(dir.check_trusted().is_ok(), "group bits are allowed");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let err = dir.check_trusted().expect_err("o+w");
+    let msg = err.to_string();
+    assert!(matches!(
+        err,
+        SpoolError::Untrusted(Untrusted::WorldWritable { mode: 0o777, .. })
+    ));
+    assert!(
+        msg.contains("world-writable") && msg.contains("chmod o-w"),
+        "{msg}"
+    );
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+}
+
+#[test]
+fn check_trusted_refuses_a_directory_owned_by_another_user() {
+    if !rustix::process::geteuid().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs this as root");
+        return eprintln!(
+            "SKIPPED: check_trusted_refuses_a_directory_owned_by_another_user needs root"
+        );
+    }
+    let (_t, dir) = spool();
+    std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).expect("chown");
+    let msg = dir.check_trusted().expect_err("foreign").to_string();
+    assert!(msg.contains("owned by uid 65534"), "{msg}");
+}
+
+/// Only a regular file with one link may still be written: anything else must be looked at now.
+#[test]
+fn being_written_is_a_plain_file_with_one_link() {
+    let (_t, dir) = spool();
+    std::fs::write(dir.join("plain.json"), b"{").expect("write");
+    assert!(dir.being_written("plain.json"));
+    std::fs::hard_link(dir.join("plain.json"), dir.join("link.json")).expect("link");
+    assert!(!dir.being_written("link.json"));
+    assert!(!dir.being_written("plain.json"), "two links now");
+    symlink("/etc/passwd", dir.join("sym.json")).expect("symlink");
+    assert!(!dir.being_written("sym.json"));
+    rustix::fs::mkfifoat(
+        dir.fd(),
+        "fifo.json",
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .expect("mkfifo");
+    assert!(!dir.being_written("fifo.json"));
+    std::fs::create_dir(dir.join("d.json")).expect("mkdir");
+    assert!(!dir.being_written("d.json"));
+    assert!(!dir.being_written("gone.json"));
+}
+
+fn events(inotify: &mut inotify::Inotify) -> Vec<(inotify::EventMask, Option<OsString>)> {
+    let mut buf = [0u8; 4096];
+    let read = inotify.read_events(&mut buf).expect("events pending");
+    read.map(|e| (e.mask, e.name.map(OsStr::to_owned)))
+        .collect()
+}
+
+#[test]
+fn watch_reports_publication_and_creation_with_the_shared_mask() {
+    use inotify::{EventMask, WatchMask};
+    assert!(watch_mask().contains(WatchMask::DONT_FOLLOW | WatchMask::ONLYDIR));
+    let (_t, dir) = spool();
+    let mut inotify = dir.watch().expect("watch");
+    dir.publish(&name("a.json"), b"{}", Publish::NoReplace)
+        .expect("publish");
+    let seen = events(&mut inotify);
+    let a = Some(OsString::from("a.json"));
+    assert!(seen.contains(&(EventMask::MOVED_TO, a)), "{seen:?}");
+    symlink("/nowhere", dir.join("s.json")).expect("symlink");
+    let seen = events(&mut inotify);
+    assert!(
+        seen.contains(&(EventMask::CREATE, Some("s.json".into()))),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn watch_never_follows_a_symlink_to_a_directory() {
+    let (t, dir) = spool();
+    let link = t.path().join("link");
+    symlink(dir.path(), &link).expect("symlink");
+    let inotify = inotify::Inotify::init().expect("init");
+    let err = inotify
+        .watches()
+        .add(&link, watch_mask())
+        .expect_err("symlink");
+    assert_eq!(
+        err.raw_os_error(),
+        Some(rustix::io::Errno::NOTDIR.raw_os_error())
+    );
+}
+
+#[test]
+fn watch_refuses_a_directory_swapped_in_after_opening() {
+    let (t, dir) = spool();
+    std::fs::rename(dir.path(), t.path().join("old")).expect("move away");
+    std::fs::create_dir(dir.path()).expect("impostor");
+    let err = dir.watch().expect_err("swapped");
+    assert!(err.to_string().contains("was replaced"), "{err}");
+}
