@@ -5,6 +5,7 @@
 //! are otherwise ignored; values are checked in stage two (`settings.rs`).
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::Read;
 
 use crate::options::{by_key, by_long, by_short, Kind, OptSpec};
@@ -45,13 +46,14 @@ fn is_true(v: &str) -> bool {
     matches!(v.to_ascii_lowercase().as_str(), "1" | "yes" | "on" | "true")
 }
 
-/// Reads options from argv if there are any, otherwise from standard input.
-pub fn from_process() -> RawOptions {
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+/// Reads options from `args` (argv without the program name) if there are any, otherwise from
+/// standard input.
+pub fn from_process(args: &[OsString]) -> RawOptions {
     if !args.is_empty() {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         return from_argv(&args);
     }
     let mut buf = Vec::new();
