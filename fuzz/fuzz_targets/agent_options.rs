@@ -41,8 +41,9 @@ fn check(raw: &parse::RawOptions) {
             if let Some(t) = &s.target {
                 assert_eq!(NodeName::parse(t.as_str()).as_ref(), Ok(t));
             }
-            if matches!(inv.action, AgentAction::Fence(_) | AgentAction::Status) {
-                assert!(s.target.is_some(), "{:?} without a target", inv.action);
+            let fences = matches!(inv.action.action, AgentAction::Fence(_) | AgentAction::Status);
+            if fences || inv.action.needs_target {
+                assert!(s.target.is_some(), "{} without a target", inv.action.name);
             }
             assert!(!s.fence_timeout.is_zero() && s.fence_timeout <= MAX_SECONDS);
             assert!(s.delay <= MAX_SECONDS && s.heartbeat_max_age <= MAX_SECONDS);

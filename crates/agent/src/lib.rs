@@ -6,6 +6,7 @@
 //! `manpage`, `--help`, `--version`) touch no file and no setting, so they work as any user.
 //! No async runtime and few dependencies: Pacemaker starts the agent every minute per device.
 
+pub mod actions;
 mod cancel;
 mod diag;
 mod events;
@@ -36,7 +37,7 @@ pub fn run(args: &[OsString]) -> Exit {
     }
     let raw = parse::from_process(args);
     let quiet = raw
-        .get("quiet")
+        .get(options::key::QUIET)
         .is_some_and(|q| matches!(q, "1" | "true" | "yes" | "on"));
     for w in &raw.warnings {
         if !quiet {
@@ -47,14 +48,16 @@ pub fn run(args: &[OsString]) -> Exit {
         Ok(a) => a,
         Err(e) => return usage(&e.0),
     };
-    if action.is_informational() {
-        return inform(action);
+    if action.informational {
+        return inform(action.action);
     }
     let env = |k: &str| std::env::var(k).ok();
     match Invocation::new(action, &raw, &env) {
         Ok(inv) => act(&inv),
         Err(e) => {
-            if let (AgentAction::Fence(a), Some(dir)) = (action, settings::log_dir(&raw, &env)) {
+            if let (AgentAction::Fence(a), Some(dir)) =
+                (action.action, settings::log_dir(&raw, &env))
+            {
                 EventLog::new(dir).record(&events::Event {
                     status: events::Status::Invalid,
                     action: a.as_str(),
@@ -91,7 +94,7 @@ fn inform(action: AgentAction) -> Exit {
 fn act(inv: &Invocation) -> Exit {
     let s = &inv.settings;
     let diag = Diag::new(s.verbose, s.quiet, s.debug_file.as_deref());
-    match (inv.action, &s.target) {
+    match (inv.action.action, &s.target) {
         (AgentAction::Fence(a), Some(target)) => {
             let mut log = EventLog::new(s.log_dir.clone());
             exchange::fence(a, s, target, &diag, &mut log)
