@@ -36,9 +36,7 @@ pub fn run(args: &[OsString]) -> Exit {
         return guard::run(&args[1..]);
     }
     let raw = parse::from_process(args);
-    let quiet = raw
-        .get(options::key::QUIET)
-        .is_some_and(|q| matches!(q, "1" | "true" | "yes" | "on"));
+    let quiet = raw.flag(options::key::QUIET);
     for w in &raw.warnings {
         if !quiet {
             eprintln!("{}: warning: {w}", metadata::AGENT);

@@ -10,7 +10,7 @@
 pub enum Kind {
     /// Free text (paths, names, lists).
     Str,
-    /// A flag on argv (`--verbose`, or `--opt=false`); `1/yes/on/true` or `0/no/off/false`.
+    /// A flag on argv (`--verbose`, or `--opt=false`); its text is read by [`parse_bool`].
     Bool,
     /// A non-negative number of seconds, fractions allowed.
     Second,
@@ -261,6 +261,19 @@ const fn same(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
+/// The agent's one reading of a boolean value, for every option and every stage.
+///
+/// As fencing.py (`_parse_input_stdin`): case-insensitive `1`/`yes`/`on`/`true` and
+/// `0`/`no`/`off`/`false`; anything else is neither (`None`). fencing.py strips the whole stdin
+/// line first; here surrounding whitespace of the value is ignored on stdin and argv alike.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "on" | "true" => Some(true),
+        "0" | "no" | "off" | "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// Finds an option by stdin key: its name, an alias, with `-` and `_` interchangeable.
 pub fn by_key(key: &str) -> Option<&'static OptSpec> {
     let key = key.replace('-', "_");
@@ -367,5 +380,20 @@ mod tests {
         }
         assert_eq!(REQUEST_DIR.env, ["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"]);
         assert_eq!(FENCE_TIMEOUT.default, Some("60"));
+    }
+
+    #[test]
+    fn booleans_read_as_fencing_py_does_in_any_case() {
+        for t in [
+            "1", "yes", "on", "true", "TRUE", "True", "YES", "On", " true ",
+        ] {
+            assert_eq!(parse_bool(t), Some(true), "{t:?}");
+        }
+        for f in ["0", "no", "off", "false", "FALSE", "No", "OFF"] {
+            assert_eq!(parse_bool(f), Some(false), "{f:?}");
+        }
+        for neither in ["", "2", "maybe", "y", "t", "truee", "enable"] {
+            assert_eq!(parse_bool(neither), None, "{neither:?}");
+        }
     }
 }

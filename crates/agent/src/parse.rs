@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Read;
 
-use crate::options::{by_key, by_long, by_short, key, Kind, OptSpec};
+use crate::options::{by_key, by_long, by_short, key, parse_bool, Kind, OptSpec};
 
 /// Most bytes read from standard input: real option sets are a few hundred bytes.
 const MAX_STDIN: u64 = 1024 * 1024;
@@ -28,8 +28,14 @@ impl RawOptions {
         self.values.get(o.name).map(String::as_str)
     }
 
+    /// Whether flag `o` (`quiet`, `help`, ...) is set: given, and true by [`parse_bool`]. Every
+    /// stage asks this, so `quiet=TRUE` means the same to all of them.
+    pub fn flag(&self, o: &OptSpec) -> bool {
+        self.get(o).and_then(parse_bool).unwrap_or(false)
+    }
+
     fn set(&mut self, o: &'static OptSpec, value: String) {
-        if o.name == key::VERBOSE.name && is_true(&value) {
+        if o.name == key::VERBOSE.name && parse_bool(&value) == Some(true) {
             self.verbosity += 1;
         }
         self.values.insert(o.name, value);
@@ -41,10 +47,6 @@ impl RawOptions {
             crate::text::quoted(raw, what)
         ));
     }
-}
-
-fn is_true(v: &str) -> bool {
-    matches!(v.to_ascii_lowercase().as_str(), "1" | "yes" | "on" | "true")
 }
 
 /// Reads options from `args` (argv without the program name) if there are any, otherwise from

@@ -12,7 +12,7 @@ use gfs2_fence_protocol::{FileNaming, NodeName};
 
 pub use crate::actions::AgentAction;
 use crate::actions::{self, ActionSpec};
-use crate::options::{key, OptSpec};
+use crate::options::{key, parse_bool, OptSpec};
 use crate::parse::RawOptions;
 use crate::text::quoted;
 
@@ -52,10 +52,10 @@ pub struct Invocation {
 
 /// The action, from `-h`/`-V` or the `action` option (default `reboot`, as fence-agents).
 pub fn action(raw: &RawOptions) -> Result<&'static ActionSpec, UsageError> {
-    if raw.get(key::HELP).is_some_and(truthy) {
+    if raw.flag(key::HELP) {
         return Ok(&actions::HELP);
     }
-    if raw.get(key::VERSION).is_some_and(truthy) {
+    if raw.flag(key::VERSION) {
         return Ok(&actions::VERSION);
     }
     let text = raw
@@ -69,13 +69,6 @@ pub fn action(raw: &RawOptions) -> Result<&'static ActionSpec, UsageError> {
             actions::names()
         ))
     })
-}
-
-fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "yes" | "on" | "true"
-    )
 }
 
 impl Invocation {
@@ -98,7 +91,7 @@ impl Invocation {
             file_naming: r.parsed(key::FILE_NAMING, |v| v.parse::<FileNaming>())?,
             discovery: r.discovery()?,
             verbose: raw.verbosity > 0,
-            quiet: raw.get(key::QUIET).is_some_and(truthy),
+            quiet: raw.flag(key::QUIET),
             debug_file: r.optional_path(key::DEBUG_FILE)?,
         };
         if settings.fence_timeout.is_zero() {
@@ -161,10 +154,8 @@ impl Resolver<'_> {
     }
 
     fn boolean(&self, o: &'static OptSpec) -> Result<bool, UsageError> {
-        self.parsed(o, |v| match v.to_ascii_lowercase().as_str() {
-            "1" | "yes" | "on" | "true" => Ok(true),
-            "0" | "no" | "off" | "false" => Ok(false),
-            _ => Err(format!("{} is not true or false", quoted(v, "value"))),
+        self.parsed(o, |v| {
+            parse_bool(v).ok_or_else(|| format!("{} is not true or false", quoted(v, "value")))
         })
     }
 
