@@ -1,9 +1,7 @@
 //! Option handling through the real binary: stdin like Pacemaker, argv like a person, unknown
 //! options, bad values, missing and hostile targets (never a request file).
 
-mod common;
-
-use common::{text, Sandbox};
+use crate::common::{self, text, Sandbox};
 
 #[test]
 fn unknown_options_warn_and_go_on() {
