@@ -1,27 +1,16 @@
-//! Fuzzes the agent's option parsing, both stages: Pacemaker's `key=value` lines on standard
-//! input (and argv) into raw options (`crates/agent/src/parse.rs`), then the checked settings
-//! (`crates/agent/src/settings.rs`). The agent is a binary, so its modules are included here by
-//! path; they only use the option table, the text escaping and the protocol/discovery crates.
+//! Fuzzes the agent's option parsing, both stages, through the agent library: Pacemaker's
+//! `key=value` lines on standard input (and argv) into raw options (`parse`), then the checked
+//! settings (`settings`).
 //!
 //! Invariants: every warning and error the agent would print or log is one line without raw
 //! control characters (the input may try to forge a log line); an accepted invocation has a
 //! valid target node, a positive bounded fence timeout, and usable paths.
 
 #![no_main]
-// The included modules carry functions the binary uses elsewhere.
-#![allow(dead_code)]
-
-#[path = "../../crates/agent/src/options.rs"]
-mod options;
-#[path = "../../crates/agent/src/parse.rs"]
-mod parse;
-#[path = "../../crates/agent/src/settings.rs"]
-mod settings;
-#[path = "../../crates/agent/src/text.rs"]
-mod text;
 
 use std::time::Duration;
 
+use fence_gfs2_recorder::{parse, settings};
 use gfs2_fence_protocol::NodeName;
 use libfuzzer_sys::fuzz_target;
 use settings::{AgentAction, Invocation};
@@ -52,8 +41,9 @@ fn check(raw: &parse::RawOptions) {
             if let Some(t) = &s.target {
                 assert_eq!(NodeName::parse(t.as_str()).as_ref(), Ok(t));
             }
-            if matches!(inv.action, AgentAction::Fence(_) | AgentAction::Status) {
-                assert!(s.target.is_some(), "{:?} without a target", inv.action);
+            let fences = matches!(inv.action.action, AgentAction::Fence(_) | AgentAction::Status);
+            if fences || inv.action.needs_target {
+                assert!(s.target.is_some(), "{} without a target", inv.action.name);
             }
             assert!(!s.fence_timeout.is_zero() && s.fence_timeout <= MAX_SECONDS);
             assert!(s.delay <= MAX_SECONDS && s.heartbeat_max_age <= MAX_SECONDS);

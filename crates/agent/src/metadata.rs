@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::actions::{self, Listing};
 use crate::options::{getopt_text, OptSpec, OPTIONS};
 use crate::text::xml;
 
@@ -12,29 +13,6 @@ const SHORTDESC: &str =
     "Fence agent that records fence events and fences through request/response files";
 const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none).";
 const VENDOR_URL: &str = "https://github.com/ClusterLabs/fence-agents";
-
-/// The actions, with the `on automatic="0"` of fence-agents.
-pub const ACTIONS: &[(&str, &str)] = &[
-    ("on", "Ask the responder to power on (or unfence) the node"),
-    ("off", "Ask the responder to power off (or fence) the node"),
-    ("reboot", "Ask the responder to reboot the node"),
-    (
-        "status",
-        "Report the node's recorded state: exit 0 on, 2 off",
-    ),
-    ("list", "List the nodes that have fence records"),
-    (
-        "list-status",
-        "List the nodes that have fence records, with their state",
-    ),
-    (
-        "monitor",
-        "Check the directories and the responder's heartbeat",
-    ),
-    ("metadata", "Print the metadata XML"),
-    ("manpage", "Print the man page"),
-    ("validate-all", "Check every parameter"),
-];
 
 fn visible() -> impl Iterator<Item = &'static OptSpec> {
     OPTIONS.iter().filter(|o| !o.hidden)
@@ -64,13 +42,13 @@ pub fn metadata() -> String {
         }
     }
     x.push_str("</parameters>\n<actions>\n");
-    for (name, _) in ACTIONS {
-        let auto = if *name == "on" {
+    for a in actions::listed() {
+        let auto = if a.listing == Listing::NotAutomatic {
             " automatic=\"0\""
         } else {
             ""
         };
-        let _ = writeln!(x, "\t<action name=\"{name}\"{auto} />");
+        let _ = writeln!(x, "\t<action name=\"{}\"{auto} />", a.name);
     }
     x.push_str("</actions>\n</resource-agent>\n");
     x
@@ -120,6 +98,10 @@ pub fn help() -> String {
             .unwrap_or_default();
         let _ = writeln!(h, "   {:<32} {}{default}", getopt_text(o), describe(o));
     }
+    h.push_str("Actions (-o, action=):\n");
+    for a in actions::listed() {
+        let _ = writeln!(h, "   {:<32} {}", a.name, a.desc);
+    }
     h.push_str("\nWith no arguments, options are read from standard input as name=value lines.\n");
     h
 }
@@ -149,8 +131,8 @@ pub fn manpage() -> String {
         );
     }
     m.push_str(".SH ACTIONS\n");
-    for (name, what) in ACTIONS {
-        let _ = writeln!(m, ".TP\n\\fB{}\\fP\n{}", roff(name), roff(what));
+    for a in actions::listed() {
+        let _ = writeln!(m, ".TP\n\\fB{}\\fP\n{}", roff(a.name), roff(a.desc));
     }
     m.push_str(".SH STDIN PARAMETERS\n");
     for o in visible() {
@@ -208,8 +190,14 @@ mod tests {
             x.contains("<parameter name=\"plug\" unique=\"0\" required=\"1\" obsoletes=\"port\">")
         );
         assert!(!x.contains("\"nodename\""));
-        for (a, _) in ACTIONS {
-            assert!(x.contains(&format!("<action name=\"{a}\"")) && m.contains(&roff(a)));
+        for a in actions::listed() {
+            assert!(x.contains(&format!("<action name=\"{}\"", a.name)));
+            assert!(
+                m.contains(&roff(a.name)) && h.contains(a.desc),
+                "{}",
+                a.name
+            );
         }
+        assert!(!x.contains("<action name=\"help\"") && !x.contains("meta-data"));
     }
 }

@@ -10,7 +10,7 @@
 pub enum Kind {
     /// Free text (paths, names, lists).
     Str,
-    /// A flag on argv (`--verbose`, or `--opt=false`); `1/yes/on/true` or `0/no/off/false`.
+    /// A flag on argv (`--verbose`, or `--opt=false`); its text is read by [`parse_bool`].
     Bool,
     /// A non-negative number of seconds, fractions allowed.
     Second,
@@ -206,6 +206,74 @@ pub const OPTIONS: &[OptSpec] = &[
     },
 ];
 
+/// Typed keys of the options the code reads. Each one is resolved in the table at compile time,
+/// so a misspelt or removed name is a build error, never a silent fallback to another option.
+pub mod key {
+    use super::{named, OptSpec};
+
+    pub const ACTION: &OptSpec = named("action");
+    pub const PLUG: &OptSpec = named("plug");
+    pub const NODENAME: &OptSpec = named("nodename");
+    pub const REQUEST_DIR: &OptSpec = named("request_dir");
+    pub const RESPONSE_DIR: &OptSpec = named("response_dir");
+    pub const LOG_DIR: &OptSpec = named("log_dir");
+    pub const FENCE_TIMEOUT: &OptSpec = named("fence_timeout");
+    pub const REQUIRE_HEARTBEAT: &OptSpec = named("require_heartbeat");
+    pub const HEARTBEAT_MAX_AGE: &OptSpec = named("heartbeat_max_age");
+    pub const FILE_NAMING: &OptSpec = named("file_naming");
+    pub const GFS2_DISCOVERY: &OptSpec = named("gfs2_discovery");
+    pub const GFS2_SOURCES: &OptSpec = named("gfs2_sources");
+    pub const GFS2_TIMEOUT: &OptSpec = named("gfs2_timeout");
+    pub const KUBECONFIG: &OptSpec = named("kubeconfig");
+    pub const NNF_NAMESPACE: &OptSpec = named("nnf_namespace");
+    pub const COROSYNC_CONF: &OptSpec = named("corosync_conf");
+    pub const DELAY: &OptSpec = named("delay");
+    pub const QUIET: &OptSpec = named("quiet");
+    pub const VERBOSE: &OptSpec = named("verbose");
+    pub const DEBUG_FILE: &OptSpec = named("debug_file");
+    pub const VERSION: &OptSpec = named("version");
+    pub const HELP: &OptSpec = named("help");
+}
+
+/// The row named `name`; only called in constants, where a missing name stops the build.
+const fn named(name: &str) -> &'static OptSpec {
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        if same(OPTIONS[i].name.as_bytes(), name.as_bytes()) {
+            return &OPTIONS[i];
+        }
+        i += 1;
+    }
+    panic!("option key not in the option table")
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The agent's one reading of a boolean value, for every option and every stage.
+///
+/// As fencing.py (`_parse_input_stdin`): case-insensitive `1`/`yes`/`on`/`true` and
+/// `0`/`no`/`off`/`false`; anything else is neither (`None`). fencing.py strips the whole stdin
+/// line first; here surrounding whitespace of the value is ignored on stdin and argv alike.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "on" | "true" => Some(true),
+        "0" | "no" | "off" | "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// Finds an option by stdin key: its name, an alias, with `-` and `_` interchangeable.
 pub fn by_key(key: &str) -> Option<&'static OptSpec> {
     let key = key.replace('-', "_");
@@ -275,5 +343,57 @@ mod tests {
         assert_eq!(by_long("port").map(|o| o.name), Some("plug"));
         assert_eq!(by_short('o').map(|o| o.name), Some("action"));
         assert!(by_key("nosuch").is_none());
+    }
+
+    /// The keys resolve at compile time; this checks that the parser's lookup agrees, so what
+    /// stage one stores under a name is what stage two reads (no alias shadows another name).
+    #[test]
+    fn typed_keys_and_the_parser_find_the_same_row() {
+        use key::*;
+        let keys = [
+            ACTION,
+            PLUG,
+            NODENAME,
+            REQUEST_DIR,
+            RESPONSE_DIR,
+            LOG_DIR,
+            FENCE_TIMEOUT,
+            REQUIRE_HEARTBEAT,
+            HEARTBEAT_MAX_AGE,
+            FILE_NAMING,
+            GFS2_DISCOVERY,
+            GFS2_SOURCES,
+            GFS2_TIMEOUT,
+            KUBECONFIG,
+            NNF_NAMESPACE,
+            COROSYNC_CONF,
+            DELAY,
+            QUIET,
+            VERBOSE,
+            DEBUG_FILE,
+            VERSION,
+            HELP,
+        ];
+        for k in keys {
+            assert_eq!(by_key(k.name).map(|o| o.name), Some(k.name));
+            assert_eq!(by_long(k.long).map(|o| o.name), Some(k.name));
+        }
+        assert_eq!(REQUEST_DIR.env, ["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"]);
+        assert_eq!(FENCE_TIMEOUT.default, Some("60"));
+    }
+
+    #[test]
+    fn booleans_read_as_fencing_py_does_in_any_case() {
+        for t in [
+            "1", "yes", "on", "true", "TRUE", "True", "YES", "On", " true ",
+        ] {
+            assert_eq!(parse_bool(t), Some(true), "{t:?}");
+        }
+        for f in ["0", "no", "off", "false", "FALSE", "No", "OFF"] {
+            assert_eq!(parse_bool(f), Some(false), "{f:?}");
+        }
+        for neither in ["", "2", "maybe", "y", "t", "truee", "enable"] {
+            assert_eq!(parse_bool(neither), None, "{neither:?}");
+        }
     }
 }

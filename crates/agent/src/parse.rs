@@ -5,9 +5,10 @@
 //! are otherwise ignored; values are checked in stage two (`settings.rs`).
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::Read;
 
-use crate::options::{by_key, by_long, by_short, Kind, OptSpec};
+use crate::options::{by_key, by_long, by_short, key, parse_bool, Kind, OptSpec};
 
 /// Most bytes read from standard input: real option sets are a few hundred bytes.
 const MAX_STDIN: u64 = 1024 * 1024;
@@ -22,12 +23,19 @@ pub struct RawOptions {
 }
 
 impl RawOptions {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+    /// The text given for option `o` (see [`crate::options::key`]).
+    pub fn get(&self, o: &OptSpec) -> Option<&str> {
+        self.values.get(o.name).map(String::as_str)
+    }
+
+    /// Whether flag `o` (`quiet`, `help`, ...) is set: given, and true by [`parse_bool`]. Every
+    /// stage asks this, so `quiet=TRUE` means the same to all of them.
+    pub fn flag(&self, o: &OptSpec) -> bool {
+        self.get(o).and_then(parse_bool).unwrap_or(false)
     }
 
     fn set(&mut self, o: &'static OptSpec, value: String) {
-        if o.name == "verbose" && is_true(&value) {
+        if o.name == key::VERBOSE.name && parse_bool(&value) == Some(true) {
             self.verbosity += 1;
         }
         self.values.insert(o.name, value);
@@ -41,17 +49,14 @@ impl RawOptions {
     }
 }
 
-fn is_true(v: &str) -> bool {
-    matches!(v.to_ascii_lowercase().as_str(), "1" | "yes" | "on" | "true")
-}
-
-/// Reads options from argv if there are any, otherwise from standard input.
-pub fn from_process() -> RawOptions {
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+/// Reads options from `args` (argv without the program name) if there are any, otherwise from
+/// standard input.
+pub fn from_process(args: &[OsString]) -> RawOptions {
     if !args.is_empty() {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         return from_argv(&args);
     }
     let mut buf = Vec::new();
@@ -159,9 +164,9 @@ mod tests {
         let r = from_stdin(
             "nodename=cn1\naction=reboot\nport=cn1\n# c\n\nfence-timeout=\"50\"\nbogus=1\n",
         );
-        assert_eq!(r.get("plug"), Some("cn1"));
-        assert_eq!(r.get("nodename"), Some("cn1"));
-        assert_eq!(r.get("fence_timeout"), Some("50"));
+        assert_eq!(r.get(key::PLUG), Some("cn1"));
+        assert_eq!(r.get(key::NODENAME), Some("cn1"));
+        assert_eq!(r.get(key::FENCE_TIMEOUT), Some("50"));
         assert_eq!(r.warnings.len(), 1);
     }
 
@@ -178,11 +183,11 @@ mod tests {
             "--log_dir",
             "/l",
         ]);
-        assert_eq!(r.get("action"), Some("reboot"));
-        assert_eq!(r.get("plug"), Some("cn1"));
-        assert_eq!(r.get("fence_timeout"), Some("5"));
-        assert_eq!(r.get("delay"), Some("2"));
-        assert_eq!(r.get("log_dir"), Some("/l"));
+        assert_eq!(r.get(key::ACTION), Some("reboot"));
+        assert_eq!(r.get(key::PLUG), Some("cn1"));
+        assert_eq!(r.get(key::FENCE_TIMEOUT), Some("5"));
+        assert_eq!(r.get(key::DELAY), Some("2"));
+        assert_eq!(r.get(key::LOG_DIR), Some("/l"));
         assert_eq!(r.verbosity, 2);
         let r = argv(&[
             "--action",
@@ -192,8 +197,11 @@ mod tests {
             "-x",
             "stray",
         ]);
-        assert_eq!((r.get("action"), r.get("plug")), (Some("off"), Some("cn2")));
-        assert_eq!(r.get("require_heartbeat"), Some("false"));
+        assert_eq!(
+            (r.get(key::ACTION), r.get(key::PLUG)),
+            (Some("off"), Some("cn2"))
+        );
+        assert_eq!(r.get(key::REQUIRE_HEARTBEAT), Some("false"));
         assert_eq!(r.warnings.len(), 2);
     }
 }

@@ -8,39 +8,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gfs2_discovery::{DiscoveryConfig, Source};
-use gfs2_fence_protocol::{Action, FileNaming, NodeName};
+use gfs2_fence_protocol::{FileNaming, NodeName};
 
-use crate::options::{by_key, OptSpec};
+pub use crate::actions::AgentAction;
+use crate::actions::{self, ActionSpec};
+use crate::options::{key, parse_bool, OptSpec};
 use crate::parse::RawOptions;
 use crate::text::quoted;
 
 /// Longest accepted number of seconds (a week): anything bigger is a typo.
 const MAX_SECONDS: f64 = 7.0 * 86400.0;
-
-/// What the agent was asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AgentAction {
-    Fence(Action),
-    Status,
-    List,
-    ListStatus,
-    Monitor,
-    Metadata,
-    Manpage,
-    ValidateAll,
-    Help,
-    Version,
-}
-
-impl AgentAction {
-    /// Whether the action only prints what the binary knows: no settings, no files.
-    pub fn is_informational(self) -> bool {
-        matches!(
-            self,
-            Self::Metadata | Self::Manpage | Self::Help | Self::Version
-        )
-    }
-}
 
 /// A bad option value or a missing required option; the message names the option.
 #[derive(Debug, thiserror::Error)]
@@ -69,74 +46,60 @@ pub struct Settings {
 /// A checked request to the agent.
 #[derive(Debug)]
 pub struct Invocation {
-    pub action: AgentAction,
+    pub action: &'static ActionSpec,
     pub settings: Settings,
 }
 
 /// The action, from `-h`/`-V` or the `action` option (default `reboot`, as fence-agents).
-pub fn action(raw: &RawOptions) -> Result<AgentAction, UsageError> {
-    if raw.get("help").is_some_and(truthy) {
-        return Ok(AgentAction::Help);
+pub fn action(raw: &RawOptions) -> Result<&'static ActionSpec, UsageError> {
+    if raw.flag(key::HELP) {
+        return Ok(&actions::HELP);
     }
-    if raw.get("version").is_some_and(truthy) {
-        return Ok(AgentAction::Version);
+    if raw.flag(key::VERSION) {
+        return Ok(&actions::VERSION);
     }
-    let text = raw.get("action").unwrap_or("reboot");
-    Ok(match text.trim() {
-        "on" => AgentAction::Fence(Action::On),
-        "off" => AgentAction::Fence(Action::Off),
-        "reboot" => AgentAction::Fence(Action::Reboot),
-        "status" => AgentAction::Status,
-        "list" => AgentAction::List,
-        "list-status" => AgentAction::ListStatus,
-        "monitor" => AgentAction::Monitor,
-        "metadata" | "meta-data" => AgentAction::Metadata,
-        "manpage" => AgentAction::Manpage,
-        "validate-all" => AgentAction::ValidateAll,
-        _ => return Err(UsageError(format!(
-            "action: {} is not one of on, off, reboot, status, list, list-status, monitor, metadata, manpage, validate-all",
-            quoted(text, "value")
-        ))),
+    let text = raw
+        .get(key::ACTION)
+        .or(key::ACTION.default)
+        .unwrap_or_default();
+    actions::by_name(text.trim()).ok_or_else(|| {
+        UsageError(format!(
+            "action: {} is not one of {}",
+            quoted(text, "value"),
+            actions::names()
+        ))
     })
-}
-
-fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "yes" | "on" | "true"
-    )
 }
 
 impl Invocation {
     /// Checks every setting for `action`; `env` looks up environment variables.
     pub fn new(
-        action: AgentAction,
+        action: &'static ActionSpec,
         raw: &RawOptions,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, UsageError> {
         let r = Resolver { raw, env };
         let settings = Settings {
             target: r.target()?,
-            request_dir: r.path("request_dir")?,
-            response_dir: r.path("response_dir")?,
-            log_dir: r.path("log_dir")?,
-            fence_timeout: r.seconds("fence_timeout")?,
-            delay: r.seconds("delay")?,
-            require_heartbeat: r.boolean("require_heartbeat")?,
-            heartbeat_max_age: r.seconds("heartbeat_max_age")?,
-            file_naming: r.parsed("file_naming", |v| v.parse::<FileNaming>())?,
+            request_dir: r.path(key::REQUEST_DIR)?,
+            response_dir: r.path(key::RESPONSE_DIR)?,
+            log_dir: r.path(key::LOG_DIR)?,
+            fence_timeout: r.seconds(key::FENCE_TIMEOUT)?,
+            delay: r.seconds(key::DELAY)?,
+            require_heartbeat: r.boolean(key::REQUIRE_HEARTBEAT)?,
+            heartbeat_max_age: r.seconds(key::HEARTBEAT_MAX_AGE)?,
+            file_naming: r.parsed(key::FILE_NAMING, |v| v.parse::<FileNaming>())?,
             discovery: r.discovery()?,
             verbose: raw.verbosity > 0,
-            quiet: raw.get("quiet").is_some_and(truthy),
-            debug_file: r.optional_path("debug_file")?,
+            quiet: raw.flag(key::QUIET),
+            debug_file: r.optional_path(key::DEBUG_FILE)?,
         };
         if settings.fence_timeout.is_zero() {
             return Err(UsageError(
                 "fence_timeout: must be more than 0 seconds".into(),
             ));
         }
-        let needs_target = matches!(action, AgentAction::Fence(_) | AgentAction::Status);
-        if needs_target && settings.target.is_none() {
+        if action.needs_target && settings.target.is_none() {
             return Err(UsageError(
                 "plug: no node to act on (give plug=, port= or nodename= on stdin, or -n/--plug)"
                     .into(),
@@ -148,7 +111,7 @@ impl Invocation {
 
 /// Where the event logs go, for recording a fence refused for bad arguments.
 pub fn log_dir(raw: &RawOptions, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    Resolver { raw, env }.path("log_dir").ok()
+    Resolver { raw, env }.path(key::LOG_DIR).ok()
 }
 
 /// Looks values up in the raw options, then the environment, then the defaults.
@@ -158,15 +121,9 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn spec(name: &str) -> &'static OptSpec {
-        // Every name used below is in the table; a test checks each one resolves.
-        by_key(name).unwrap_or(&crate::options::OPTIONS[0])
-    }
-
     /// The text and where it came from (`None`: the option itself).
-    fn text(&self, name: &str) -> Option<(String, Option<&'static str>)> {
-        let o = Self::spec(name);
-        if let Some(v) = self.raw.get(o.name) {
+    fn text(&self, o: &'static OptSpec) -> Option<(String, Option<&'static str>)> {
+        if let Some(v) = self.raw.get(o) {
             return Some((v.to_owned(), None));
         }
         for var in o.env {
@@ -179,33 +136,31 @@ impl Resolver<'_> {
 
     fn parsed<T, E: std::fmt::Display>(
         &self,
-        name: &str,
+        o: &'static OptSpec,
         parse: impl Fn(&str) -> Result<T, E>,
     ) -> Result<T, UsageError> {
-        let (text, from) = self.text(name).unwrap_or_default();
+        let (text, from) = self.text(o).unwrap_or_default();
         parse(text.trim()).map_err(|e| {
             let origin = from
                 .map(|v| format!(" (from environment {v})"))
                 .unwrap_or_default();
             // The parsers escape the values they quote.
-            UsageError(format!("{name}{origin}: {e}"))
+            UsageError(format!("{}{origin}: {e}", o.name))
         })
     }
 
-    fn seconds(&self, name: &str) -> Result<Duration, UsageError> {
-        self.parsed(name, parse_seconds)
+    fn seconds(&self, o: &'static OptSpec) -> Result<Duration, UsageError> {
+        self.parsed(o, parse_seconds)
     }
 
-    fn boolean(&self, name: &str) -> Result<bool, UsageError> {
-        self.parsed(name, |v| match v.to_ascii_lowercase().as_str() {
-            "1" | "yes" | "on" | "true" => Ok(true),
-            "0" | "no" | "off" | "false" => Ok(false),
-            _ => Err(format!("{} is not true or false", quoted(v, "value"))),
+    fn boolean(&self, o: &'static OptSpec) -> Result<bool, UsageError> {
+        self.parsed(o, |v| {
+            parse_bool(v).ok_or_else(|| format!("{} is not true or false", quoted(v, "value")))
         })
     }
 
-    fn path(&self, name: &str) -> Result<PathBuf, UsageError> {
-        self.parsed(name, |v| {
+    fn path(&self, o: &'static OptSpec) -> Result<PathBuf, UsageError> {
+        self.parsed(o, |v| {
             if v.is_empty() || v.contains('\0') {
                 Err(format!("{} is not a path", quoted(v, "value")))
             } else {
@@ -214,34 +169,34 @@ impl Resolver<'_> {
         })
     }
 
-    fn optional_path(&self, name: &str) -> Result<Option<PathBuf>, UsageError> {
-        match self.text(name) {
+    fn optional_path(&self, o: &'static OptSpec) -> Result<Option<PathBuf>, UsageError> {
+        match self.text(o) {
             None => Ok(None),
-            Some(_) => self.path(name).map(Some),
+            Some(_) => self.path(o).map(Some),
         }
     }
 
     fn target(&self) -> Result<Option<NodeName>, UsageError> {
-        let (key, text) = match (self.raw.get("plug"), self.raw.get("nodename")) {
-            (Some(p), _) if !p.is_empty() => ("plug", p),
-            (_, Some(n)) if !n.is_empty() => ("nodename", n),
+        let (o, text) = match (self.raw.get(key::PLUG), self.raw.get(key::NODENAME)) {
+            (Some(p), _) if !p.is_empty() => (key::PLUG, p),
+            (_, Some(n)) if !n.is_empty() => (key::NODENAME, n),
             _ => return Ok(None),
         };
         NodeName::parse(text)
             .map(Some)
-            .map_err(|e| UsageError(format!("{key}: {e}")))
+            .map_err(|e| UsageError(format!("{}: {e}", o.name)))
     }
 
     fn discovery(&self) -> Result<Option<DiscoveryConfig>, UsageError> {
-        let enabled = self.boolean("gfs2_discovery")?;
+        let enabled = self.boolean(key::GFS2_DISCOVERY)?;
         let mut cfg = DiscoveryConfig {
-            sources: self.parsed("gfs2_sources", parse_sources)?,
-            budget: self.seconds("gfs2_timeout")?,
-            kubeconfig: self.optional_path("kubeconfig")?,
-            nnf_namespace: self.text("nnf_namespace").map(|(v, _)| v),
+            sources: self.parsed(key::GFS2_SOURCES, parse_sources)?,
+            budget: self.seconds(key::GFS2_TIMEOUT)?,
+            kubeconfig: self.optional_path(key::KUBECONFIG)?,
+            nnf_namespace: self.text(key::NNF_NAMESPACE).map(|(v, _)| v),
             ..DiscoveryConfig::default()
         };
-        if let Some(conf) = self.optional_path("corosync_conf")? {
+        if let Some(conf) = self.optional_path(key::COROSYNC_CONF)? {
             cfg.corosync_conf = conf;
         }
         Ok(enabled.then_some(cfg))

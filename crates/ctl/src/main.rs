@@ -1,122 +1,12 @@
-//! `gfs2-fencing`: the operator's tool for a gfs2-fencing installation.
-//!
-//! - `demo`: the whole flow (agent, daemon, simulated backends) in a temporary directory, with no
-//!   cluster and no root: the README's first command.
-//! - `check`: is this host ready to fence (directories, responder heartbeat, agent installed)?
-//! - `requests`, `records`: what is pending, and the fenced-node records (responses).
-//! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
-//!
-//! Exit codes: 0 success, 1 a check failed or an operation could not be done, 2 usage error.
+//! `gfs2-fencing`: parses the command line, runs the subcommand, maps the outcome to an exit
+//! code (0 success, 1 a check failed or an operation could not be done, 2 usage error by clap).
 
-mod check;
-mod demo;
-mod inspect;
-mod unfence;
-
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
-
-#[derive(Parser)]
-#[command(
-    name = "gfs2-fencing",
-    version,
-    about = "Operate gfs2-fencing: demo, check, inspect, unfence"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// The spool directories, with the same environment fallbacks as the agent and the daemon.
-#[derive(clap::Args, Clone)]
-struct Spool {
-    /// Request directory [env: REQUEST_DIR, NNF_FENCE_REQUEST_DIR]
-    #[arg(long)]
-    request_dir: Option<PathBuf>,
-    /// Response directory [env: RESPONSE_DIR, NNF_FENCE_RESPONSE_DIR]
-    #[arg(long)]
-    response_dir: Option<PathBuf>,
-}
-
-impl Spool {
-    fn requests(&self) -> PathBuf {
-        resolve(
-            &self.request_dir,
-            &["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"],
-            DEFAULT_REQUEST_DIR,
-        )
-    }
-    fn responses(&self) -> PathBuf {
-        resolve(
-            &self.response_dir,
-            &["RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR"],
-            DEFAULT_RESPONSE_DIR,
-        )
-    }
-}
-
-fn resolve(flag: &Option<PathBuf>, vars: &[&str], default: &str) -> PathBuf {
-    flag.clone()
-        .or_else(|| {
-            vars.iter().find_map(|v| {
-                std::env::var_os(v)
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
-            })
-        })
-        .unwrap_or_else(|| PathBuf::from(default))
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the whole flow with simulated fencing in a temporary directory (no cluster, no root)
-    Demo(demo::Args),
-    /// Check that this host is ready to fence: directories, responder heartbeat, agent
-    Check {
-        #[command(flatten)]
-        spool: Spool,
-        /// Maximum heartbeat age in seconds
-        #[arg(long, default_value_t = 30)]
-        heartbeat_max_age: u64,
-    },
-    /// List pending and claimed fence requests
-    Requests {
-        #[command(flatten)]
-        spool: Spool,
-    },
-    /// List fence records (responses), newest last; optionally only one node's
-    Records {
-        #[command(flatten)]
-        spool: Spool,
-        node: Option<String>,
-    },
-    /// Clear a repaired node's fence records (moved to RESPONSE_DIR/.unfenced/, not deleted)
-    Unfence {
-        #[command(flatten)]
-        spool: Spool,
-        node: String,
-        /// Really do it (without it, only show what would be cleared)
-        #[arg(long)]
-        yes: bool,
-    },
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(args) => demo::run(&args),
-        Command::Check {
-            spool,
-            heartbeat_max_age,
-        } => check::run(&spool, heartbeat_max_age),
-        Command::Requests { spool } => inspect::requests(&spool),
-        Command::Records { spool, node } => inspect::records(&spool, node.as_deref()),
-        Command::Unfence { spool, node, yes } => unfence::run(&spool, &node, yes),
-    };
-    match result {
+    match gfs2_fencing_ctl::run(gfs2_fencing_ctl::Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(msg) => {

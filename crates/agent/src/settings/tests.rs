@@ -1,6 +1,7 @@
 //! Tests of the typed stage: precedence, messages naming the option, target rules.
 
 use super::*;
+use crate::options::by_key;
 use crate::parse::from_stdin;
 
 fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {

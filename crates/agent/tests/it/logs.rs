@@ -1,8 +1,6 @@
 //! The event logs under concurrency: many agents at once, every line whole and parseable.
 
-mod common;
-
-use common::{text, Answer, Responder, Sandbox};
+use crate::common::{text, Answer, Responder, Sandbox};
 
 #[test]
 fn concurrent_agents_never_interleave_lines() {

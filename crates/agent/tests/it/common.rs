@@ -1,6 +1,6 @@
 //! Shared test helpers: a sandbox of spool and log directories, the real agent binary run the
-//! way Pacemaker runs it (options on stdin) or the way a person does (argv), and a responder.
-#![allow(dead_code)]
+//! way Pacemaker runs it (options on stdin) or the way a person does (argv), a responder, and
+//! waits on conditions.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gfs2_fence_protocol::{
     Outcome, Publish, Request, Response, SpoolDir, SpoolName, MAX_SPOOL_FILE,
@@ -104,6 +104,11 @@ impl Sandbox {
     /// Request files (visible names only).
     pub fn requests(&self) -> Vec<String> {
         visible(&self.rq)
+    }
+
+    /// Waits (20 s at most) until a request file is published; whether one was.
+    pub fn wait_for_request(&self) -> bool {
+        wait_until(Duration::from_secs(20), || !self.requests().is_empty())
     }
 
     pub fn events(&self) -> Vec<serde_json::Value> {
@@ -256,15 +261,40 @@ fn answer_one(rs: &SpoolDir, name: &SpoolName, req: &Request, answer: Answer) {
     }
 }
 
-/// The command prefix that runs a program as `nobody`, or `None` (with a loud skip) when the
-/// tests do not run as root or `setpriv` is missing.
-pub fn as_nobody() -> Option<[&'static str; 5]> {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED: needs root to switch to user nobody");
-        return None;
+/// Waits until `cond` holds, looking every few milliseconds, for at most `limit`; whether it
+/// held. For conditions only the file system or `/proc` can tell (another process's progress).
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
-    if !Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("SKIPPED: /usr/bin/setpriv is missing");
+}
+
+/// Whether process `pid` catches SIGTERM (its handler is installed): the `SigCgt` mask of
+/// `/proc/<pid>/status`, where SIGTERM (15) is bit 14.
+pub fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+}
+
+/// The command prefix that runs a program as `nobody`, or `None` when the tests do not run as
+/// root or `setpriv` is missing (a loud skip; a failure under `CI=true`).
+pub fn as_nobody(test: &str) -> Option<[&'static str; 5]> {
+    let needs = [
+        system_tests::peers::root(),
+        system_tests::peers::installed("/usr/bin/setpriv"),
+    ];
+    if !system_tests::peers::require(test, &needs) {
         return None;
     }
     Some([

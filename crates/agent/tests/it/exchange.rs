@@ -1,11 +1,9 @@
 //! The request/response exchange through the real binary and real files, with a responder
 //! thread written here (polling, on purpose simple; the real daemon has its own tests).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{text, Answer, Responder, Sandbox};
+use crate::common::{self, text, Answer, Responder, Sandbox};
 use gfs2_fence_protocol::{Request, MAX_SPOOL_FILE};
 
 #[test]
@@ -150,9 +148,7 @@ fn sigterm_mid_wait_cancels_promptly() {
     let sb = Sandbox::new();
     let child = sb.spawn("port=cn1\naction=reboot\nfence_timeout=60\n");
     let t = Instant::now();
-    while sb.requests().is_empty() && t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(sb.wait_for_request(), "no request published");
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -177,10 +173,7 @@ fn sigterm_mid_wait_cancels_promptly() {
 fn sigterm_after_a_responder_claimed_leaves_the_claim_alone() {
     let sb = Sandbox::new();
     let child = sb.spawn("port=cn1\naction=reboot\nfence_timeout=60\n");
-    let t = Instant::now();
-    while sb.requests().is_empty() && t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(sb.wait_for_request(), "no request published");
     // Claim it the way the daemon does: rename into .claimed/.
     let name = sb.requests().remove(0);
     std::fs::create_dir(sb.rq.join(".claimed")).expect("claimed dir");
@@ -269,7 +262,9 @@ fn world_writable_spool_directories_are_refused() {
 
 #[test]
 fn unwritable_request_dir_fails_fast_as_an_unprivileged_user() {
-    let Some(prefix) = common::as_nobody() else {
+    let Some(prefix) =
+        common::as_nobody("unwritable_request_dir_fails_fast_as_an_unprivileged_user")
+    else {
         return;
     };
     let sb = Sandbox::new();
@@ -313,16 +308,13 @@ fn discovery_sources_are_used_when_enabled() {
 fn delay_is_honoured_and_sigterm_during_it_publishes_nothing() {
     let sb = Sandbox::new();
     let child = sb.spawn("port=cn1\naction=reboot\nfence_timeout=30\ndelay=20\n");
-    // The log directory does not exist before the first event, and no event comes before the
-    // delay ends, so wait for the agent to be blocked in its delay: its signal pipes exist.
+    // No event comes before the delay ends, so wait for what makes the kill count: the agent
+    // catches SIGTERM (it installs its handlers before opening anything or delaying, and a
+    // SIGTERM that arrives before the delay starts ends the delay at once).
     let t = Instant::now();
-    let fds = format!("/proc/{}/fd", child.id());
-    while std::fs::read_dir(&fds).map(|d| d.count()).unwrap_or(0) < 7
-        && t.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        common::catches_sigterm(child.id())
+    }));
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -370,20 +362,17 @@ fn sigkill_of_the_process_group_is_recorded_by_the_guardian() {
                 .as_bytes(),
         );
     }
-    let t = Instant::now();
-    while sb.statuses().is_empty() && t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(50));
+    // The `requested` event is logged just before the request is published, so wait for the
+    // request itself (the guardian was started before either).
+    assert!(sb.wait_for_request(), "no request published");
     let pgid = format!("-{}", child.id());
     let killed = std::process::Command::new("kill")
         .args(["-KILL", "--", &pgid])
         .status();
     assert!(killed.is_ok_and(|s| s.success()));
     let _ = child.wait();
-    while sb.statuses().len() < 2 && t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // The guardian records the kill after the agent is gone.
+    common::wait_until(Duration::from_secs(20), || sb.statuses().len() >= 2);
     assert_eq!(sb.statuses(), ["requested", "cancelled"]);
     let ev = &sb.events()[1];
     assert!(

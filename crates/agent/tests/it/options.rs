@@ -1,9 +1,7 @@
 //! Option handling through the real binary: stdin like Pacemaker, argv like a person, unknown
 //! options, bad values, missing and hostile targets (never a request file).
 
-mod common;
-
-use common::{text, Sandbox};
+use crate::common::{self, text, Sandbox};
 
 #[test]
 fn unknown_options_warn_and_go_on() {
@@ -254,4 +252,56 @@ fn unknown_option_values_are_never_echoed() {
         err.contains("--passwd") && !err.contains("hunter2"),
         "{err}"
     );
+}
+
+/// Regression: four parsers read "is this true?", so `quiet=TRUE` silenced the typed stage's
+/// warnings but not the parser's. Every spelling fencing.py accepts now means the same to both.
+#[test]
+fn quiet_in_any_spelling_silences_every_stage() {
+    let sb = Sandbox::new();
+    // One warning from each stage: an unknown option (parser), an unwise timeout (validate-all).
+    let input = |q: &str| format!("action=validate-all\nfence_timeout=60\nbogus=1\nquiet={q}\n");
+    for q in ["1", "true", "TRUE", "True", "yes", "YES", "on", "On"] {
+        let out = sb.run(&input(q));
+        assert_eq!(out.status.code(), Some(0), "quiet={q}");
+        assert_eq!(text(&out.stderr), "", "quiet={q}");
+    }
+    for q in ["0", "false", "FALSE", "no", "Off", "maybe"] {
+        let out = sb.run(&input(q));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("ignoring unknown option") && err.contains("no room under Pacemaker"),
+            "quiet={q}: {err}"
+        );
+    }
+    let out = sb.run_argv(&[
+        "-o",
+        "validate-all",
+        "--fence-timeout=60",
+        "--bogus",
+        "--quiet=TRUE",
+    ]);
+    assert_eq!(text(&out.stderr), "", "--quiet=TRUE");
+}
+
+/// The same reading for the other flags: `help`, `verbose`, and the boolean settings.
+#[test]
+fn flags_and_booleans_in_any_case() {
+    let sb = Sandbox::new();
+    let out = sb.run("help=YES\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("Usage:"),
+        "{}",
+        text(&out.stdout)
+    );
+    let _ = std::fs::write(sb.rs.join("bad.json"), b"{");
+    let out = sb.run("action=list\nverbose=TRUE\n");
+    assert!(
+        text(&out.stderr).contains("debug: skipping bad.json"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sb.run("action=monitor\nrequire_heartbeat=FALSE\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

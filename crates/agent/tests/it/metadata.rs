@@ -1,25 +1,23 @@
 //! Metadata, man page and Pacemaker's own view of the agent, checked with the real tools:
 //! xmllint against fence-agents' metadata.rng, xsltproc with fence2man.xsl, stonith_admin.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{text, Sandbox, BIN};
+use system_tests::peers::{installed, require, root};
+
+use crate::common::{self, text, Sandbox, BIN};
 
 const RNG: &str = "/usr/share/cluster/relaxng/metadata.rng";
 const XSL: &str = "/usr/share/cluster/relaxng/fence2man.xsl";
 
-fn tool(name: &str) -> bool {
+/// `(found, why not)` for [`require`]: whether `name` is on the `PATH`.
+fn tool(name: &str) -> (bool, String) {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("SKIPPED: {name} is not installed");
-    }
-    found
+    (found, format!("{name} is not installed"))
 }
 
 fn metadata_of(args: &[&str]) -> String {
@@ -39,8 +37,11 @@ fn pipe(program: &str, args: &[&str], input: &str) -> std::process::Output {
 
 #[test]
 fn metadata_is_valid_against_metadata_rng() {
-    if !tool("xmllint") || !Path::new(RNG).exists() {
-        return eprintln!("SKIPPED: xmllint or {RNG} missing");
+    if !require(
+        "metadata_is_valid_against_metadata_rng",
+        &[tool("xmllint"), installed(RNG)],
+    ) {
+        return;
     }
     for args in [&["-o", "metadata"][..], &["--action=meta-data"][..]] {
         let xml = metadata_of(args);
@@ -64,8 +65,11 @@ fn metadata_from_stdin_like_pacemaker() {
 
 #[test]
 fn fence2man_builds_a_man_page_from_the_metadata() {
-    if !tool("xsltproc") || !Path::new(XSL).exists() {
-        return eprintln!("SKIPPED: xsltproc or {XSL} missing");
+    if !require(
+        "fence2man_builds_a_man_page_from_the_metadata",
+        &[tool("xsltproc"), installed(XSL)],
+    ) {
+        return;
     }
     let xml = metadata_of(&["-o", "metadata"]);
     let out = pipe("xsltproc", &[XSL, "-"], &xml);
@@ -89,7 +93,7 @@ fn manpage_action_prints_roff() {
     ] {
         assert!(man.contains(needle), "{needle}");
     }
-    if tool("groff") {
+    if require("manpage_action_prints_roff (groff check)", &[tool("groff")]) {
         let out = pipe("groff", &["-man", "-Tutf8", "-ww", "-z"], &man);
         assert!(
             out.status.success() && out.stderr.is_empty(),
@@ -101,7 +105,7 @@ fn manpage_action_prints_roff() {
 
 #[test]
 fn metadata_works_as_nobody_and_creates_nothing() {
-    let Some(prefix) = common::as_nobody() else {
+    let Some(prefix) = common::as_nobody("metadata_works_as_nobody_and_creates_nothing") else {
         return;
     };
     let sb = Sandbox::new();
@@ -125,9 +129,8 @@ fn metadata_works_as_nobody_and_creates_nothing() {
 }
 
 /// Copies the binary to /usr/sbin, where Pacemaker looks for fence agents.
-fn installed() -> bool {
-    if !rustix::process::geteuid().is_root() || !tool("stonith_admin") {
-        eprintln!("SKIPPED: stonith_admin tests need root and pacemaker-cli-utils");
+fn install_for_pacemaker(test: &str) -> bool {
+    if !require(test, &[root(), tool("stonith_admin")]) {
         return false;
     }
     let dest = "/usr/sbin/fence_gfs2_recorder";
@@ -137,7 +140,7 @@ fn installed() -> bool {
 
 #[test]
 fn stonith_admin_reads_metadata_and_validates() {
-    if !installed() {
+    if !install_for_pacemaker("stonith_admin_reads_metadata_and_validates") {
         return;
     }
     let out = Command::new("stonith_admin")

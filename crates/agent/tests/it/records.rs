@@ -1,11 +1,9 @@
 //! `status`, `list`, `list-status` from recorded responses and `monitor` with the heartbeat:
 //! none of them may write a request or wait.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::{text, Sandbox};
+use crate::common::{text, Sandbox};
 
 fn record(sb: &Sandbox, file: &str, node: &str, success: bool, action: &str, ts: &str) {
     let id = file
@@ -77,7 +75,9 @@ fn nnf_style_records_with_equal_timestamps_use_mtime() {
         "on",
         "2025-10-20T14:30:00Z",
     );
-    std::thread::sleep(Duration::from_millis(20));
+    // Same timestamp: the newer file (by mtime) is the latest record. Set the older one's mtime
+    // back rather than sleeping for the clock to move.
+    set_age(&sb.rs.join("cn1-b1.json"), Duration::from_secs(10));
     record(
         &sb,
         "cn1-b2.json",
@@ -99,6 +99,15 @@ fn status_without_response_dir_is_an_error_not_off() {
     assert!(text(&out.stderr).contains(&sb.rs.display().to_string()));
 }
 
+/// Makes `path` look `age` old (its mtime).
+fn set_age(path: &std::path::Path, age: Duration) {
+    let f = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open for mtime");
+    f.set_modified(SystemTime::now() - age).expect("mtime");
+}
+
 fn heartbeat(sb: &Sandbox, age: Duration) {
     let path = sb.rs.join(".fence_watcher.heartbeat");
     std::fs::write(
@@ -106,11 +115,7 @@ fn heartbeat(sb: &Sandbox, age: Duration) {
         br#"{"pid":1,"host":"h","started":"2025-10-20T14:30:00Z","interval_secs":10}"#,
     )
     .expect("hb");
-    let f = std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .expect("open hb");
-    f.set_modified(SystemTime::now() - age).expect("mtime");
+    set_age(&path, age);
 }
 
 #[test]

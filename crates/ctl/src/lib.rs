@@ -1,0 +1,155 @@
+//! `gfs2-fencing`: the operator's tool for a gfs2-fencing installation, as a library; the binary
+//! (`main.rs`) parses the command line with [`Cli`] and calls [`run`]. The clap definition lives
+//! here so that other tools (a man-page generator) can read it.
+//!
+//! - `demo`: the whole flow (agent, daemon, simulated backends) in a temporary directory, with no
+//!   cluster and no root: the README's first command.
+//! - `check`: is this host ready to fence (directories, responder heartbeat, agent installed)?
+//! - `requests`, `records`: what is pending, and the fenced-node records (responses).
+//! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
+//!
+//! Exit codes: 0 success, 1 a check failed or an operation could not be done, 2 usage error.
+
+pub mod check;
+pub mod demo;
+pub mod inspect;
+pub mod unfence;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
+
+#[derive(Parser)]
+#[command(
+    name = "gfs2-fencing",
+    version,
+    about = "Operate gfs2-fencing: demo, check, inspect, unfence"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The spool directories, with the same environment fallbacks as the agent and the daemon.
+#[derive(clap::Args, Clone)]
+pub struct Spool {
+    /// Request directory [env: REQUEST_DIR, NNF_FENCE_REQUEST_DIR]
+    #[arg(long)]
+    request_dir: Option<PathBuf>,
+    /// Response directory [env: RESPONSE_DIR, NNF_FENCE_RESPONSE_DIR]
+    #[arg(long)]
+    response_dir: Option<PathBuf>,
+}
+
+impl Spool {
+    /// The request directory: `--request-dir`, then the environment, then the default.
+    pub fn requests(&self) -> PathBuf {
+        resolve(
+            &self.request_dir,
+            &["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"],
+            DEFAULT_REQUEST_DIR,
+        )
+    }
+    /// The response directory: `--response-dir`, then the environment, then the default.
+    pub fn responses(&self) -> PathBuf {
+        resolve(
+            &self.response_dir,
+            &["RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR"],
+            DEFAULT_RESPONSE_DIR,
+        )
+    }
+}
+
+fn resolve(flag: &Option<PathBuf>, vars: &[&str], default: &str) -> PathBuf {
+    flag.clone()
+        .or_else(|| {
+            vars.iter().find_map(|v| {
+                std::env::var_os(v)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+            })
+        })
+        .unwrap_or_else(|| PathBuf::from(default))
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the whole flow with simulated fencing in a temporary directory (no cluster, no root)
+    Demo(demo::Args),
+    /// Check that this host is ready to fence: directories, responder heartbeat, agent
+    Check {
+        #[command(flatten)]
+        spool: Spool,
+        /// Maximum heartbeat age in seconds
+        #[arg(long, default_value_t = 30)]
+        heartbeat_max_age: u64,
+    },
+    /// List pending and claimed fence requests
+    Requests {
+        #[command(flatten)]
+        spool: Spool,
+    },
+    /// List fence records (responses), newest last; optionally only one node's
+    Records {
+        #[command(flatten)]
+        spool: Spool,
+        node: Option<String>,
+    },
+    /// Clear a repaired node's fence records (moved to RESPONSE_DIR/.unfenced/, not deleted)
+    Unfence {
+        #[command(flatten)]
+        spool: Spool,
+        node: String,
+        /// Really do it (without it, only show what would be cleared)
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Runs one subcommand. `Ok(false)`: a check failed (exit 1); `Err`: the operation could not be
+/// done, with the message to show (exit 1).
+pub fn run(cli: Cli) -> Result<bool, String> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Check {
+            spool,
+            heartbeat_max_age,
+        } => check::run(&spool, heartbeat_max_age),
+        Command::Requests { spool } => inspect::requests(&spool),
+        Command::Records { spool, node } => inspect::records(&spool, node.as_deref()),
+        Command::Unfence { spool, node, yes } => unfence::run(&spool, &node, yes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap's own check: unique names, valid defaults, no conflicting flags.
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_given_directory_wins_over_the_environment_and_the_default() {
+        let spool = Spool {
+            request_dir: Some(PathBuf::from("/given/rq")),
+            response_dir: Some(PathBuf::from("/given/rs")),
+        };
+        assert_eq!(spool.requests(), PathBuf::from("/given/rq"));
+        assert_eq!(spool.responses(), PathBuf::from("/given/rs"));
+        let parsed =
+            Cli::try_parse_from(["gfs2-fencing", "records", "--response-dir", "/x", "cn1"]);
+        match parsed.map(|c| c.command) {
+            Ok(Command::Records { spool, node }) => {
+                assert_eq!(spool.responses(), PathBuf::from("/x"));
+                assert_eq!(node.as_deref(), Some("cn1"));
+            }
+            _ => panic!("records --response-dir /x cn1 did not parse"),
+        }
+    }
+}
