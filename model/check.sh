@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Verifies model/fencing.pml with spin: safety (assertions, invalid end states) and the LTL
 # properties, for each responder set-up, then the mutants (which must fail). Needs spin and gcc
-# (apt-get install spin). Prints one line per run: what, result, states stored.
+# (apt-get install spin). Prints one line per run: what, result, states stored; for a run that
+# fails as expected, the property spin found violated (TRAIL=1 also prints the counterexample's
+# steps). The POWER runs add a power loss that undoes every directory operation not yet on disk
+# (the syncs of DESIGN.md "Durability: which syncs and why").
 set -euo pipefail
 MODEL="$(cd "$(dirname "$0")" && pwd)/fencing.pml"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
+cp "$MODEL" fencing.pml   # spin -t looks for the trail beside the model it is given
+MODEL=fencing.pml
 CRASH="${MAXCRASH:-2}"
 fail=0
 
@@ -23,8 +28,18 @@ verify() {
     [[ ${errors:-1} -eq 0 ]] || got=fail
     local verdict=ok
     [[ $got == "$expect" ]] || { verdict=UNEXPECTED; fail=1; }
-    printf '%-58s %-5s (expected %-4s) %10s states  %s\n' "$name" "$got" "$expect" "${states:-?}" "$verdict"
+    printf '%-62s %-5s (expected %-4s) %10s states  %s\n' "$name" "$got" "$expect" "${states:-?}" "$verdict"
     if [[ $verdict != ok ]]; then grep -E 'pan:|assert' pan.out | head -n 5; fi
+    if [[ $got == fail && $verdict == ok ]]; then
+        grep -m1 -oE 'assertion violated .*|acceptance cycle|invalid end state' pan.out |
+            cut -c1-150 | sed 's/^/    counterexample: /'
+        if [[ -n ${TRAIL:-} ]]; then
+            ./pan -m1000000 -i $args >/dev/null 2>&1 || true   # the shortest counterexample
+            spin $defs -DMAXCRASH="$CRASH" -t -p "$MODEL" 2>&1 |
+                sed -nE 's/^ *[0-9]+:\s+proc +[0-9]+ \(([A-Za-z]+):[0-9]+\) [^ ]+:([0-9]+) \(state [0-9]+\)\s+\[(.*)\]$/      \1 line \2: \3/p' |
+                grep -v ' d_[a-z_]* = ' | head -n 80
+        fi
+    fi
 }
 
 for r in 1 2 3; do
@@ -39,4 +54,17 @@ verify "R=3 both: a second run without a crash?" fail "-DRESPONDER=3 -DSTRICT_DO
 verify "R=2 consumer runs a withdrawn request?" fail "-DRESPONDER=2 -DCONSUMER_WITHDRAW" "-DSAFETY -DNOCLAIM" ""
 verify "mutant: watcher ignores cancelled/deadline" fail "-DRESPONDER=1 -DMUTANT_IGNORE_CANCEL" "-DSAFETY -DNOCLAIM" ""
 verify "mutant: watcher ignores .claimed at start-up" fail "-DRESPONDER=1 -DMUTANT_NO_RECOVERY" "-DSAFETY -DNOCLAIM" ""
+
+# Power loss, with exactly the kept syncs: they must hold ...
+P="-DRESPONDER=1 -DPOWER"
+verify "POWER kept syncs: assertions, end states" pass "$P" "-DSAFETY -DNOCLAIM" ""
+for p in no_false_success no_double_run; do
+    verify "POWER kept syncs: ltl $p (weak fairness)" pass "$P" "-DNFAIR=4" "-a -f -N $p"
+done
+# ... and each one is needed: without it spin finds a counterexample.
+verify "POWER without the request's fsync (before its rename)" fail "$P -DDROP_REQ_DATA_SYNC" "-DSAFETY -DNOCLAIM" ""
+verify "POWER without the response's fsync (before its rename)" fail "$P -DDROP_RESP_DATA_SYNC" "-DSAFETY -DNOCLAIM" ""
+verify "POWER without the agent's fsync of RESPONSE_DIR" fail "$P -DDROP_AGENT_RESP_SYNC" "-DSAFETY -DNOCLAIM" ""
+# The syncs of the code before: twelve, and still a reported success can be lost.
+verify "POWER with the syncs of today (all dirs, no agent fsync)" fail "$P -DSYNCS_TODAY" "-DSAFETY -DNOCLAIM" ""
 exit $fail
