@@ -62,7 +62,7 @@ pub fn run(args: &[OsString]) -> Exit {
                     target: None,
                     request_id: None,
                     discovery: None,
-                    recorder: &exchange::hostname(),
+                    recorder: &gfs2_fence_protocol::hostname(),
                     details: &e.0,
                     duration: std::time::Duration::ZERO,
                 });
