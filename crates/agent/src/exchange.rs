@@ -35,7 +35,8 @@ struct Fence<'a> {
     guard: Option<Guard>,
 }
 
-/// Runs one fence; the exit status is 0 only for a response that says `success: true`.
+/// Runs one fence; the exit status is 0 only for a response that says `success: true` and does
+/// not contradict itself (`verdict.rs`).
 pub fn fence(
     action: Action,
     s: &Settings,
@@ -202,6 +203,12 @@ impl Fence<'_> {
         let path = ex.responses.join(ex.name.as_str());
         let resp = Response::for_request(&bytes, ex.request)
             .map_err(|e| failed(format!("unusable response {}: {e}", path.display())))?;
+        if let Some(why) = crate::verdict::contradiction(self.action, &resp) {
+            return Err(failed(format!(
+                "contradictory response {}: {why}; not taken as a success",
+                path.display()
+            )));
+        }
         let what = format!("{} (response {})", resp.message, path.display());
         if resp.success {
             Ok(Some(self.end(Status::Completed, &what)))

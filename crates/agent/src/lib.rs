@@ -20,6 +20,7 @@ pub mod parse;
 mod records;
 pub mod settings;
 pub mod text;
+mod verdict;
 mod wait;
 
 use std::ffi::OsString;
