@@ -22,7 +22,11 @@ impl Diag {
                 .append(true)
                 .create(true)
                 .mode(0o640)
-                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                // O_NONBLOCK: a FIFO without a reader is refused (ENXIO) instead of blocking
+                // the agent in open(2) for ever; writes to a full one are dropped, never waited on.
+                .custom_flags(
+                    (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+                )
                 .open(p);
             opened
                 .map_err(|e| {

@@ -7,16 +7,25 @@
 //! reported on stderr once and never changes the fence outcome. The directory is created (0750)
 //! only when a fencing action records its first event.
 //!
+//! Logging must never block or fail a fence. So `LOG_DIR` must pass the protocol's directory
+//! rule (`Trusted::SpoolDir`: root or this user, not writable by others), or nothing is written
+//! there: whoever can write it could plant a FIFO or a symlink under a log's name. Each log is
+//! opened `O_NOFOLLOW | O_NONBLOCK` (opening a FIFO for writing would otherwise wait for a
+//! reader for ever) and must be a regular file (`fstat`); a FIFO, socket, device or directory
+//! is refused with a warning naming it, and the fence goes on.
+//!
 //! Durability: every event but `requested` is the outcome the agent reports, so its lines are
 //! `fdatasync`ed (and the directory fsynced when a log file was created) before the agent exits:
 //! a power loss right after Pacemaker hears "success" must not lose the record.
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gfs2_fence_protocol::{Gfs2Discovery, NodeName, RequestId, Timestamp};
-use rustix::fs::{Mode, OFlags};
+use gfs2_fence_protocol::trust::TrustError;
+use gfs2_fence_protocol::{Gfs2Discovery, NodeName, RequestId, Timestamp, Trusted};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::metadata::AGENT;
 use crate::text::{escape, token};
@@ -112,16 +121,21 @@ impl EventLog {
     fn append(&mut self, file: &str, line: &str, durable: bool) {
         if let Err(e) = self.try_append(file, line, durable) {
             if !self.reported {
-                eprintln!(
-                    "{AGENT}: warning: cannot write event log {}: {e}",
-                    self.dir.join(file).display()
-                );
+                match e {
+                    LogError::Untrusted(why) => eprintln!(
+                        "{AGENT}: warning: not writing the event logs: {why}; the fence goes on without them"
+                    ),
+                    e => eprintln!(
+                        "{AGENT}: warning: cannot write event log {}: {e}",
+                        self.dir.join(file).display()
+                    ),
+                }
             }
             self.reported = true;
         }
     }
 
-    fn try_append(&mut self, file: &str, line: &str, durable: bool) -> std::io::Result<()> {
+    fn try_append(&mut self, file: &str, line: &str, durable: bool) -> Result<(), LogError> {
         if self.fd.is_none() {
             self.fd = Some(open_dir(&self.dir)?);
             // The directory itself may be new: its entry in the parent must be durable too.
@@ -130,27 +144,25 @@ impl EventLog {
         let Some(dir) = self.fd.as_ref() else {
             return Ok(());
         };
-        let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        let mode = Mode::from_raw_mode(0o640);
-        let fd = match rustix::fs::openat(dir, file, flags, mode) {
-            Err(rustix::io::Errno::NOENT) => {
+        let fd = match open_log(dir, file, OFlags::empty()) {
+            Err(LogError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.dir_dirty = true;
-                rustix::fs::openat(dir, file, flags | OFlags::CREATE, mode)?
+                open_log(dir, file, OFlags::CREATE)?
             }
             other => other?,
         };
         // One write(2) of the whole line: O_APPEND makes it atomic against other appenders.
-        let n = rustix::io::write(&fd, line.as_bytes())?;
+        let n = rustix::io::write(&fd, line.as_bytes()).map_err(io)?;
         if n != line.len() {
-            return Err(std::io::Error::other(format!(
+            return Err(LogError::Io(std::io::Error::other(format!(
                 "short write ({n} of {} bytes)",
                 line.len()
-            )));
+            ))));
         }
         if durable {
-            rustix::fs::fdatasync(&fd)?;
+            rustix::fs::fdatasync(&fd).map_err(io)?;
             if self.dir_dirty {
-                rustix::fs::fsync(dir)?;
+                rustix::fs::fsync(dir).map_err(io)?;
                 sync_parent(&self.dir);
                 self.dir_dirty = false;
             }
@@ -171,16 +183,80 @@ fn sync_parent(dir: &std::path::Path) {
     }
 }
 
-fn open_dir(dir: &std::path::Path) -> std::io::Result<OwnedFd> {
+/// Why an event log cannot be written.
+#[derive(Debug, thiserror::Error)]
+enum LogError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// `LOG_DIR` fails the directory rule: nothing is written there.
+    #[error(transparent)]
+    Untrusted(gfs2_fence_protocol::Untrusted),
+    #[error("it is {0}, not a regular file; remove it")]
+    NotRegular(&'static str),
+}
+
+fn io(e: rustix::io::Errno) -> LogError {
+    LogError::Io(e.into())
+}
+
+/// Creates `dir` (0750) if needed and opens it, if the directory rule trusts it.
+fn open_dir(dir: &Path) -> Result<OwnedFd, LogError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
         .create(dir)?;
-    Ok(rustix::fs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?)
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(dir, flags, Mode::empty()).map_err(io)?;
+    Trusted::SpoolDir.check_fd(&fd, dir).map_err(|e| match e {
+        TrustError::Stat { source, .. } => LogError::Io(source),
+        TrustError::Untrusted(u) => LogError::Untrusted(u),
+    })?;
+    Ok(fd)
+}
+
+/// Opens log `file` in `dir` for appending (`extra`: `O_CREAT` for a new one). Never blocks and
+/// never follows a link; anything but a regular file is refused.
+fn open_log(dir: &OwnedFd, file: &str, extra: OFlags) -> Result<OwnedFd, LogError> {
+    let flags = OFlags::WRONLY
+        | OFlags::APPEND
+        | OFlags::CLOEXEC
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | extra;
+    let fd = match rustix::fs::openat(dir, file, flags, Mode::from_raw_mode(0o640)) {
+        Ok(fd) => fd,
+        // A FIFO without a reader (ENXIO with O_NONBLOCK), a socket (ENXIO), a directory
+        // (EISDIR), a symlink (ELOOP): say what is there rather than the errno.
+        Err(e @ (Errno::NXIO | Errno::ISDIR | Errno::LOOP)) => {
+            return Err(
+                match rustix::fs::statat(dir, file, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => not_regular(FileType::from_raw_mode(st.st_mode)).unwrap_or(io(e)),
+                    Err(_) => io(e),
+                },
+            )
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let st = rustix::fs::fstat(&fd).map_err(io)?;
+    match not_regular(FileType::from_raw_mode(st.st_mode)) {
+        Some(refused) => Err(refused),
+        None => Ok(fd),
+    }
+}
+
+/// The refusal of anything but a regular file, naming what it is.
+fn not_regular(kind: FileType) -> Option<LogError> {
+    let what = match kind {
+        FileType::RegularFile => return None,
+        FileType::Fifo => "a FIFO",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symbolic link",
+        FileType::Unknown => "of an unknown type",
+    };
+    Some(LogError::NotRegular(what))
 }
 
 use std::os::unix::fs::DirBuilderExt;
@@ -228,6 +304,51 @@ fn detailed(ts: &str, ev: &Event<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each special file under a log's name is refused at once, named for what it is; none
+    /// blocks (the FIFO has no reader: a blocking open would never return).
+    #[test]
+    fn logs_that_are_not_regular_files_are_refused_without_blocking() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = open_dir(tmp.path()).expect("a private directory is trusted");
+        let mkfifo = std::process::Command::new("mkfifo")
+            .arg(tmp.path().join("fifo"))
+            .status();
+        assert!(mkfifo.is_ok_and(|s| s.success()), "mkfifo");
+        let _socket = std::os::unix::net::UnixListener::bind(tmp.path().join("socket"));
+        std::fs::create_dir(tmp.path().join("dir")).expect("dir");
+        std::os::unix::fs::symlink("/dev/null", tmp.path().join("device-link")).expect("link");
+        for (name, what) in [
+            ("fifo", "a FIFO"),
+            ("socket", "a socket"),
+            ("dir", "a directory"),
+            ("device-link", "a symbolic link"),
+        ] {
+            match open_log(&dir, name, OFlags::CREATE) {
+                Err(LogError::NotRegular(kind)) => assert_eq!(kind, what, "{name}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let null = rustix::fs::open("/dev", OFlags::DIRECTORY, Mode::empty()).expect("/dev");
+        assert!(matches!(
+            open_log(&null, "null", OFlags::empty()),
+            Err(LogError::NotRegular("a character device"))
+        ));
+        assert!(open_log(&dir, "fence-events.log", OFlags::CREATE).is_ok());
+    }
+
+    #[test]
+    fn a_log_dir_others_can_write_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let perms = std::fs::Permissions::from_mode(0o777);
+        std::fs::set_permissions(tmp.path(), perms).expect("chmod");
+        let refused = open_dir(tmp.path());
+        assert!(
+            matches!(&refused, Err(LogError::Untrusted(u)) if u.to_string().contains("chmod o-w")),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn hostile_details_and_names_stay_on_one_line() {

@@ -35,7 +35,8 @@ struct Fence<'a> {
     guard: Option<Guard>,
 }
 
-/// Runs one fence; the exit status is 0 only for a response that says `success: true`.
+/// Runs one fence; the exit status is 0 only for a response that says `success: true` and does
+/// not contradict itself (`verdict.rs`).
 pub fn fence(
     action: Action,
     s: &Settings,
@@ -50,7 +51,7 @@ pub fn fence(
         diag,
         log,
         started: Instant::now(),
-        recorder: hostname(),
+        recorder: gfs2_fence_protocol::hostname(),
         request: None,
         discovery: None,
         guard: None,
@@ -80,7 +81,7 @@ impl Fence<'_> {
         let (requests, responses) = open_dirs(self.s).map_err(failed)?;
         let discovery = self.delay_and_discover(&signals)?;
         // Watch before publishing: an answer faster than us must not be missed.
-        let mut watch = DirWatch::new(responses.path())
+        let mut watch = DirWatch::new(&responses)
             .map_err(|e| failed(format!("cannot watch {}: {e}", responses.path().display())))?;
         let request = Request::new(
             self.action,
@@ -202,6 +203,12 @@ impl Fence<'_> {
         let path = ex.responses.join(ex.name.as_str());
         let resp = Response::for_request(&bytes, ex.request)
             .map_err(|e| failed(format!("unusable response {}: {e}", path.display())))?;
+        if let Some(why) = crate::verdict::contradiction(self.action, &resp) {
+            return Err(failed(format!(
+                "contradictory response {}: {why}; not taken as a success",
+                path.display()
+            )));
+        }
         let what = format!("{} (response {})", resp.message, path.display());
         if resp.success {
             Ok(Some(self.end(Status::Completed, &what)))
@@ -267,20 +274,8 @@ impl Fence<'_> {
 /// gets `CLOSE_WRITE`, and must fail at once rather than after the timeout).
 fn concerns(ev: &crate::wait::DirEvents, ex: &Exchange<'_>) -> bool {
     let ours = |n: &std::ffi::OsString| n.as_encoded_bytes() == ex.name.as_str().as_bytes();
-    ev.ready.iter().any(ours) || (ev.created.iter().any(ours) && !being_written(ex))
-}
-
-/// A regular file with one link: a writer may still be writing it, its close will follow.
-fn being_written(ex: &Exchange<'_>) -> bool {
-    let st = rustix::fs::statat(
-        ex.responses.fd(),
-        ex.name.as_str(),
-        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-    );
-    st.is_ok_and(|st| {
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
-            && st.st_nlink == 1
-    })
+    let created = ev.created.iter().any(ours);
+    ev.ready.iter().any(ours) || (created && !ex.responses.being_written(ex.name.as_str()))
 }
 
 /// The published request and where it lives.
@@ -299,19 +294,12 @@ fn open_dirs(s: &Settings) -> Result<(SpoolDir, SpoolDir), SpoolError> {
     Ok((requests, responses))
 }
 
-/// Opens a spool directory that only root or this user can write. Whoever else could write the
-/// response directory could forge the success that lets the cluster touch shared storage again,
-/// so such a directory is refused, with the fix in the message (the daemon refuses it too).
+/// Opens a spool directory that only root or this user can write (the protocol's one rule,
+/// `Trusted::SpoolDir`). Whoever else could write the response directory could forge the success
+/// that lets the cluster touch shared storage again, so such a directory is refused, with the fix
+/// in the message (the daemon refuses it too).
 pub fn open_trusted(path: &std::path::Path) -> Result<SpoolDir, SpoolError> {
     let dir = SpoolDir::open(path)?;
-    let me = rustix::process::geteuid().as_raw();
-    dir.check_secure(&[0, me])?;
+    dir.check_trusted()?;
     Ok(dir)
-}
-
-pub fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
 }

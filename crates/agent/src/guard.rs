@@ -103,7 +103,7 @@ pub fn run(args: &[OsString]) -> Exit {
         target: request.as_ref().map(|r| &r.target_node).or(target.as_ref()),
         request_id: request.as_ref().map(|r| &r.request_id).or(id.as_ref()),
         discovery: request.as_ref().and_then(|r| r.gfs2_discovery.as_ref()),
-        recorder: &crate::exchange::hostname(),
+        recorder: &gfs2_fence_protocol::hostname(),
         details: &format!("the agent was killed before it finished (Pacemaker's fencing timeout sends SIGKILL); {details}"),
         duration: request
             .as_ref()

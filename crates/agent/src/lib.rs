@@ -20,6 +20,7 @@ pub mod parse;
 mod records;
 pub mod settings;
 pub mod text;
+mod verdict;
 mod wait;
 
 use std::ffi::OsString;
@@ -62,7 +63,7 @@ pub fn run(args: &[OsString]) -> Exit {
                     target: None,
                     request_id: None,
                     discovery: None,
-                    recorder: &exchange::hostname(),
+                    recorder: &gfs2_fence_protocol::hostname(),
                     details: &e.0,
                     duration: std::time::Duration::ZERO,
                 });

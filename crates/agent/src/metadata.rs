@@ -9,6 +9,8 @@ use crate::options::{getopt_text, OptSpec, OPTIONS};
 use crate::text::xml;
 
 pub const AGENT: &str = "fence_gfs2_recorder";
+/// Where the agent must be installed: Pacemaker looks for fence agents only in `/usr/sbin`.
+pub const INSTALL_PATH: &str = "/usr/sbin/fence_gfs2_recorder";
 const SHORTDESC: &str =
     "Fence agent that records fence events and fences through request/response files";
 const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none).";
@@ -170,6 +172,15 @@ fn roff(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `gfs2-fencing check` runs the agent from this path: it must be the agent, in the one
+    /// directory Pacemaker searches.
+    #[test]
+    fn the_install_path_is_the_agent_in_usr_sbin() {
+        let path = std::path::Path::new(INSTALL_PATH);
+        assert_eq!(path.parent(), Some(std::path::Path::new("/usr/sbin")));
+        assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(AGENT));
+    }
 
     #[test]
     fn every_visible_option_is_in_metadata_help_and_manpage() {

@@ -5,6 +5,8 @@
 //! the metadata XML Pacemaker reads, and the man page, so none of them can drift from the others
 //! (ripgrep's flag table, sudo-rs's staged parsing).
 
+use gfs2_fence_protocol::{corosync, env};
+
 /// The kind of value an option takes, as the fence-agents metadata names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -102,20 +104,20 @@ pub const OPTIONS: &[OptSpec] = &[
     },
     OptSpec {
         value_hint: Some("path"),
-        default: Some(gfs2_fence_protocol::DEFAULT_REQUEST_DIR),
-        env: &["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"],
+        default: Some(env::REQUEST_DIR.default),
+        env: env::REQUEST_DIR.names,
         ..opt("request_dir", "request-dir", Kind::Str, "Directory where fence requests are published")
     },
     OptSpec {
         value_hint: Some("path"),
-        default: Some(gfs2_fence_protocol::DEFAULT_RESPONSE_DIR),
-        env: &["RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR"],
+        default: Some(env::RESPONSE_DIR.default),
+        env: env::RESPONSE_DIR.names,
         ..opt("response_dir", "response-dir", Kind::Str, "Directory where responders publish fence responses")
     },
     OptSpec {
         value_hint: Some("path"),
-        default: Some(gfs2_fence_protocol::DEFAULT_LOG_DIR),
-        env: &["LOG_DIR"],
+        default: Some(env::LOG_DIR.default),
+        env: env::LOG_DIR.names,
         ..opt("log_dir", "log-dir", Kind::Str, "Directory of the fence event logs")
     },
     OptSpec {
@@ -173,7 +175,7 @@ pub const OPTIONS: &[OptSpec] = &[
     },
     OptSpec {
         value_hint: Some("path"),
-        default: Some("/etc/corosync/corosync.conf"),
+        default: Some(corosync::DEFAULT_COROSYNC_CONF),
         ..opt("corosync_conf", "corosync-conf", Kind::Str, "corosync.conf used to map node names to node ids")
     },
     OptSpec {
@@ -379,6 +381,10 @@ mod tests {
             assert_eq!(by_long(k.long).map(|o| o.name), Some(k.name));
         }
         assert_eq!(REQUEST_DIR.env, ["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"]);
+        assert_eq!(RESPONSE_DIR.env, ["RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR"]);
+        assert_eq!(LOG_DIR.env, ["LOG_DIR"]);
+        assert_eq!(LOG_DIR.default, Some("/var/log/gfs2-fencing"));
+        assert_eq!(COROSYNC_CONF.default, Some("/etc/corosync/corosync.conf"));
         assert_eq!(FENCE_TIMEOUT.default, Some("60"));
     }
 

@@ -12,10 +12,10 @@
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use inotify::{EventMask, Inotify, WatchMask};
+use gfs2_fence_protocol::SpoolDir;
+use inotify::{EventMask, Inotify};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -103,9 +103,17 @@ const POLL_FIRST: Duration = Duration::from_millis(10);
 const POLL_MAX: Duration = Duration::from_millis(250);
 
 impl DirWatch {
-    /// An inotify watch, or the degraded mode when the inotify instances are exhausted.
-    pub fn new(dir: &Path) -> io::Result<Self> {
-        match DirWatch::inotify(dir) {
+    /// The protocol's inotify watch of `dir` ([`SpoolDir::watch`]), or the degraded mode when
+    /// the inotify instances are exhausted.
+    pub fn new(dir: &SpoolDir) -> io::Result<Self> {
+        DirWatch::from_attempt(dir.watch())
+    }
+
+    /// The watch `attempt` gave, or the degraded mode if it failed for want of an instance; any
+    /// other failure is returned.
+    fn from_attempt(attempt: io::Result<Inotify>) -> io::Result<Self> {
+        match attempt {
+            Ok(inotify) => Ok(DirWatch::Inotify(inotify)),
             Err(e) if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) => {
                 eprintln!(
                     "fence_gfs2_recorder: warning: no inotify instance left ({e}; see fs.inotify.max_user_instances); \
@@ -114,20 +122,8 @@ impl DirWatch {
                 );
                 Ok(DirWatch::Polling(POLL_FIRST))
             }
-            other => other,
+            Err(e) => Err(e),
         }
-    }
-
-    fn inotify(dir: &Path) -> io::Result<Self> {
-        let inotify = Inotify::init()?;
-        let mask = WatchMask::MOVED_TO
-            | WatchMask::CLOSE_WRITE
-            | WatchMask::CREATE
-            | WatchMask::DELETE_SELF
-            | WatchMask::MOVE_SELF
-            | WatchMask::ONLYDIR;
-        inotify.watches().add(dir, mask)?;
-        Ok(DirWatch::Inotify(inotify))
     }
 
     /// The inotify fd, if there is one.
@@ -220,5 +216,65 @@ fn timespec(d: Duration) -> Timespec {
     Timespec {
         tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: i64::from(d.subsec_nanos()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No handler installed: the test process keeps its default SIGTERM.
+    fn no_signals() -> Signals {
+        Signals { pipes: Vec::new() }
+    }
+
+    fn exhausted(errno: i32) -> io::Result<Inotify> {
+        Err(io::Error::from_raw_os_error(errno))
+    }
+
+    /// Regression guard of the degraded mode: with no inotify instance left the fence must
+    /// still wait, re-checking the directory (at most every 250 ms), not fail.
+    #[test]
+    fn no_inotify_instance_left_falls_back_to_re_checking() {
+        for errno in [EMFILE, ENFILE] {
+            let watch = DirWatch::from_attempt(exhausted(errno));
+            assert!(
+                matches!(watch, Ok(DirWatch::Polling(POLL_FIRST))),
+                "{watch:?}"
+            );
+        }
+        let other = DirWatch::from_attempt(exhausted(2));
+        assert!(other.is_err(), "ENOENT is a real failure: {other:?}");
+    }
+
+    #[test]
+    fn the_degraded_mode_looks_before_the_deadline_and_backs_off_to_250_ms() {
+        let signals = no_signals();
+        let mut watch = DirWatch::Polling(POLL_FIRST);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for _ in 0..12 {
+            match wait(&signals, Some(&mut watch), deadline) {
+                Ok(Wake::Files(ev)) => assert!(ev.overflow, "a re-check must make the caller look"),
+                other => panic!("expected a re-check, got {other:?}"),
+            }
+        }
+        assert!(matches!(watch, DirWatch::Polling(POLL_MAX)), "{watch:?}");
+    }
+
+    #[test]
+    fn a_published_response_wakes_the_protocols_watch() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = SpoolDir::open(tmp.path()).expect("open");
+        let mut watch = DirWatch::new(&dir).expect("watch");
+        assert!(watch.as_fd().is_some(), "inotify, not the degraded mode");
+        let name = gfs2_fence_protocol::SpoolName::from_bytes(b"r.json").expect("name");
+        let published = dir.publish(&name, b"{}", gfs2_fence_protocol::Publish::NoReplace);
+        assert!(published.is_ok(), "{published:?}");
+        let signals = no_signals();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        match wait(&signals, Some(&mut watch), deadline) {
+            Ok(Wake::Files(ev)) => assert!(ev.ready.iter().any(|n| n == "r.json"), "{ev:?}"),
+            other => panic!("expected the rename, got {other:?}"),
+        }
     }
 }

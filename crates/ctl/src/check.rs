@@ -3,11 +3,13 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use fence_gfs2_recorder::metadata::INSTALL_PATH;
 use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE};
 
-use crate::Spool;
+use crate::{Error, Spool};
 
-pub fn run(spool: &Spool, max_age: u64) -> Result<bool, String> {
+/// Runs every check; `Ok(false)` when one failed (each failure is printed with its fix).
+pub fn run(spool: &Spool, max_age: u64) -> Result<bool, Error> {
     let mut ok = true;
     for (what, path) in [
         ("request directory", spool.requests()),
@@ -19,10 +21,7 @@ pub fn run(spool: &Spool, max_age: u64) -> Result<bool, String> {
         "responder heartbeat",
         check_heartbeat(&spool.responses(), max_age),
     );
-    ok &= report(
-        "fence agent",
-        check_agent(Path::new("/usr/sbin/fence_gfs2_recorder")),
-    );
+    ok &= report("fence agent", check_agent(Path::new(INSTALL_PATH)));
     Ok(ok)
 }
 
@@ -37,9 +36,9 @@ fn report(what: &str, result: Result<String, String>) -> bool {
 fn check_dir(path: &Path) -> Result<String, String> {
     let dir = SpoolDir::open(path).map_err(|e| e.to_string())?;
     dir.check_writable().map_err(|e| e.to_string())?;
-    // Checked with the rights of whoever runs the tool: root for a root-owned spool.
-    let me = rustix::process::geteuid().as_raw();
-    dir.check_secure(&[me]).map_err(|e| e.to_string())?;
+    // The protocol's one rule (root or whoever runs the tool, not o+w), as the agent and the
+    // daemon apply it.
+    dir.check_trusted().map_err(|e| e.to_string())?;
     Ok(format!(
         "{} is a writable, private directory",
         path.display()

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fence_gfs2_recorder::metadata::AGENT;
 use gfs2_fence_protocol::HEARTBEAT_FILE;
+
+use crate::Error;
 
 /// The demo's daemon configuration: simulated backends only, so nothing real is ever fenced.
 const DEMO_CONFIG: &str = r#"# fence_watcher configuration used by `gfs2-fencing demo` (simulated backends only)
@@ -55,22 +58,24 @@ struct Demo {
     logs: PathBuf,
 }
 
-pub fn run(args: &Args) -> Result<bool, String> {
+pub fn run(args: &Args) -> Result<bool, Error> {
     let tmp = tempfile::Builder::new()
         .prefix("gfs2-fencing-demo.")
         .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        .map_err(Error::TempDir)?;
     let bin_dir = sibling_dir()?;
     let demo = Demo {
         root: tmp.path().to_owned(),
-        agent: bin_dir.join("fence_gfs2_recorder"),
+        agent: bin_dir.join(AGENT),
         requests: tmp.path().join("requests"),
         responses: tmp.path().join("responses"),
         logs: tmp.path().join("log"),
     };
     let config = demo.root.join("fence-watcher.toml");
-    fs::write(&config, DEMO_CONFIG)
-        .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    fs::write(&config, DEMO_CONFIG).map_err(|source| Error::Write {
+        path: config.clone(),
+        source,
+    })?;
     println!("== gfs2-fencing demo in {}", demo.root.display());
     println!("== starting fence_watcher with simulated backends (level 1 fails, level 2 works)\n");
     let mut watcher = start_watcher(&bin_dir.join("fence_watcher"), &demo, &config)?;
@@ -87,22 +92,23 @@ pub fn run(args: &Args) -> Result<bool, String> {
 }
 
 /// The other binaries are installed (or built) beside this one.
-fn sibling_dir() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+fn sibling_dir() -> Result<PathBuf, Error> {
+    let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     let dir = exe.parent().map(Path::to_owned).unwrap_or_default();
-    for bin in ["fence_watcher", "fence_gfs2_recorder"] {
+    for bin in ["fence_watcher", AGENT] {
         if !dir.join(bin).is_file() {
-            return Err(format!(
-                "{bin} is not beside {} (build everything with: cargo build --release --workspace)",
-                exe.display()
-            ));
+            return Err(Error::NotInstalled { bin, exe });
         }
     }
     Ok(dir)
 }
 
-fn start_watcher(bin: &Path, demo: &Demo, config: &Path) -> Result<Child, String> {
-    let log = fs::File::create(demo.root.join("fence_watcher.log")).map_err(|e| e.to_string())?;
+fn start_watcher(bin: &Path, demo: &Demo, config: &Path) -> Result<Child, Error> {
+    let log_path = demo.root.join("fence_watcher.log");
+    let log = fs::File::create(&log_path).map_err(|source| Error::Write {
+        path: log_path,
+        source,
+    })?;
     let mut child = Command::new(bin)
         .arg("--config")
         .arg(config)
@@ -113,16 +119,19 @@ fn start_watcher(bin: &Path, demo: &Demo, config: &Path) -> Result<Child, String
         .stdin(Stdio::null())
         .stderr(log)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        .map_err(|source| Error::Start {
+            path: bin.to_owned(),
+            source,
+        })?;
     let started = Instant::now();
     while !demo.responses.join(HEARTBEAT_FILE).exists() {
         if let Ok(Some(status)) = child.try_wait() {
             show_file("fence_watcher's log", &demo.root.join("fence_watcher.log"));
-            return Err(format!("fence_watcher exited at start ({status})"));
+            return Err(Error::WatcherExited(status));
         }
         if started.elapsed() > Duration::from_secs(10) {
             stop(&mut child);
-            return Err("fence_watcher did not write its heartbeat within 10 s".into());
+            return Err(Error::NoHeartbeat);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -138,7 +147,7 @@ fn stop(child: &mut Child) {
 
 impl Demo {
     /// Runs the scenes; `Ok(true)` when every exit code was the expected one.
-    fn scenes(&self) -> Result<bool, String> {
+    fn scenes(&self) -> Result<bool, Error> {
         let mut ok = true;
         ok &= self.scene(
             "Pacemaker's recurring monitor (stdin, no argv)",
@@ -183,7 +192,7 @@ impl Demo {
         Ok(ok)
     }
 
-    fn scene(&self, title: &str, argv: &[&str], stdin: &str, expect: i32) -> Result<bool, String> {
+    fn scene(&self, title: &str, argv: &[&str], stdin: &str, expect: i32) -> Result<bool, Error> {
         println!("-- {title}");
         let shown = if argv.is_empty() {
             format!(
@@ -205,11 +214,17 @@ impl Demo {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.agent.display()))?;
+            .map_err(|source| Error::Run {
+                path: self.agent.clone(),
+                source,
+            })?;
         if let Some(mut input) = child.stdin.take() {
             let _ = input.write_all(stdin.as_bytes());
         }
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|source| Error::Run {
+            path: self.agent.clone(),
+            source,
+        })?;
         let code = out.status.code().unwrap_or(-1);
         for line in String::from_utf8_lossy(&out.stdout)
             .lines()

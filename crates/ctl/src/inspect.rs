@@ -2,11 +2,11 @@
 
 use gfs2_fence_protocol::{Request, Response, SpoolDir, MAX_SPOOL_FILE};
 
-use crate::Spool;
+use crate::{Error, Spool};
 
 /// Prints pending requests (waiting for a responder) and claimed ones (being fenced).
-pub fn requests(spool: &Spool) -> Result<bool, String> {
-    let dir = SpoolDir::open(spool.requests()).map_err(|e| e.to_string())?;
+pub fn requests(spool: &Spool) -> Result<bool, Error> {
+    let dir = SpoolDir::open(spool.requests())?;
     let mut shown = 0;
     shown += print_requests(&dir, "pending")?;
     if let Ok(claimed) = dir.subdir(".claimed", None) {
@@ -18,8 +18,8 @@ pub fn requests(spool: &Spool) -> Result<bool, String> {
     Ok(true)
 }
 
-fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, String> {
-    let scan = dir.scan().map_err(|e| e.to_string())?;
+fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, Error> {
+    let scan = dir.scan()?;
     for name in &scan.files {
         match dir
             .read(name.as_str(), MAX_SPOOL_FILE)
@@ -45,8 +45,8 @@ fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, String> {
 }
 
 /// Loads every readable response, oldest first.
-pub fn load_records(dir: &SpoolDir) -> Result<Vec<(String, Response)>, String> {
-    let scan = dir.scan().map_err(|e| e.to_string())?;
+pub fn load_records(dir: &SpoolDir) -> Result<Vec<(String, Response)>, Error> {
+    let scan = dir.scan()?;
     let mut out = Vec::new();
     for name in scan.files {
         let Ok(bytes) = dir.read(name.as_str(), MAX_SPOOL_FILE) else {
@@ -61,8 +61,8 @@ pub fn load_records(dir: &SpoolDir) -> Result<Vec<(String, Response)>, String> {
 }
 
 /// Prints fence records, newest last.
-pub fn records(spool: &Spool, node: Option<&str>) -> Result<bool, String> {
-    let dir = SpoolDir::open(spool.responses()).map_err(|e| e.to_string())?;
+pub fn records(spool: &Spool, node: Option<&str>) -> Result<bool, Error> {
+    let dir = SpoolDir::open(spool.responses())?;
     let all = load_records(&dir)?;
     let mut any = false;
     for (name, r) in all

@@ -12,13 +12,16 @@
 
 pub mod check;
 pub mod demo;
+mod error;
 pub mod inspect;
 pub mod unfence;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
+use gfs2_fence_protocol::env;
+
+pub use error::Error;
 
 #[derive(Parser)]
 #[command(
@@ -43,34 +46,19 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// The request directory: `--request-dir`, then the environment, then the default.
+    /// The request directory: `--request-dir`, then the protocol's [`env::REQUEST_DIR`]
+    /// (environment, then default).
     pub fn requests(&self) -> PathBuf {
-        resolve(
-            &self.request_dir,
-            &["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR"],
-            DEFAULT_REQUEST_DIR,
-        )
+        given_or(&self.request_dir, env::REQUEST_DIR)
     }
-    /// The response directory: `--response-dir`, then the environment, then the default.
+    /// The response directory: `--response-dir`, then the protocol's [`env::RESPONSE_DIR`].
     pub fn responses(&self) -> PathBuf {
-        resolve(
-            &self.response_dir,
-            &["RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR"],
-            DEFAULT_RESPONSE_DIR,
-        )
+        given_or(&self.response_dir, env::RESPONSE_DIR)
     }
 }
 
-fn resolve(flag: &Option<PathBuf>, vars: &[&str], default: &str) -> PathBuf {
-    flag.clone()
-        .or_else(|| {
-            vars.iter().find_map(|v| {
-                std::env::var_os(v)
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
-            })
-        })
-        .unwrap_or_else(|| PathBuf::from(default))
+fn given_or(flag: &Option<PathBuf>, var: env::DirVar) -> PathBuf {
+    flag.clone().unwrap_or_else(|| var.from_process())
 }
 
 /// The subcommands.
@@ -109,8 +97,8 @@ pub enum Command {
 }
 
 /// Runs one subcommand. `Ok(false)`: a check failed (exit 1); `Err`: the operation could not be
-/// done, with the message to show (exit 1).
-pub fn run(cli: Cli) -> Result<bool, String> {
+/// done (exit 1; `main.rs` shows the message).
+pub fn run(cli: Cli) -> Result<bool, Error> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Check {
@@ -150,6 +138,20 @@ mod tests {
                 assert_eq!(node.as_deref(), Some("cn1"));
             }
             _ => panic!("records --response-dir /x cn1 did not parse"),
+        }
+    }
+
+    /// The `--help` text names the variables by hand (a doc comment cannot read a constant):
+    /// it must name exactly the protocol's, in its order.
+    #[test]
+    fn the_help_names_the_protocols_directory_variables() {
+        let help = Cli::command()
+            .find_subcommand_mut("check")
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        for var in [env::REQUEST_DIR, env::RESPONSE_DIR] {
+            let listed = format!("[env: {}]", var.names.join(", "));
+            assert!(help.contains(&listed), "{listed} not in:\n{help}");
         }
     }
 }

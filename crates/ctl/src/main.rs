@@ -9,8 +9,8 @@ fn main() -> ExitCode {
     match gfs2_fencing_ctl::run(gfs2_fencing_ctl::Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(msg) => {
-            eprintln!("gfs2-fencing: {msg}");
+        Err(e) => {
+            eprintln!("gfs2-fencing: {e}");
             ExitCode::FAILURE
         }
     }

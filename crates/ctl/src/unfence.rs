@@ -7,11 +7,11 @@
 use gfs2_fence_protocol::{NodeName, SpoolDir};
 
 use crate::inspect::load_records;
-use crate::Spool;
+use crate::{Error, Spool};
 
-pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, String> {
-    let node = NodeName::parse(node).map_err(|e| e.to_string())?;
-    let dir = SpoolDir::open(spool.responses()).map_err(|e| e.to_string())?;
+pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
+    let node = NodeName::parse(node)?;
+    let dir = SpoolDir::open(spool.responses())?;
     let mine: Vec<String> = load_records(&dir)?
         .into_iter()
         .filter(|(_, r)| r.target_node == node)
@@ -31,12 +31,9 @@ pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, String> {
         );
         return Ok(true);
     }
-    let archive = dir
-        .subdir(".unfenced", Some(0o750))
-        .map_err(|e| e.to_string())?;
+    let archive = dir.subdir(".unfenced", Some(0o750))?;
     for name in &mine {
-        dir.move_to(name, &archive, name)
-            .map_err(|e| e.to_string())?;
+        dir.move_to(name, &archive, name)?;
         println!("cleared {} (kept in {})", name, archive.path().display());
     }
     Ok(true)

@@ -160,7 +160,7 @@ pub fn text(b: &[u8]) -> String {
 }
 
 /// How a test responder answers a request.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Answer {
     Success,
     Failure,
@@ -168,6 +168,8 @@ pub enum Answer {
     WrongId,
     Symlink,
     Fifo,
+    /// This JSON, made from the request.
+    Json(fn(&Request) -> String),
 }
 
 /// A responder thread: polls the request directory every few milliseconds (simple on purpose;
@@ -225,12 +227,14 @@ impl Drop for Responder {
 }
 
 fn answer_one(rs: &SpoolDir, name: &SpoolName, req: &Request, answer: Answer) {
-    let ok = Response::to_request(
+    let mut ok = Response::to_request(
         req,
         Outcome::Success,
         format!("reboot of {} done", req.target_node),
         "test".into(),
     );
+    // to_request writes executed: false (it serves the unexecuted answers); a success ran.
+    ok.executed = Some(true);
     let path = rs.join(name.as_str());
     match answer {
         Answer::Success => drop(rs.publish(name, &ok.to_json(), Publish::NoReplace)),
@@ -254,6 +258,7 @@ fn answer_one(rs: &SpoolDir, name: &SpoolName, req: &Request, answer: Answer) {
             std::fs::write(&real, ok.to_json()).expect("write target");
             std::os::unix::fs::symlink(&real, &path).expect("symlink");
         }
+        Answer::Json(make) => drop(rs.publish(name, make(req).as_bytes(), Publish::NoReplace)),
         Answer::Fifo => {
             let made = Command::new("mkfifo").arg(&path).status();
             assert!(made.is_ok_and(|s| s.success()), "mkfifo");

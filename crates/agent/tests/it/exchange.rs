@@ -387,3 +387,74 @@ fn sigkill_of_the_process_group_is_recorded_by_the_guardian() {
         "request withdrawn"
     );
 }
+
+/// Makes a response from the request the agent published.
+type Make = fn(&Request) -> String;
+
+/// A success with these fields besides the required three, as JSON.
+fn success_with(req: &Request, fields: &str) -> String {
+    format!(
+        r#"{{"request_id":"{}","success":true,"target_node":"{}","message":"done"{fields}}}"#,
+        req.request_id, req.target_node
+    )
+}
+
+/// Issue 10 #7, "Contradictory successes are accepted": an `off` answered `success: true` with
+/// `action_performed: "on"`, or any success with `executed: false`, must not exit 0: the exit
+/// lets the cluster touch the node's storage again. The failure names the contradiction.
+#[test]
+fn contradictory_successes_are_accepted() {
+    let cases: [(&str, Make, &str); 2] = [
+        (
+            "on for off",
+            |r| success_with(r, r#","action_performed":"on","executed":true"#),
+            "success: true for action off but action_performed: on",
+        ),
+        (
+            "executed false",
+            |r| success_with(r, r#","action_performed":"off","executed":false"#),
+            "success: true but executed: false",
+        ),
+    ];
+    for (what, make, words) in cases {
+        let sb = Sandbox::new();
+        let _r = Responder::start(&sb, Answer::Json(make));
+        let out = sb.run("port=cn1\naction=off\nfence_timeout=30\n");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(err.contains(words), "{what}: {err}");
+        assert!(
+            !err.contains("no response within"),
+            "{what}: failed at once: {err}"
+        );
+        assert_eq!(sb.statuses(), ["requested", "failed"], "{what}");
+    }
+}
+
+/// The other side of #7: what real responders write is still a success. nnf-sos fences
+/// storage and reports `off` for a `reboot`; third-party responders write the seed's six fields
+/// (no `executed`), or only the three required ones.
+#[test]
+fn consistent_successes_are_still_accepted() {
+    let cases: [(&str, &str, Make); 3] = [
+        ("off for reboot", "reboot", |r| {
+            success_with(r, r#","action_performed":"off","executed":true"#)
+        }),
+        ("the seed's six fields", "off", |r| {
+            success_with(
+                r,
+                r#","action_performed":"off","timestamp":"2025-01-01T00:00:00Z""#,
+            )
+        }),
+        ("only the required fields", "reboot", |r| {
+            success_with(r, "")
+        }),
+    ];
+    for (what, action, make) in cases {
+        let sb = Sandbox::new();
+        let _r = Responder::start(&sb, Answer::Json(make));
+        let out = sb.run(&format!("port=cn1\naction={action}\nfence_timeout=30\n"));
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", text(&out.stderr));
+        assert_eq!(sb.statuses(), ["requested", "completed"], "{what}");
+    }
+}

@@ -305,3 +305,34 @@ fn flags_and_booleans_in_any_case() {
     let out = sb.run("action=monitor\nrequire_heartbeat=FALSE\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// Like the event logs (issue 10 #6), a FIFO given as the debug file must not hang the agent:
+/// opened without a reader it is refused with a warning, and the action goes on. The wait is a
+/// bound: on the old code the agent is still blocked in open(2) when it runs out (and killed).
+#[test]
+fn a_fifo_as_debug_file_does_not_hang_the_agent() {
+    let sb = Sandbox::new();
+    let fifo = sb.tmp.path().join("debug.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let mut child = sb.spawn(&format!(
+        "action=monitor\nrequire_heartbeat=false\ndebug_file={}\n",
+        fifo.display()
+    ));
+    let exited = common::wait_until(std::time::Duration::from_secs(30), || {
+        child.try_wait().is_ok_and(|s| s.is_some())
+    });
+    if !exited {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+    }
+    let out = child.wait_with_output().expect("agent output");
+    assert!(exited, "the agent hung on the FIFO");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("cannot open debug file") && err.contains(&fifo.display().to_string()),
+        "{err}"
+    );
+}

@@ -1,0 +1,43 @@
+//! Why an operation of the tool could not be done: one type for every subcommand, every variant
+//! naming the path or input, shown once by `main.rs`.
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use gfs2_fence_protocol::{InvalidNodeName, SpoolError};
+
+/// An operation that could not be done (exit 1). A check that ran and failed is not an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    #[error(transparent)]
+    Node(#[from] InvalidNodeName),
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(std::io::Error),
+    #[error("cannot find this program: {0}")]
+    CurrentExe(std::io::Error),
+    #[error(
+        "{bin} is not beside {exe} (build everything with: cargo build --release --workspace)"
+    )]
+    NotInstalled { bin: &'static str, exe: PathBuf },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start {path}: {source}")]
+    Start {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot run {path}: {source}")]
+    Run {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("fence_watcher exited at start ({0})")]
+    WatcherExited(ExitStatus),
+    #[error("fence_watcher did not write its heartbeat within 10 s")]
+    NoHeartbeat,
+}
