@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::backend::SimulateOutcome;
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -15,22 +17,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// Outcome of the `simulate` backend chosen on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SimulateOutcome {
-    Success,
-    Fail,
-}
-
-impl SimulateOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SimulateOutcome::Success => "success",
-            SimulateOutcome::Fail => "fail",
-        }
-    }
 }
 
 /// fence_watcher: answers the fence requests of fence_gfs2_recorder by fencing through the

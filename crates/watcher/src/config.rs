@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
 use serde::Deserialize;
 
-use crate::backend::BackendConfig;
+use crate::backend::{BackendConfig, SimulateConfig};
 use crate::cli::{Cli, LogFormat};
 
 /// Where the configuration lives unless `--config` says otherwise.
@@ -227,8 +227,8 @@ fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The `simulate` backend of the command line, built through the same schema as a
-/// `[backends.simulate]` table so both paths stay identical.
+/// The `simulate` backend of the command line: the same [`SimulateConfig`] a
+/// `[backends.simulate]` table gives, so both paths build the same backend.
 fn simulate_backend(cli: &Cli) -> Result<BackendConfig, ConfigError> {
     let delay = cli.simulate_delay.unwrap_or(0.0);
     if !(0.0..=3600.0).contains(&delay) {
@@ -236,19 +236,12 @@ fn simulate_backend(cli: &Cli) -> Result<BackendConfig, ConfigError> {
             "--simulate-delay {delay} is not between 0 and 3600 seconds"
         )));
     }
-    let mut table = toml::Table::new();
-    table.insert("type".into(), "simulate".into());
-    table.insert("delay_secs".into(), delay.into());
-    // --simulate-delay means a slow fence, not a hung one: the timeout leaves it room.
-    if delay > 0.0 {
-        table.insert("timeout_secs".into(), (delay + 60.0).into());
-    }
-    if let Some(outcome) = cli.simulate_outcome {
-        table.insert("outcome".into(), outcome.as_str().into());
-    }
-    toml::Value::Table(table)
-        .try_into()
-        .map_err(|e| ConfigError::Invalid(format!("--simulate: {e}")))
+    Ok(BackendConfig::Simulate(SimulateConfig {
+        delay_secs: delay,
+        outcome: cli.simulate_outcome.unwrap_or_default(),
+        // --simulate-delay means a slow fence, not a hung one: the timeout leaves it room.
+        timeout_secs: (delay > 0.0).then_some(delay + 60.0),
+    }))
 }
 
 fn validate(cfg: &Config) -> Result<(), ConfigError> {

@@ -2,9 +2,7 @@
 //! (clean environment, bounded output, the whole process group killed on timeout), all against
 //! real processes.
 
-#[allow(dead_code)]
-#[path = "../src/backend/mod.rs"]
-mod backend;
+use fence_watcher::backend;
 mod backend_support;
 
 use std::time::Duration;

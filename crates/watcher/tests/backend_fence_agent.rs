@@ -1,9 +1,6 @@
 //! The `fence-agent` backend against the real `/usr/sbin/fence_dummy` (fence-agents), and against
 //! small script agents written by the tests to observe the stdin contract (argv, stdin, secrets).
 
-#[allow(dead_code)]
-#[path = "../src/backend/mod.rs"]
-mod backend;
 mod backend_support;
 
 use std::path::{Path, PathBuf};

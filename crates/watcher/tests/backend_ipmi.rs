@@ -2,9 +2,6 @@
 //! against real BMCs: OpenIPMI's `ipmi_sim` on loopback (UDP ports 6270-6279 belong to these
 //! tests). Skipped loudly when ipmi_sim or ipmitool is not installed.
 
-#[allow(dead_code)]
-#[path = "../src/backend/mod.rs"]
-mod backend;
 mod backend_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};

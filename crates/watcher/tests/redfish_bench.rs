@@ -2,11 +2,7 @@
 //! the next GET): median of 10 fences for off, on and reboot. A benchmark, not a test: run with
 //! `cargo test -p fence-watcher --test redfish_bench -- --ignored --nocapture`.
 
-#[path = "../src/backend/redfish/mod.rs"]
-#[allow(unused_imports, dead_code)]
-mod redfish;
-#[path = "../src/backend/secret.rs"]
-mod secret;
+use fence_watcher::backend::redfish;
 use system_tests::bmc::sushy;
 
 use std::time::{Duration, Instant};

@@ -3,11 +3,7 @@
 //! confirmation, a BMC that never answers, plain HTTP without `allow_http`, and configuration
 //! mistakes refused at start. The password never appears in a message.
 
-#[path = "../src/backend/redfish/mod.rs"]
-#[allow(unused_imports, dead_code)]
-mod redfish;
-#[path = "../src/backend/secret.rs"]
-mod secret;
+use fence_watcher::backend::redfish;
 use system_tests::bmc::sushy;
 
 use std::time::{Duration, Instant};

@@ -2,11 +2,7 @@
 //! auth and `ca_file`, each confirmed by a separate curl GET; the emulator's real 1-11 s delay;
 //! discovery by Name over /redfish/v1/Systems; and Debian's fence_redfish reading the same state.
 
-#[path = "../src/backend/redfish/mod.rs"]
-#[allow(unused_imports, dead_code)]
-mod redfish;
-#[path = "../src/backend/secret.rs"]
-mod secret;
+use fence_watcher::backend::redfish;
 use system_tests::bmc::sushy;
 
 use std::time::Instant;

@@ -2,11 +2,7 @@
 //! trust configured fails naming TLS, `insecure = true` works and is warned about at start,
 //! a pinned certificate (backend-wide or per node) works and a wrong pin fails.
 
-#[path = "../src/backend/redfish/mod.rs"]
-#[allow(unused_imports, dead_code)]
-mod redfish;
-#[path = "../src/backend/secret.rs"]
-mod secret;
+use fence_watcher::backend::redfish;
 use system_tests::bmc::sushy;
 
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! Helpers shared by the `backend_*` tests: building a backend from a TOML table, making jobs,
-//! and looking at processes. The backend module itself is included by each test file with
-//! `#[path = "../src/backend/mod.rs"]`, so these tests run without the daemon around it.
+//! and looking at processes. The backends come from the library
+//! (`fence_watcher::backend`), so these tests run without the daemon around them.
 
 #![allow(dead_code)]
 
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use gfs2_fence_protocol::{Action, NodeName, RequestId};
 
-use crate::backend::{Backend, BackendConfig, FenceJob};
+use fence_watcher::backend::{Backend, BackendConfig, FenceJob};
 
 /// Parses one `[backends.<name>]` table and builds it.
 pub fn build(toml_table: &str) -> Result<Arc<dyn Backend>, String> {
