@@ -3,38 +3,26 @@
 //! `docs/DESIGN.md` for the protocol and `packaging/fence-watcher.toml.example` for the
 //! configuration.
 //!
+//! The layers, lowest first (each uses only those before it): `backend` (the ways to fence),
+//! `config` (command line and file into a validated configuration), `observe` (metrics, logs),
+//! `fencing` (scheduling, topology, after-fence), `requests` (the claim protocol), `runtime`
+//! (start-up, event loop, signals).
+//!
 //! The binary (`src/main.rs`) only parses the command line and calls [`run`]; everything else,
 //! `--check-config` included, is this library, so tests and fuzz targets use the same code.
 
-pub mod after_fence;
 pub mod backend;
-pub mod claim;
-pub mod cli;
 pub mod config;
-pub mod corosync;
-pub mod daemon;
-pub mod handle;
-pub mod heartbeat;
-pub mod logging;
-pub mod metrics;
-pub mod metrics_http;
-pub mod notify;
-pub mod ratelimit;
-pub mod recovery;
-pub mod respond;
-pub mod retention;
-pub mod schedule;
-pub mod service;
-pub mod shutdown;
-pub mod spool;
-pub mod topology;
-pub mod watch;
+pub mod fencing;
+pub mod observe;
+pub mod requests;
+pub mod runtime;
 
 use std::process::ExitCode;
 
 /// Runs `fence_watcher` for this command line: `--check-config`, or the daemon until a stop
 /// signal. Errors are printed here, once; the exit code says how it ended.
-pub fn run(cli: cli::Cli) -> ExitCode {
+pub fn run(cli: config::Cli) -> ExitCode {
     let cfg = match config::load(&cli, &|k| std::env::var_os(k)) {
         Ok(c) => c,
         Err(e) => {
@@ -56,13 +44,13 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     if cli.check_config {
         return runtime.block_on(check(&cfg));
     }
-    logging::init(cfg.daemon.log_format);
-    runtime.block_on(service::run(cfg, cli))
+    observe::logging::init(cfg.daemon.log_format);
+    runtime.block_on(runtime::run(cfg, cli))
 }
 
 /// `--check-config`: validates the configuration and builds every backend, without starting.
 async fn check(cfg: &config::Config) -> ExitCode {
-    match topology::Routes::build(cfg) {
+    match fencing::Routes::build(cfg) {
         Ok(_) => {
             let file = cfg
                 .file

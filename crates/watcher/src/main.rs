@@ -5,5 +5,5 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    fence_watcher::run(fence_watcher::cli::Cli::parse())
+    fence_watcher::run(fence_watcher::config::Cli::parse())
 }

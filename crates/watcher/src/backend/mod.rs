@@ -16,22 +16,18 @@ use gfs2_fence_protocol::{Action, NodeName, RequestId};
 use serde::Deserialize;
 
 pub mod command;
-pub mod common;
 pub mod fence_agent;
 pub mod ipmitool;
-pub mod message;
-pub mod process;
 pub mod redfish;
-pub mod secret;
 pub mod simulate;
-pub mod template;
+pub mod support;
 
 pub use command::CommandConfig;
-pub use common::DEFAULT_TIMEOUT_SECS;
 pub use fence_agent::FenceAgentConfig;
 pub use ipmitool::IpmitoolConfig;
 pub use redfish::RedfishConfig;
 pub use simulate::{SimulateConfig, SimulateOutcome};
+pub use support::common::DEFAULT_TIMEOUT_SECS;
 
 /// What the scheduler asks a backend to do.
 #[derive(Debug, Clone)]
@@ -130,6 +126,6 @@ impl BackendConfig {
             },
             BackendConfig::Redfish(c) => return Duration::from_secs(c.timeout_secs),
         };
-        common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
+        support::common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
     }
 }

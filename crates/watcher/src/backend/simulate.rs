@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{common, Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::support::common;
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
 
 /// Configuration of the `simulate` backend.
 #[derive(Debug, Clone, Deserialize)]

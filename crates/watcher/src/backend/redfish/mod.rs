@@ -65,7 +65,7 @@ impl Redfish {
     /// Warns (every start) when TLS verification is off or HTTP is used.
     pub fn new(name: &str, cfg: &RedfishConfig) -> Result<Redfish, BuildError> {
         cfg.validate()?;
-        let password = super::secret::read_secret("password_file", &cfg.password_file)?;
+        let password = super::support::secret::read_secret("password_file", &cfg.password_file)?;
         let tls = tls::client_config(cfg)?;
         let http = Http::new(cfg, tls, password)?;
         warn_if_unsafe(name, cfg);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::process::Run;
 use super::secret::{scrub, Secret};
-use super::BackendOutcome;
+use crate::backend::BackendOutcome;
 
 /// Most characters of a backend message.
 pub const MAX_MESSAGE: usize = 300;

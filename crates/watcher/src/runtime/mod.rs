@@ -1,4 +1,18 @@
-//! Start-up, the event loop, and the orderly end of the daemon.
+//! The running daemon: start-up, the event loop, and its orderly end.
+//!
+//! Start-up order matters for "no request is ever missed": the inotify watch is set up first,
+//! then claimed requests left by a previous run are recovered, then `REQUEST_DIR` is scanned;
+//! only then are events processed. A name seen twice (event and scan) is handled once.
+//!
+//! Beside it: `watch.rs` (inotify), `signals.rs`, `reload.rs` (SIGHUP), `drain.rs` (SIGTERM),
+//! `heartbeat.rs` and `notify.rs` (systemd).
+
+pub mod drain;
+pub mod heartbeat;
+pub mod notify;
+pub mod reload;
+pub mod signals;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -9,13 +23,11 @@ use std::time::Duration;
 use gfs2_fence_protocol::SpoolName;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
-use crate::cli::Cli;
-use crate::config::Config;
-use crate::daemon::Daemon;
-use crate::spool::Spool;
-use crate::topology::Routes;
-use crate::watch::{WatchEvent, Watcher};
-use crate::{handle, heartbeat, metrics_http, notify, recovery, retention, shutdown};
+use crate::config::{Cli, Config};
+use crate::fencing::Routes;
+use crate::observe::{metrics_http, retention};
+use crate::requests::{self, recovery, Context, Spool};
+use watch::{WatchEvent, Watcher};
 
 /// Runs the daemon until a stop signal; the exit code says whether it ended cleanly.
 pub async fn run(cfg: Config, cli: Cli) -> ExitCode {
@@ -40,9 +52,9 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
         )
     })?;
     let mut signals =
-        shutdown::Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        signals::Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let interval_secs = cfg.daemon.heartbeat_interval_secs;
-    let d = Arc::new(Daemon::new(&cfg, routes, spool, cli));
+    let d = Arc::new(Context::new(&cfg, routes, spool));
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)
@@ -96,7 +108,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
             _ = signals.term.recv() => break,
             _ = signals.int.recv() => break,
             _ = signals.hup.recv() => {
-                if let Some(new) = shutdown::reload(&d, &cfg) {
+                if let Some(new) = reload::reload(&d, &cli, &cfg) {
                     cfg = new;
                 }
             }
@@ -112,8 +124,8 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
 }
 
 /// Waits for in-flight requests while still keeping the heartbeat and the watchdog alive.
-async fn drain(d: &Arc<Daemon>, grace: Duration, tick: &mut Interval, interval_secs: u64) -> bool {
-    let done = shutdown::drain(d, grace);
+async fn drain(d: &Arc<Context>, grace: Duration, tick: &mut Interval, interval_secs: u64) -> bool {
+    let done = drain::drain(d, grace);
     tokio::pin!(done);
     loop {
         tokio::select! {
@@ -124,7 +136,7 @@ async fn drain(d: &Arc<Daemon>, grace: Duration, tick: &mut Interval, interval_s
 }
 
 /// The only periodic work: one heartbeat touch and one watchdog ping.
-fn beat(d: &Daemon, interval_secs: u64) {
+fn beat(d: &Context, interval_secs: u64) {
     if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
         tracing::error!("cannot touch the heartbeat: {e}");
     }
@@ -143,7 +155,7 @@ fn ticker(heartbeat_secs: u64) -> Interval {
 
 /// Whether a new entry is a plain file that a writer is still writing: its close-after-write
 /// event will follow, and reading it now would see it half-written.
-fn being_written(d: &Daemon, raw: &std::ffi::OsStr) -> bool {
+fn being_written(d: &Context, raw: &std::ffi::OsStr) -> bool {
     let st = rustix::fs::statat(
         d.spool.requests.fd(),
         raw,
@@ -155,10 +167,10 @@ fn being_written(d: &Daemon, raw: &std::ffi::OsStr) -> bool {
     })
 }
 
-fn on_name(d: &Arc<Daemon>, raw: OsString) {
+fn on_name(d: &Arc<Context>, raw: OsString) {
     match SpoolName::from_bytes(raw.as_bytes()) {
-        Ok(name) => handle::submit(d, name),
+        Ok(name) => requests::submit(d, name),
         Err(e) if e.is_ignorable() => {}
-        Err(_) => handle::reject(d, &raw),
+        Err(_) => requests::reject(d, &raw),
     }
 }

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use gfs2_fence_protocol::{Action, NodeName, Request};
 use tokio::sync::{watch, Semaphore};
 
+use super::topology::{run_levels, RunResult};
 use crate::backend::FenceJob;
-use crate::daemon::Daemon;
-use crate::topology::{run_levels, RunResult};
+use crate::requests::Context;
 
 /// What became of a request handed to the scheduler.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ impl Scheduler {
     }
 
     /// Decides `req`: runs its route, joins a run under way, or reports why it cannot run.
-    pub async fn fence(&self, d: &Daemon, req: &Request) -> Decision {
+    pub async fn fence(&self, d: &Context, req: &Request) -> Decision {
         loop {
             if req.is_expired() {
                 return Decision::Expired;
@@ -105,7 +105,7 @@ impl Scheduler {
         Role::Lead(tx)
     }
 
-    async fn lead(&self, d: &Daemon, req: &Request) -> Decision {
+    async fn lead(&self, d: &Context, req: &Request) -> Decision {
         let Some(levels) = d.routes().route(&req.target_node).map(<[_]>::to_vec) else {
             return Decision::NoRoute;
         };

@@ -11,7 +11,7 @@ use gfs2_fence_protocol::{
     NodeName, ReadError, Request, RequestId, SpoolError, SpoolName, MAX_SPOOL_FILE,
 };
 
-use crate::spool::Spool;
+use super::Spool;
 
 /// What picking up a request did.
 #[derive(Debug, PartialEq, Eq)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use gfs2_fence_protocol::{Action, NodeName};
 
+use super::corosync;
 use crate::config::AfterFenceConfig;
-use crate::corosync;
-use crate::metrics::Metrics;
+use crate::observe::Metrics;
 
 #[derive(Debug)]
 pub struct AfterFence {

@@ -6,8 +6,8 @@ use gfs2_fence_protocol::{
     Timestamp, SCHEMA_VERSION,
 };
 
-use crate::claim::Invalid;
-use crate::daemon::Daemon;
+use super::claim::Invalid;
+use super::Context;
 
 /// What the daemon decided for one request.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl Answer {
 pub struct Unpublished(pub Box<Response>);
 
 /// Answers a valid request.
-pub fn answer(d: &Daemon, name: &SpoolName, req: &Request, a: Answer) -> Result<(), Unpublished> {
+pub fn answer(d: &Context, name: &SpoolName, req: &Request, a: Answer) -> Result<(), Unpublished> {
     let mut r = Response::to_request(req, a.outcome, a.message.clone(), d.responder.clone());
     r.executed = Some(a.executed);
     r.levels = a.levels.clone();
@@ -49,7 +49,7 @@ pub fn answer(d: &Daemon, name: &SpoolName, req: &Request, a: Answer) -> Result<
 }
 
 /// Answers a request that could not be used, under the identity recovered from it.
-pub fn answer_invalid(d: &Daemon, name: &SpoolName, inv: &Invalid) -> Result<(), Unpublished> {
+pub fn answer_invalid(d: &Context, name: &SpoolName, inv: &Invalid) -> Result<(), Unpublished> {
     let a = Answer::unexecuted(Outcome::Invalid, inv.problem.clone());
     let r = Response {
         schema_version: Some(SCHEMA_VERSION),
@@ -67,7 +67,7 @@ pub fn answer_invalid(d: &Daemon, name: &SpoolName, inv: &Invalid) -> Result<(),
     finish(d, name, r, &a)
 }
 
-fn finish(d: &Daemon, name: &SpoolName, r: Response, a: &Answer) -> Result<(), Unpublished> {
+fn finish(d: &Context, name: &SpoolName, r: Response, a: &Answer) -> Result<(), Unpublished> {
     // Invalid files are logged (rate-limited) where they are found: a flood of them must not
     // flood the audit trail.
     if a.outcome != Outcome::Invalid {
@@ -79,7 +79,7 @@ fn finish(d: &Daemon, name: &SpoolName, r: Response, a: &Answer) -> Result<(), U
 
 /// Publishes `r` and removes the claim. On failure the claim stays and `r` is handed back:
 /// the fence it reports has happened, so it must reach the requester's records.
-pub fn deliver(d: &Daemon, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
+pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
     match publish(d, name, &r) {
         Ok(()) => Ok(()),
         Err(SpoolError::AlreadyExists { path }) => {
@@ -99,7 +99,7 @@ pub fn deliver(d: &Daemon, name: &SpoolName, r: Response) -> Result<(), Unpublis
 
 /// Publishes the response, then removes the claim: the response is durable before the request
 /// disappears, so a crash in between leaves a claim that start-up recognises as answered.
-fn publish(d: &Daemon, name: &SpoolName, r: &Response) -> Result<(), SpoolError> {
+fn publish(d: &Context, name: &SpoolName, r: &Response) -> Result<(), SpoolError> {
     let published = d
         .spool
         .responses

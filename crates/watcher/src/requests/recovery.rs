@@ -10,11 +10,11 @@
 
 use std::sync::Arc;
 
-use crate::daemon::Daemon;
-use crate::handle;
+use super::handle;
+use super::Context;
 
 /// Answers or re-runs every claimed request a previous run left behind.
-pub fn recover(d: &Arc<Daemon>) {
+pub fn recover(d: &Arc<Context>) {
     let scan = match d.spool.claimed.scan() {
         Ok(s) => s,
         Err(e) => {
@@ -46,7 +46,7 @@ pub fn recover(d: &Arc<Daemon>) {
 }
 
 /// Handles every request file in `REQUEST_DIR` (at start and after an inotify overflow).
-pub fn scan_requests(d: &Arc<Daemon>) {
+pub fn scan_requests(d: &Arc<Context>) {
     match d.spool.requests.scan() {
         Ok(scan) => {
             for name in scan.files {

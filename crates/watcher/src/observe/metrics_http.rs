@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::metrics::Metrics;
+use super::Metrics;
 
 /// Binds the listener; refuses a non-loopback address.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {

@@ -294,15 +294,15 @@ mod tests {
     #[test]
     fn every_metric_is_updated_somewhere() {
         let sources = [
-            include_str!("daemon.rs"),
-            include_str!("handle.rs"),
-            include_str!("respond.rs"),
-            include_str!("service.rs"),
-            include_str!("schedule.rs"),
-            include_str!("topology.rs"),
-            include_str!("recovery.rs"),
-            include_str!("after_fence.rs"),
-            include_str!("shutdown.rs"),
+            include_str!("../requests/context.rs"),
+            include_str!("../requests/handle.rs"),
+            include_str!("../requests/respond.rs"),
+            include_str!("../requests/recovery.rs"),
+            include_str!("../runtime/mod.rs"),
+            include_str!("../runtime/reload.rs"),
+            include_str!("../fencing/schedule.rs"),
+            include_str!("../fencing/topology.rs"),
+            include_str!("../fencing/after_fence.rs"),
         ]
         .concat();
         for method in [

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use gfs2_fence_protocol::{Outcome, Request, SpoolError, SpoolName};
 
-use crate::claim::{self, Examined, PickUp};
-use crate::daemon::Daemon;
-use crate::respond::{self, Answer, Unpublished};
-use crate::schedule::Decision;
+use super::claim::{self, Examined, PickUp};
+use super::respond::{self, Answer, Unpublished};
+use super::Context;
+use crate::fencing::Decision;
 
 /// How a claimed request came to be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum Origin {
 }
 
 /// Handles a `*.json` name seen in `REQUEST_DIR` (by an event or a scan).
-pub fn submit(d: &Arc<Daemon>, name: SpoolName) {
+pub fn submit(d: &Arc<Context>, name: SpoolName) {
     if d.is_stopping() || !d.begin(&name) {
         return;
     }
@@ -40,7 +40,7 @@ pub fn submit(d: &Arc<Daemon>, name: SpoolName) {
 
 /// Handles a claimed request found at start-up. Its name counts as busy meanwhile, so a new
 /// file of the same name in `REQUEST_DIR` is looked at only after it is answered.
-pub fn submit_claimed(d: &Arc<Daemon>, name: SpoolName) {
+pub fn submit_claimed(d: &Arc<Context>, name: SpoolName) {
     if !d.begin(&name) {
         return;
     }
@@ -56,7 +56,7 @@ pub fn submit_claimed(d: &Arc<Daemon>, name: SpoolName) {
 }
 
 /// Moves a file with an unusable name to `.rejected/`, logging it (rate-limited).
-pub fn reject(d: &Daemon, raw: &OsStr) {
+pub fn reject(d: &Context, raw: &OsStr) {
     match claim::reject(&d.spool, raw) {
         Ok(Some(to)) => {
             d.metrics.rejected_file();
@@ -81,9 +81,9 @@ pub fn reject(d: &Daemon, raw: &OsStr) {
 /// Runs a spool step (a few syscalls and fsyncs) on the blocking pool, so the fsyncs of many
 /// requests overlap instead of queueing on the event loop.
 async fn blocking<T: Send + 'static>(
-    d: &Arc<Daemon>,
+    d: &Arc<Context>,
     name: &SpoolName,
-    f: impl FnOnce(&Daemon, &SpoolName) -> T + Send + 'static,
+    f: impl FnOnce(&Context, &SpoolName) -> T + Send + 'static,
 ) -> T {
     let (d2, n2) = (d.clone(), name.clone());
     match tokio::task::spawn_blocking(move || f(&d2, &n2)).await {
@@ -97,7 +97,7 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-async fn pick_up(d: &Arc<Daemon>, name: &SpoolName) {
+async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
     match blocking(d, name, |d, n| claim::pick_up(&d.spool, n)).await {
         Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New).await,
         Ok(PickUp::AlreadyAnswered) => {
@@ -118,7 +118,7 @@ async fn pick_up(d: &Arc<Daemon>, name: &SpoolName) {
     }
 }
 
-async fn handle_claimed(d: &Arc<Daemon>, name: &SpoolName, origin: Origin) {
+async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
     let _in_flight = d.metrics.in_flight();
     match blocking(d, name, |d, n| claim::examine(&d.spool, n)).await {
         Examined::Vanished => {
@@ -150,7 +150,7 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// doubling to 30 s), while the daemon runs: a full or read-only response directory is
 /// usually repaired by an operator, and then the answer must appear without a restart. The
 /// claim stays meanwhile, so a daemon stopped first handles it at its next start.
-async fn retry(d: &Arc<Daemon>, name: &SpoolName, mut pending: Unpublished) {
+async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpublished) {
     let tick = Duration::from_millis(250);
     let (mut pause, mut waited) = (Duration::from_secs(1), Duration::ZERO);
     while !d.is_stopping() {
@@ -170,7 +170,7 @@ async fn retry(d: &Arc<Daemon>, name: &SpoolName, mut pending: Unpublished) {
     }
 }
 
-async fn decide(d: &Daemon, name: &SpoolName, req: &Request, origin: Origin) -> Answer {
+async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) -> Answer {
     let what = format!("{} of {}", req.action, req.target_node);
     if req.cancelled {
         return Answer::unexecuted(

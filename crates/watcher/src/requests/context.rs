@@ -1,8 +1,5 @@
-//! The running daemon: its shared state, start-up, and the event loop.
-//!
-//! Start-up order matters for "no request is ever missed": the inotify watch is set up first,
-//! then claimed requests left by a previous run are recovered, then `REQUEST_DIR` is scanned;
-//! only then are events processed. A name seen twice (event and scan) is handled once.
+//! The state every request task shares: the spool, the scheduler, the metrics, the names being
+//! handled, and the count of tasks that shutdown waits for.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,19 +8,18 @@ use std::sync::{Arc, Mutex, RwLock};
 use gfs2_fence_protocol::SpoolName;
 use tokio::sync::Notify;
 
-use crate::after_fence::AfterFence;
+use super::Spool;
 use crate::backend::FenceJob;
-use crate::cli::Cli;
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
-use crate::schedule::Scheduler;
-use crate::spool::Spool;
-use crate::topology::Routes;
+use crate::fencing::AfterFence;
+use crate::fencing::Routes;
+use crate::fencing::Scheduler;
+use crate::observe::Metrics;
+use crate::observe::RateLimiter;
 
-/// Everything the tasks of the daemon share.
+/// Everything the request tasks share.
 #[derive(Debug)]
-pub struct Daemon {
+pub struct Context {
     pub spool: Spool,
     pub metrics: Arc<Metrics>,
     pub scheduler: Scheduler,
@@ -31,7 +27,6 @@ pub struct Daemon {
     pub responder: String,
     /// Limits log lines that hostile spool files can trigger.
     pub hostile_log: RateLimiter,
-    pub cli: Cli,
     routes: RwLock<Arc<Routes>>,
     after_fence: RwLock<Option<Arc<AfterFence>>>,
     /// Names being handled; `true` when the name was seen again meanwhile.
@@ -42,7 +37,7 @@ pub struct Daemon {
 }
 
 /// Counts a request task from its start to its end, so shutdown knows when all are done.
-pub struct TaskGuard(Arc<Daemon>);
+pub struct TaskGuard(Arc<Context>);
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
@@ -52,19 +47,18 @@ impl Drop for TaskGuard {
     }
 }
 
-impl Daemon {
-    pub fn new(cfg: &Config, routes: Routes, spool: Spool, cli: Cli) -> Daemon {
+impl Context {
+    pub fn new(cfg: &Config, routes: Routes, spool: Spool) -> Context {
         let host = rustix::system::uname()
             .nodename()
             .to_string_lossy()
             .into_owned();
-        Daemon {
+        Context {
             spool,
             metrics: Arc::new(Metrics::default()),
             scheduler: Scheduler::new(cfg.daemon.max_concurrent),
             responder: format!("fence_watcher@{host}"),
             hostile_log: RateLimiter::new(20, 1.0),
-            cli,
             routes: RwLock::new(Arc::new(routes)),
             after_fence: RwLock::new(
                 cfg.after_fence

@@ -12,7 +12,7 @@ use gfs2_fence_protocol::{LevelResult, NodeName};
 
 use crate::backend::{Backend, BackendBuildError, BackendOutcome, FenceJob};
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::observe::Metrics;
 
 /// How long past its own timeout a backend may take before the daemon gives up on it. Backends
 /// enforce their timeouts themselves; this only keeps a broken one from holding a slot forever.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::template::Vars;
-use super::FenceJob;
+use crate::backend::FenceJob;
 
 /// Default `timeout_secs` of every backend.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
