@@ -18,6 +18,9 @@ pub mod observe;
 pub mod requests;
 pub mod runtime;
 
+#[cfg(test)]
+mod testing;
+
 use std::process::ExitCode;
 
 /// Runs `fence_watcher` for this command line: `--check-config`, or the daemon until a stop

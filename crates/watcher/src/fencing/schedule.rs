@@ -5,17 +5,22 @@
 //! A request for a (node, action) that already has a run under way joins that run instead of
 //! starting another; every joined request is still answered on its own. A request whose deadline
 //! passes while it waits for a slot is answered as expired and never started.
+//!
+//! The scheduler is given what it needs (the [`Routing`] handle and the metrics) rather than
+//! the daemon, so it is unit-tested on its own (below).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use gfs2_fence_protocol::{Action, NodeName, Request};
 use tokio::sync::{watch, Semaphore};
 
-use super::topology::{run_levels, RunResult};
 use crate::backend::FenceJob;
-use crate::requests::Context;
+use crate::observe::Metrics;
+
+use super::topology::{run_levels, RunResult};
+use super::Routing;
 
 /// What became of a request handed to the scheduler.
 #[derive(Debug, Clone)]
@@ -31,33 +36,61 @@ pub enum Decision {
     NoRoute,
 }
 
-/// The state a run shares with the requests that joined it: `None` while it runs, then
-/// `Some(None)` when the leader did not run after all (joiners then decide for themselves), or
-/// `Some(Some(result))`.
-type Shared = Option<Option<Arc<RunResult>>>;
+/// The state a run shares with the requests that joined it.
+#[derive(Debug, Clone)]
+enum RunState {
+    /// The leader is waiting for a slot or running the backends.
+    Running,
+    /// The leader ran; every joiner answers with this result.
+    Ran(Arc<RunResult>),
+    /// The leader did not run after all (expired, no route): joiners decide for themselves.
+    NotRun,
+}
+
+type Runs = HashMap<(NodeName, Action), watch::Receiver<RunState>>;
 
 /// Runs fences under the concurrency limit, one run per (node, action) at a time.
 #[derive(Debug)]
 pub struct Scheduler {
     permits: Semaphore,
-    runs: Mutex<HashMap<(NodeName, Action), watch::Receiver<Shared>>>,
+    max_concurrent: usize,
+    runs: Mutex<Runs>,
+    routing: Arc<Routing>,
+    metrics: Arc<Metrics>,
 }
 
 enum Role {
-    Lead(watch::Sender<Shared>),
-    Join(watch::Receiver<Shared>),
+    Lead(watch::Sender<RunState>),
+    Join(watch::Receiver<RunState>),
 }
 
 impl Scheduler {
-    pub fn new(max_concurrent: usize) -> Self {
+    /// At most `max_concurrent` backend runs at once, fenced by the routes of `routing`.
+    pub fn new(max_concurrent: usize, routing: Arc<Routing>, metrics: Arc<Metrics>) -> Self {
         Scheduler {
             permits: Semaphore::new(max_concurrent),
+            max_concurrent,
             runs: Mutex::new(HashMap::new()),
+            routing,
+            metrics,
         }
     }
 
+    /// The most backend runs at once.
+    pub fn max_concurrent(&self) -> usize {
+        self.max_concurrent
+    }
+
+    /// The routes and hook this scheduler fences with (replaced on reload).
+    pub fn routing(&self) -> &Routing {
+        &self.routing
+    }
+
     /// Decides `req`: runs its route, joins a run under way, or reports why it cannot run.
-    pub async fn fence(&self, d: &Context, req: &Request) -> Decision {
+    ///
+    /// A joiner waits only for its leader's result, never for a permit: the leader holds the
+    /// only permit the run needs, so coalesced requests cannot deadlock on the limit.
+    pub async fn fence(&self, req: &Request) -> Decision {
         loop {
             if req.is_expired() {
                 return Decision::Expired;
@@ -65,9 +98,12 @@ impl Scheduler {
             let key = (req.target_node.clone(), req.action);
             match self.role(&key) {
                 Role::Join(mut rx) => {
-                    let shared = rx.wait_for(Option::is_some).await.map(|v| v.clone());
-                    if let Ok(Some(Some(result))) = shared {
-                        d.metrics.coalesced();
+                    let state = rx
+                        .wait_for(|s| !matches!(s, RunState::Running))
+                        .await
+                        .map(|s| s.clone());
+                    if let Ok(RunState::Ran(result)) = state {
+                        self.metrics.coalesced();
                         return Decision::Ran {
                             result,
                             joined: true,
@@ -76,22 +112,19 @@ impl Scheduler {
                     // The leader did not run (or vanished): decide for ourselves.
                 }
                 Role::Lead(tx) => {
-                    let decision = self.lead(d, req).await;
+                    let decision = self.lead(req).await;
                     self.lock().remove(&key);
-                    let shared = match &decision {
-                        Decision::Ran { result, .. } => Some(result.clone()),
-                        _ => None,
-                    };
-                    tx.send_replace(Some(shared));
+                    tx.send_replace(match &decision {
+                        Decision::Ran { result, .. } => RunState::Ran(result.clone()),
+                        _ => RunState::NotRun,
+                    });
                     return decision;
                 }
             }
         }
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(NodeName, Action), watch::Receiver<Shared>>> {
+    fn lock(&self) -> MutexGuard<'_, Runs> {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -100,13 +133,14 @@ impl Scheduler {
         if let Some(rx) = runs.get(key) {
             return Role::Join(rx.clone());
         }
-        let (tx, rx) = watch::channel(None);
+        let (tx, rx) = watch::channel(RunState::Running);
         runs.insert(key.clone(), rx);
         Role::Lead(tx)
     }
 
-    async fn lead(&self, d: &Context, req: &Request) -> Decision {
-        let Some(levels) = d.routes().route(&req.target_node).map(<[_]>::to_vec) else {
+    async fn lead(&self, req: &Request) -> Decision {
+        let routes = self.routing.routes();
+        let Some(levels) = routes.route(&req.target_node).map(<[_]>::to_vec) else {
             return Decision::NoRoute;
         };
         let permit = match time_left(req) {
@@ -129,10 +163,10 @@ impl Scheduler {
             action: req.action,
             gfs2_filesystems: req.gfs2_filesystems.clone(),
         };
-        let result = Arc::new(run_levels(&levels, &job, &d.metrics).await);
-        d.metrics.fence_duration(result.duration);
+        let result = Arc::new(run_levels(&levels, &job, &self.metrics).await);
+        self.metrics.fence_duration(result.duration);
         if result.success {
-            d.after_fence(&job);
+            self.routing.after_fence(&job, &self.metrics);
         }
         Decision::Ran {
             result,
@@ -150,3 +184,6 @@ fn time_left(req: &Request) -> Option<Duration> {
             .unwrap_or(Duration::ZERO),
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,7 @@ pub struct Level {
 }
 
 /// The routes of a configuration, with their backends built.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Routes {
     entries: Vec<(Vec<glob::Pattern>, Vec<Level>)>,
 }
@@ -70,6 +70,21 @@ impl Routes {
             entries.push((patterns, levels));
         }
         Ok(Routes { entries })
+    }
+
+    /// These routes and one more, tried after them: nodes matching any of `patterns` are
+    /// fenced by `levels`. For routes built in code (tests, tools) instead of a configuration.
+    pub fn with_route(
+        mut self,
+        patterns: &[&str],
+        levels: Vec<Level>,
+    ) -> Result<Routes, glob::PatternError> {
+        let patterns = patterns
+            .iter()
+            .map(|p| glob::Pattern::new(p))
+            .collect::<Result<_, _>>()?;
+        self.entries.push((patterns, levels));
+        Ok(self)
     }
 
     /// The levels that fence `node`, or `None` when no entry matches it.

@@ -1,6 +1,7 @@
 //! The life of one request, from its name to its response: pick up, claim, validate, decide,
 //! answer. Hostile names are moved aside. Nothing here can stall the daemon: each request runs
-//! in its own task, and every failure ends in a response or a log line.
+//! in a task of its own (at most a bounded number at once, see `context.rs`), and every failure
+//! ends in a response or a log line.
 
 use std::ffi::OsStr;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use gfs2_fence_protocol::{Outcome, Request, SpoolError, SpoolName};
 
 use super::claim::{self, Examined, PickUp};
+use super::context::Work;
 use super::respond::{self, Answer, Unpublished};
 use super::Context;
 use crate::fencing::Decision;
@@ -27,15 +29,7 @@ pub fn submit(d: &Arc<Context>, name: SpoolName) {
     if d.is_stopping() || !d.begin(&name) {
         return;
     }
-    let task = d.task();
-    let d = d.clone();
-    tokio::spawn(async move {
-        let _task = task;
-        pick_up(&d, &name).await;
-        if d.end(&name) {
-            submit(&d, name);
-        }
-    });
+    start(d, d.work(name, false));
 }
 
 /// Handles a claimed request found at start-up. Its name counts as busy meanwhile, so a new
@@ -44,13 +38,33 @@ pub fn submit_claimed(d: &Arc<Context>, name: SpoolName) {
     if !d.begin(&name) {
         return;
     }
-    let task = d.task();
+    start(d, d.work(name, true));
+}
+
+/// Spawns a task for `work` if a task slot is free (the slot is taken first), else queues it
+/// for the next task that finishes; see `context.rs` for the bound.
+fn start(d: &Arc<Context>, work: Work) {
+    let Some((permit, work)) = d.slot_or_queue(work) else {
+        return;
+    };
     let d = d.clone();
     tokio::spawn(async move {
-        let _task = task;
-        handle_claimed(&d, &name, Origin::Recovered).await;
-        if d.end(&name) {
-            submit(&d, name);
+        let (mut permit, mut work) = (permit, work);
+        loop {
+            let name = work.name.clone();
+            if work.recovered {
+                handle_claimed(&d, &name, Origin::Recovered).await;
+            } else {
+                pick_up(&d, &name).await;
+            }
+            if d.end(&name) {
+                submit(&d, name);
+            }
+            drop(work);
+            match d.next_or_release(permit) {
+                Some(next) => (permit, work) = next,
+                None => return,
+            }
         }
     });
 }
@@ -150,7 +164,7 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// doubling to 30 s), while the daemon runs: a full or read-only response directory is
 /// usually repaired by an operator, and then the answer must appear without a restart. The
 /// claim stays meanwhile, so a daemon stopped first handles it at its next start.
-async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpublished) {
+pub(crate) async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpublished) {
     let tick = Duration::from_millis(250);
     let (mut pause, mut waited) = (Duration::from_secs(1), Duration::ZERO);
     while !d.is_stopping() {
@@ -191,7 +205,7 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
         d.metrics.recovered();
         tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
     }
-    match d.scheduler.fence(d, req).await {
+    match d.scheduler.fence(req).await {
         Decision::Expired => Answer::unexecuted(
             Outcome::Expired,
             format!("{what} was not started: its deadline passed"),

@@ -17,6 +17,9 @@ pub mod recovery;
 pub mod respond;
 pub mod spool;
 
-pub use context::Context;
+pub use context::{Context, TASK_WINDOW};
 pub use handle::{reject, submit, submit_claimed, Origin};
 pub use spool::Spool;
+
+#[cfg(test)]
+mod tests;

@@ -24,7 +24,7 @@ use gfs2_fence_protocol::SpoolName;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::config::{Cli, Config};
-use crate::fencing::Routes;
+use crate::fencing::{AfterFence, Routes, Routing};
 use crate::observe::{metrics_http, retention};
 use crate::requests::{self, recovery, Context, Spool};
 use watch::{WatchEvent, Watcher};
@@ -54,7 +54,9 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     let mut signals =
         signals::Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let interval_secs = cfg.daemon.heartbeat_interval_secs;
-    let d = Arc::new(Context::new(&cfg, routes, spool));
+    let hook = cfg.after_fence.clone().map(AfterFence::new);
+    let routing = Arc::new(Routing::new(routes, hook));
+    let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)

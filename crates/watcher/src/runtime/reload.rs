@@ -14,7 +14,9 @@ pub fn reload(d: &Context, cli: &Cli, current: &Config) -> Option<Config> {
         .and_then(|c| Routes::build(&c).map(|r| (c, r)).map_err(|e| e.to_string()));
     match built {
         Ok((cfg, routes)) => {
-            d.replace(routes, cfg.after_fence.clone().map(AfterFence::new));
+            d.scheduler
+                .routing()
+                .replace(routes, cfg.after_fence.clone().map(AfterFence::new));
             d.metrics.reload(true);
             let needs_restart = cfg.request_dir != current.request_dir
                 || cfg.response_dir != current.response_dir
