@@ -108,7 +108,16 @@ fn metrics_endpoint_serves_the_counters() {
     let bad = gfs2_fence_protocol::SpoolName::parse("junk.json").expect("valid");
     spool.publish_as(&bad, b"junk");
     spool.response(bad.as_str());
-    let m = scrape(port);
+    // The response is published a moment before its task ends and leaves the in-flight gauge:
+    // wait for that (a condition), then read every counter from the same scrape.
+    let start = Instant::now();
+    let m = loop {
+        let m = scrape(port);
+        if metric(&m, "fence_watcher_in_flight") == Some(0.0) || start.elapsed() > PATIENCE {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(
         metric(
             &m,

@@ -105,6 +105,25 @@ fn check_config_validates_without_starting() {
 }
 
 #[test]
+fn check_config_refuses_a_misspelled_after_fence_placeholder() {
+    let spool = Spool::new();
+    let cfg = spool.config(
+        "[backends.a]\ntype = \"simulate\"\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"a\"]\n\
+         [after_fence]\ncommand = [\"/usr/sbin/dlm_tool\", \"fence_ack\", \"{nodid}\"]\n",
+    );
+    let out = command(&spool)
+        .args(["--config", cfg.to_str().expect("utf-8"), "--check-config"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "accepted {{nodid}}: {err}");
+    assert!(
+        err.contains("after_fence.command[2]") && err.contains("unknown placeholder {nodid}"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_documented_example_configuration_is_valid() {
     let spool = Spool::new();
     let example = include_str!("../../../packaging/fence-watcher.toml.example");

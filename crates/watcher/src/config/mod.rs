@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
 use serde::Deserialize;
 
+use crate::backend::support::template::{Template, Var};
 use crate::backend::{BackendConfig, SimulateConfig};
 pub use cli::{Cli, LogFormat};
 
@@ -94,12 +95,31 @@ impl Default for DaemonSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AfterFenceConfig {
-    /// argv, run without a shell; `{node}`, `{nodeid}`, `{action}` are replaced.
+    /// argv, run without a shell; `{node}`, `{nodeid}`, `{action}` are replaced (see
+    /// `templates`).
     pub command: Vec<String>,
     #[serde(default = "default_after_fence_timeout")]
     pub timeout_secs: u64,
     #[serde(default = "default_corosync_conf")]
     pub corosync_conf: PathBuf,
+}
+
+impl AfterFenceConfig {
+    /// The placeholders the command may use.
+    pub const VARS: &'static [Var] = &[Var::Node, Var::NodeId, Var::Action];
+
+    /// The command's arguments parsed by the one template engine; the error names the first
+    /// argument with an unknown placeholder or a stray brace.
+    pub fn templates(&self) -> Result<Vec<Template>, ConfigError> {
+        self.command
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Template::parse(a, Self::VARS)
+                    .map_err(|e| ConfigError::Invalid(format!("after_fence.command[{i}] {e}")))
+            })
+            .collect()
+    }
 }
 
 fn default_after_fence_timeout() -> u64 {
@@ -354,6 +374,26 @@ mod tests {
                 .to_string();
             assert!(msg.contains(key), "{key}: {msg}");
         }
+    }
+
+    #[test]
+    fn a_misspelled_after_fence_placeholder_is_refused() {
+        let text = format!(
+            "{GOOD}\n[after_fence]\ncommand = [\"dlm_tool\", \"fence_ack\", \"{{nodid}}\"]\n"
+        );
+        let f = write(&text);
+        let p = f.path().to_str().expect("utf-8");
+        let msg = load(&cli(&["--config", p]), &no_env)
+            .expect_err("{nodid} is not a placeholder")
+            .to_string();
+        assert!(
+            msg.contains("after_fence.command[2]") && msg.contains("unknown placeholder {nodid}"),
+            "{msg}"
+        );
+        let ok = text.replace("{nodid}", "{nodeid}");
+        let f = write(&ok);
+        let p = f.path().to_str().expect("utf-8");
+        load(&cli(&["--config", p]), &no_env).expect("{nodeid} is one");
     }
 
     #[test]

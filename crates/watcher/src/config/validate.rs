@@ -43,6 +43,7 @@ pub(super) fn validate(cfg: &Config) -> Result<(), ConfigError> {
         if af.timeout_secs == 0 {
             return bad("after_fence.timeout_secs must be at least 1".into());
         }
+        af.templates()?;
     }
     validate_topology(cfg)
 }

@@ -54,7 +54,8 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     let mut signals =
         signals::Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let interval_secs = cfg.daemon.heartbeat_interval_secs;
-    let hook = cfg.after_fence.clone().map(AfterFence::new);
+    let hook = cfg.after_fence.as_ref().map(AfterFence::new).transpose();
+    let hook = hook.map_err(|e| e.to_string())?;
     let routing = Arc::new(Routing::new(routes, hook));
     let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;

@@ -11,12 +11,14 @@ pub fn reload(d: &Context, cli: &Cli, current: &Config) -> Option<Config> {
     let env = |k: &str| std::env::var_os(k);
     let built = config::load(cli, &env)
         .map_err(|e| e.to_string())
-        .and_then(|c| Routes::build(&c).map(|r| (c, r)).map_err(|e| e.to_string()));
+        .and_then(|c| Routes::build(&c).map(|r| (c, r)).map_err(|e| e.to_string()))
+        .and_then(|(c, r)| {
+            let hook = c.after_fence.as_ref().map(AfterFence::new).transpose();
+            hook.map(|h| (c, r, h)).map_err(|e| e.to_string())
+        });
     match built {
-        Ok((cfg, routes)) => {
-            d.scheduler
-                .routing()
-                .replace(routes, cfg.after_fence.clone().map(AfterFence::new));
+        Ok((cfg, routes, hook)) => {
+            d.scheduler.routing().replace(routes, hook);
             d.metrics.reload(true);
             let needs_restart = cfg.request_dir != current.request_dir
                 || cfg.response_dir != current.response_dir

@@ -116,6 +116,7 @@ pub fn vars(job: &FenceJob) -> Vars<'_> {
         node: job.node.as_str(),
         action: job.action.as_str(),
         request_id: job.request_id.as_str(),
+        nodeid: "",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Placeholder expansion for backend settings: `{node}`, `{action}`, `{request_id}`.
+//! The one placeholder engine: `{node}`, `{action}`, `{request_id}` in backend settings, and
+//! `{node}`, `{nodeid}`, `{action}` in the after-fence command. Each user says which it allows.
 //!
 //! A template is checked once when the backend is built (unknown placeholders and stray braces are
 //! configuration errors), then rendered for every fence. `{{` and `}}` stand for literal braces.
@@ -14,6 +15,8 @@ pub enum Var {
     Node,
     Action,
     RequestId,
+    /// The corosync node id of the node (after-fence command only).
+    NodeId,
 }
 
 impl Var {
@@ -22,6 +25,7 @@ impl Var {
             Var::Node => "node",
             Var::Action => "action",
             Var::RequestId => "request_id",
+            Var::NodeId => "nodeid",
         }
     }
 }
@@ -32,6 +36,8 @@ pub struct Vars<'a> {
     pub node: &'a str,
     pub action: &'a str,
     pub request_id: &'a str,
+    /// Empty where [`Var::NodeId`] is not allowed.
+    pub nodeid: &'a str,
 }
 
 impl Vars<'_> {
@@ -40,6 +46,7 @@ impl Vars<'_> {
             Var::Node => self.node,
             Var::Action => self.action,
             Var::RequestId => self.request_id,
+            Var::NodeId => self.nodeid,
         }
     }
 }
@@ -90,6 +97,11 @@ impl Template {
             pieces.push(Piece::Text(text));
         }
         Ok(Template { pieces })
+    }
+
+    /// Whether the template uses `var`.
+    pub fn uses(&self, var: Var) -> bool {
+        self.pieces.contains(&Piece::Var(var))
     }
 
     /// The text with every placeholder replaced.
@@ -150,6 +162,7 @@ mod tests {
             node: "cn1",
             action: "off",
             request_id: "r-1",
+            nodeid: "7",
         }
     }
 
