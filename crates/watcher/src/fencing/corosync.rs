@@ -128,11 +128,8 @@ quorum {
     #[test]
     fn reads_the_installed_example_if_present() {
         let p = Path::new("/etc/corosync/corosync.conf");
-        if !p.exists() {
-            eprintln!(
-                "SKIPPED: reads_the_installed_example_if_present because {} is absent",
-                p.display()
-            );
+        let installed = system_tests::peers::installed("/etc/corosync/corosync.conf");
+        if !system_tests::peers::require("reads_the_installed_example_if_present", &[installed]) {
             return;
         }
         let text = std::fs::read_to_string(p).expect("readable");

@@ -3,7 +3,7 @@
 //! (answered `invalid`, or moved aside when no response could carry its name), while the daemon
 //! keeps working.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! `fence_watcher` binary started on it, and requests published the way any conforming writer
 //! publishes them (through the protocol crate). Nothing is mocked.
 
-#![allow(dead_code)]
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -2,7 +2,7 @@
 //! are all answered; a burst of distinct nodes is answered completely; topology levels fall
 //! through in order.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,14 +2,16 @@
 //! against real BMCs: OpenIPMI's `ipmi_sim` on loopback (UDP ports 6270-6279 belong to these
 //! tests). Skipped loudly when ipmi_sim or ipmitool is not installed.
 
-mod backend_support;
+use crate::backend_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backend_support::{all_cmdlines, build, file, job, IpmiSim, IPMI_PASSWORD, IPMI_USER};
+use backend_support::{all_cmdlines, build, file, job};
 use gfs2_fence_protocol::Action;
+use system_tests::bmc::{IpmiSim, IPMI_PASSWORD, IPMI_USER};
+use system_tests::peers;
 
 fn ipmitool_table(sim: &IpmiSim, extra: &str) -> String {
     format!(
@@ -45,7 +47,10 @@ fn scan_cmdlines(
 
 #[tokio::test]
 async fn ipmitool_off_on_reboot_confirmed_and_password_never_in_argv() {
-    let Some(sim) = IpmiSim::start(6270) else {
+    let Some(sim) = IpmiSim::start(
+        "ipmitool_off_on_reboot_confirmed_and_password_never_in_argv",
+        6270,
+    ) else {
         return;
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -96,10 +101,10 @@ async fn ipmitool_off_on_reboot_confirmed_and_password_never_in_argv() {
 
 #[tokio::test]
 async fn ipmitool_reboot_onoff_and_per_node_bmcs() {
-    let Some(sim1) = IpmiSim::start(6271) else {
+    let Some(sim1) = IpmiSim::start("ipmitool_reboot_onoff_and_per_node_bmcs", 6271) else {
         return;
     };
-    let Some(sim2) = IpmiSim::start(6272) else {
+    let Some(sim2) = IpmiSim::start("ipmitool_reboot_onoff_and_per_node_bmcs", 6272) else {
         return;
     };
     let extra = "reboot_method = \"onoff\"\n[per_node.cn2]\nport = 6272\n";
@@ -124,7 +129,7 @@ async fn ipmitool_reboot_onoff_and_per_node_bmcs() {
 
 #[tokio::test]
 async fn ipmitool_wrong_password_fails_and_is_not_shown() {
-    let Some(sim) = IpmiSim::start(6273) else {
+    let Some(sim) = IpmiSim::start("ipmitool_wrong_password_fails_and_is_not_shown", 6273) else {
         return;
     };
     let d = tempfile::tempdir().expect("tempdir");
@@ -156,7 +161,8 @@ async fn ipmitool_wrong_password_fails_and_is_not_shown() {
 #[tokio::test]
 async fn ipmitool_bmc_down_fails_within_the_backend_timeout() {
     // Nothing listens on 6279: ipmitool alone would retry for about 20 s.
-    let Some(sim) = IpmiSim::start(6274) else {
+    let Some(sim) = IpmiSim::start("ipmitool_bmc_down_fails_within_the_backend_timeout", 6274)
+    else {
         return;
     };
     let table = ipmitool_table(&sim, "")
@@ -192,11 +198,13 @@ fn ipmilan_table(sim: &IpmiSim) -> String {
 
 #[tokio::test]
 async fn fence_ipmilan_off_on_reboot_against_ipmi_sim() {
-    if !std::path::Path::new("/usr/sbin/fence_ipmilan").exists() {
-        eprintln!("SKIPPED: fence_ipmilan test because /usr/sbin/fence_ipmilan is not installed");
+    if !peers::require(
+        "fence_ipmilan_off_on_reboot_against_ipmi_sim",
+        &[peers::installed("/usr/sbin/fence_ipmilan")],
+    ) {
         return;
     }
-    let Some(sim) = IpmiSim::start(6275) else {
+    let Some(sim) = IpmiSim::start("fence_ipmilan_off_on_reboot_against_ipmi_sim", 6275) else {
         return;
     };
     let b = build(&ipmilan_table(&sim)).expect("build");
@@ -223,11 +231,14 @@ async fn fence_ipmilan_off_on_reboot_against_ipmi_sim() {
 
 #[tokio::test]
 async fn fence_ipmilan_wrong_password_fails_with_its_error() {
-    if !std::path::Path::new("/usr/sbin/fence_ipmilan").exists() {
-        eprintln!("SKIPPED: fence_ipmilan test because /usr/sbin/fence_ipmilan is not installed");
+    if !peers::require(
+        "fence_ipmilan_wrong_password_fails_with_its_error",
+        &[peers::installed("/usr/sbin/fence_ipmilan")],
+    ) {
         return;
     }
-    let Some(sim) = IpmiSim::start(6276) else {
+    let Some(sim) = IpmiSim::start("fence_ipmilan_wrong_password_fails_with_its_error", 6276)
+    else {
         return;
     };
     file(&sim.password_file, "not-the-Password\n", 0o600);
@@ -246,7 +257,10 @@ async fn fence_ipmilan_wrong_password_fails_with_its_error() {
 #[tokio::test]
 async fn ipmitool_success_needs_the_confirmed_state_not_an_accepted_command() {
     // The BMC answers "Chassis Power Control: Down/Off" but the power stays on.
-    let Some(sim) = IpmiSim::start_with(6277, true) else {
+    let Some(sim) = IpmiSim::start_stuck(
+        "ipmitool_success_needs_the_confirmed_state_not_an_accepted_command",
+        6277,
+    ) else {
         return;
     };
     let table = ipmitool_table(&sim, "").replace("timeout_secs = 60", "timeout_secs = 3");

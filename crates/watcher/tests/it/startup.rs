@@ -1,7 +1,7 @@
 //! Start-up: safe by default. No backend, an insecure spool or a non-loopback metrics address
 //! stop the daemon with a message saying what to do; spool directories are created 0750.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -126,7 +126,7 @@ fn check_config_refuses_a_misspelled_after_fence_placeholder() {
 #[test]
 fn the_documented_example_configuration_is_valid() {
     let spool = Spool::new();
-    let example = include_str!("../../../packaging/fence-watcher.toml.example");
+    let example = include_str!("../../../../packaging/fence-watcher.toml.example");
     let secret = spool.path("ipmi.password");
     std::fs::write(&secret, "secret\n").expect("write secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
@@ -140,8 +140,8 @@ fn the_documented_example_configuration_is_valid() {
         .args(["--config", cfg.to_str().expect("utf-8"), "--check-config"])
         .output()
         .expect("run");
-    if !std::path::Path::new("/usr/sbin/fence_ipmilan").exists() {
-        eprintln!("SKIPPED: the_documented_example_configuration_is_valid because fence_ipmilan is not installed");
+    let agent = system_tests::peers::installed("/usr/sbin/fence_ipmilan");
+    if !system_tests::peers::require("the_documented_example_configuration_is_valid", &[agent]) {
         return;
     }
     assert!(
@@ -153,8 +153,8 @@ fn the_documented_example_configuration_is_valid() {
 
 #[test]
 fn refuses_a_spool_directory_owned_by_another_user() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED: refuses_a_spool_directory_owned_by_another_user because it needs root to chown");
+    let root = system_tests::peers::root();
+    if !system_tests::peers::require("refuses_a_spool_directory_owned_by_another_user", &[root]) {
         return;
     }
     let spool = Spool::new();

@@ -1,7 +1,7 @@
 //! Crash safety: `kill -9` during a fence; the restarted daemon answers the claimed request
 //! exactly once (it re-runs it, since its outcome is unknown) and leaves nothing behind.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

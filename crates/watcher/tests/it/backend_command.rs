@@ -2,8 +2,8 @@
 //! (clean environment, bounded output, the whole process group killed on timeout), all against
 //! real processes.
 
+use crate::backend_support;
 use fence_watcher::backend;
-mod backend_support;
 
 use std::time::Duration;
 

@@ -151,15 +151,8 @@ async fn discovery_matches_the_node_name_and_follows_the_name_redirect() {
 
 #[tokio::test]
 async fn debian_fence_redfish_reads_the_state_the_backend_set() {
-    use std::io::Write;
-    let agent = std::path::Path::new("/usr/sbin/fence_redfish");
-    if !agent.exists() {
-        let why = "SKIPPED: fence_redfish agreement test because /usr/sbin/fence_redfish is missing (apt-get install fence-agents)";
-        let _ = writeln!(std::io::stderr(), "{why}");
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI needs fence-agents"
-        );
+    let agent = system_tests::peers::installed("/usr/sbin/fence_redfish");
+    if !system_tests::peers::require("fence_redfish agreement test", &[agent]) {
         return;
     }
     let Some(emu) = Sushy::start(Opts::fast(8451)) else {

@@ -1,7 +1,7 @@
 //! The `fence-agent` backend against the real `/usr/sbin/fence_dummy` (fence-agents), and against
 //! small script agents written by the tests to observe the stdin contract (argv, stdin, secrets).
 
-mod backend_support;
+use crate::backend_support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,12 +11,12 @@ use gfs2_fence_protocol::Action;
 
 const FENCE_DUMMY: &str = "/usr/sbin/fence_dummy";
 
+/// Whether fence_dummy is installed; skips loudly (fails under CI=true) when not.
 fn have_fence_dummy() -> bool {
-    if Path::new(FENCE_DUMMY).exists() {
-        return true;
-    }
-    eprintln!("SKIPPED: fence_dummy tests because {FENCE_DUMMY} is not installed (apt-get install fence-agents)");
-    false
+    system_tests::peers::require(
+        "fence_dummy tests",
+        &[system_tests::peers::installed(FENCE_DUMMY)],
+    )
 }
 
 /// A `fence_dummy` backend whose power state lives in `status` (initially "on").
