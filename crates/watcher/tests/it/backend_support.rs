@@ -43,15 +43,7 @@ pub fn file(path: &Path, body: &str, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// Whether a process with this pid is alive (not a zombie).
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s
-            .rsplit_once(')')
-            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
-}
+pub use system_tests::procs::alive;
 
 /// The command lines of every process, NUL separators turned into spaces.
 pub fn all_cmdlines() -> Vec<String> {

@@ -1,6 +1,13 @@
 //! Shared helpers of the daemon tests: a spool in a temporary directory, the real
 //! `fence_watcher` binary started on it, and requests published the way any conforming writer
 //! publishes them (through the protocol crate). Nothing is mocked.
+//!
+//! Watcher-specific, so not `system_tests::{Spool, Daemon}`: these spool directories do not exist
+//! until the daemon creates them (the start-up tests check that it creates them 0750, and that a
+//! refused start creates nothing), the daemon is `CARGO_BIN_EXE_fence_watcher` of this package,
+//! and it counts as started once it logs `started`, after its metrics listener is bound (the
+//! heartbeat that `system_tests::Daemon` waits for is written before). The polling comes from
+//! `system_tests::wait_for`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -66,17 +73,9 @@ impl Spool {
     /// Waits for the response to `name` and parses it.
     pub fn response(&self, name: &str) -> Response {
         let p = self.resp.join(name);
-        let start = Instant::now();
-        loop {
-            if let Ok(bytes) = std::fs::read(&p) {
-                return Response::from_json(&bytes).expect("response parses");
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "no response {name} within {PATIENCE:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let bytes = system_tests::wait_for(PATIENCE, || std::fs::read(&p).ok());
+        let bytes = bytes.unwrap_or_else(|| panic!("no response {name} within {PATIENCE:?}"));
+        Response::from_json(&bytes).expect("response parses")
     }
 
     /// Names in a directory, dot-files included, sorted.
@@ -84,14 +83,8 @@ impl Spool {
     /// its response, so a test looking at the very moment the response appears may still see it.
     pub fn drained(&self) -> bool {
         let claimed = self.req.join(".claimed");
-        let until = Instant::now() + Duration::from_secs(10);
-        while !Spool::list(&claimed).is_empty() {
-            if Instant::now() > until {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        true
+        let empty = || Spool::list(&claimed).is_empty().then_some(());
+        system_tests::wait_for(Duration::from_secs(10), empty).is_some()
     }
 
     pub fn list(dir: &Path) -> Vec<String> {
