@@ -1,8 +1,6 @@
 //! Fuzzes the daemon's configuration: the TOML file into a validated `Config`
-//! (`crates/watcher/src/config.rs`), then every `[backends.NAME]` table built into a backend
-//! (`crates/watcher/src/backend/`), as `fence_watcher --check-config` does. The daemon is a
-//! binary, so these modules are included here by path (the backend module is self-contained by
-//! design; config.rs uses it and the command-line struct).
+//! (`fence_watcher::config`, `crates/watcher/src/config/`), then every `[backends.NAME]` table
+//! built into a backend (`fence_watcher::backend`), as `fence_watcher --check-config` does.
 //!
 //! Invariants: a configuration that loads has what the daemon needs to fence (a backend and a
 //! route, distinct spool directories, sane daemon numbers, a loopback metrics address, routes
@@ -10,18 +8,11 @@
 //! journal and to `--check-config`'s output) without raw control characters.
 
 #![no_main]
-#![allow(dead_code)]
-
-#[path = "../../crates/watcher/src/backend/mod.rs"]
-mod backend;
-#[path = "../../crates/watcher/src/cli.rs"]
-mod cli;
-#[path = "../../crates/watcher/src/config.rs"]
-mod config;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use fence_watcher::config::{self, Cli};
 use libfuzzer_sys::fuzz_target;
 
 /// One file per fuzzing process, rewritten for every input (load() reads a path).
@@ -33,8 +24,8 @@ fn scratch() -> &'static PathBuf {
     })
 }
 
-fn cli(path: PathBuf, simulate: bool) -> cli::Cli {
-    cli::Cli {
+fn cli(path: PathBuf, simulate: bool) -> Cli {
+    Cli {
         config: Some(path),
         request_dir: None,
         response_dir: None,
@@ -80,6 +71,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(d.metrics_listen.is_none_or(|a| a.ip().is_loopback()));
     if let Some(af) = &cfg.after_fence {
         assert!(af.command.first().is_some_and(|c| !c.is_empty()) && af.timeout_secs >= 1);
+        // Validation parsed every argument's placeholders; the hook builds from them.
+        assert!(fence_watcher::fencing::AfterFence::new(af).is_ok());
     }
     for entry in &cfg.topology {
         assert!(!entry.nodes.is_empty() && !entry.levels.is_empty());

@@ -1,9 +1,8 @@
-//! Real BMCs for the system tests: OpenIPMI's `ipmi_sim` (this file) and sushy-emulator
-//! ([`sushy`]). Adapted from the watcher's own test harnesses (`crates/watcher/tests/
-//! backend_support/mod.rs`, `crates/watcher/tests/support/sushy.rs`), which system tests cannot
-//! import. The ipmi_sim chassis helper here also appends every `set power` value to a log, so a
-//! test can see that a reboot really went 0 then 1. Ports: ipmi_sim 6280-6299 (6300-6349 for
-//! the benchmark burst), sushy 8460-8469.
+//! Real BMCs for the system tests and the watcher's backend tests (`crates/watcher/tests/it/`),
+//! one harness of each: OpenIPMI's `ipmi_sim` (this file) and sushy-emulator ([`sushy`]). The
+//! ipmi_sim chassis helper here also appends every `set power` value to a log, so a test can see
+//! that a reboot really went 0 then 1. Ports: ipmi_sim 6270-6279 (the watcher's backend tests),
+//! 6280-6299 (6300-6349 for the benchmark burst), sushy 8460-8469.
 
 pub mod sushy;
 
@@ -49,9 +48,25 @@ impl IpmiSim {
         Some(sim)
     }
 
+    /// Like [`IpmiSim::start`], but the BMC is broken: it accepts power commands and the power
+    /// never changes.
+    pub fn start_stuck(test: &str, port: u16) -> Option<IpmiSim> {
+        if !peers::require(test, &ipmi_installed()) {
+            return None;
+        }
+        let sim = IpmiSim::spawn_with(port, true);
+        let up = wait_for(Duration::from_secs(30), || sim.status());
+        assert!(up.is_some(), "ipmi_sim on port {port} never answered");
+        Some(sim)
+    }
+
     /// Starts the simulator without waiting for it to answer (the benchmark starts 50, then
     /// waits for them all with [`IpmiSim::status`]).
     pub fn spawn(port: u16) -> IpmiSim {
+        IpmiSim::spawn_with(port, false)
+    }
+
+    fn spawn_with(port: u16, stuck: bool) -> IpmiSim {
         // A simulator of an earlier test may still be exiting (it takes up to 2 s).
         let free = wait_for(Duration::from_secs(15), || {
             std::net::UdpSocket::bind(("127.0.0.1", port))
@@ -65,7 +80,16 @@ impl IpmiSim {
         let power_log = d.join("power.log");
         std::fs::write(&power_file, "1\n").expect("power file");
         std::fs::write(&power_log, "").expect("power log");
-        write_mode(&d.join("chassis.sh"), CHASSIS_SH, 0o755);
+        let chassis = if stuck {
+            CHASSIS_SH.replace(STUCK_FROM, "power) : ;;")
+        } else {
+            CHASSIS_SH.to_owned()
+        };
+        assert!(
+            !stuck || chassis != CHASSIS_SH,
+            "the stuck helper was not applied"
+        );
+        write_mode(&d.join("chassis.sh"), &chassis, 0o755);
         let helper = format!(
             "{} {} {}",
             d.join("chassis.sh").display(),
@@ -122,6 +146,11 @@ impl IpmiSim {
         text.trim().to_owned()
     }
 
+    /// Sets the simulated power behind the BMC's back (a node that came back by itself).
+    pub fn set_power(&self, on: bool) {
+        std::fs::write(&self.power_file, if on { "1\n" } else { "0\n" }).expect("power file");
+    }
+
     /// Every `set power` value received so far, in order.
     pub fn power_sets(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.power_log).unwrap_or_default();
@@ -171,6 +200,9 @@ case $op in
 esac
 exit 0
 "#;
+
+/// The line of [`CHASSIS_SH`] that a stuck BMC ignores.
+const STUCK_FROM: &str = r#"power) echo "$val" > "$STATE"; echo "$val" >> "$LOG";;"#;
 
 const LAN_CONF: &str = r#"name "node1"
 set_working_mc 0x20

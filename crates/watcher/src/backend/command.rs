@@ -20,8 +20,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::template::{Template, Var};
-use super::{common, message, process, Backend, FenceFuture, FenceJob};
+use super::support::template::{Template, Var};
+use super::support::{common, message, process};
+use super::{Backend, FenceFuture, FenceJob};
 
 /// Configuration of the `command` backend.
 #[derive(Debug, Clone, Deserialize)]

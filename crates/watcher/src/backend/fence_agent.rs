@@ -33,10 +33,11 @@ use gfs2_fence_protocol::{Action, NodeName};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::common::{self, ParamValue};
-use super::secret::{read_secret, Secret};
-use super::template::{Template, Var, Vars};
-use super::{message, process, Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::support::common::{self, ParamValue};
+use super::support::secret::{read_secret, Secret};
+use super::support::template::{Template, Var, Vars};
+use super::support::{message, process};
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
 
 /// Configuration of the `fence-agent` backend.
 #[derive(Debug, Clone, Deserialize)]

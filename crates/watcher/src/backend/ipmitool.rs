@@ -36,9 +36,9 @@ use serde::Deserialize;
 
 mod fence;
 
-use super::common;
-use super::secret::read_secret;
-use super::template::{Template, Var};
+use super::support::common;
+use super::support::secret::read_secret;
+use super::support::template::{Template, Var};
 
 /// Configuration of the `ipmitool` backend.
 #[derive(Debug, Clone, Deserialize)]

@@ -6,9 +6,6 @@
 //! Backends are built from the `[backends.<name>]` tables of the configuration; everything that
 //! can be checked is checked when the backend is built, so a bad table stops the daemon at start
 //! instead of failing the first fence.
-//!
-//! This module depends on external crates and `gfs2_fence_protocol` only (never on `crate::`),
-//! so integration tests can include it by path.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,24 +15,19 @@ use std::time::Duration;
 use gfs2_fence_protocol::{Action, NodeName, RequestId};
 use serde::Deserialize;
 
-mod command;
-mod common;
-mod fence_agent;
-mod ipmitool;
-mod message;
-mod process;
-mod redfish;
-mod redfish_backend;
-mod secret;
-mod simulate;
-mod template;
+pub mod command;
+pub mod fence_agent;
+pub mod ipmitool;
+pub mod redfish;
+pub mod simulate;
+pub mod support;
 
 pub use command::CommandConfig;
-pub use common::DEFAULT_TIMEOUT_SECS;
 pub use fence_agent::FenceAgentConfig;
 pub use ipmitool::IpmitoolConfig;
 pub use redfish::RedfishConfig;
-pub use simulate::SimulateConfig;
+pub use simulate::{SimulateConfig, SimulateOutcome};
+pub use support::common::DEFAULT_TIMEOUT_SECS;
 
 /// What the scheduler asks a backend to do.
 #[derive(Debug, Clone)]
@@ -44,7 +36,6 @@ pub struct FenceJob {
     pub node: NodeName,
     pub action: Action,
     /// Not used by the built-in backends (they fence whole nodes); kept for logs and hooks.
-    #[allow(dead_code)]
     pub gfs2_filesystems: Vec<String>,
 }
 
@@ -77,7 +68,7 @@ pub type FenceFuture<'a> = Pin<Box<dyn Future<Output = BackendOutcome> + Send + 
 /// A way to fence a node.
 pub trait Backend: Send + Sync + std::fmt::Debug {
     /// The backend type as written in the configuration (`fence-agent`, `ipmitool`, ...).
-    #[allow(dead_code)] // for logs and metrics labels; every backend implements it
+    /// For logs and metrics labels.
     fn kind(&self) -> &'static str;
     /// The configured timeout; the backend enforces it itself.
     fn timeout(&self) -> Duration;
@@ -124,7 +115,6 @@ impl BackendConfig {
 
     /// The configured timeout (the default when unset), as the backend will enforce it. An
     /// invalid value gives the default here; [`BackendConfig::build`] reports it.
-    #[allow(dead_code)] // for the scheduler's budget checks and for tests
     pub fn timeout(&self) -> Duration {
         let secs = match self {
             BackendConfig::FenceAgent(c) => c.timeout_secs,
@@ -136,6 +126,6 @@ impl BackendConfig {
             },
             BackendConfig::Redfish(c) => return Duration::from_secs(c.timeout_secs),
         };
-        common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
+        support::common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
     }
 }

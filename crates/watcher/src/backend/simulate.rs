@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{common, Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::support::common;
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
 
 /// Configuration of the `simulate` backend.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,8 +33,9 @@ pub struct SimulateConfig {
     pub timeout_secs: Option<f64>,
 }
 
-/// What the simulation answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// What the simulation answers: `outcome = "..."` in a table, or `--simulate-outcome` (the
+/// same names in both places).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum SimulateOutcome {
     #[default]
@@ -50,7 +52,7 @@ pub struct Simulate {
 }
 
 impl SimulateConfig {
-    pub(super) fn build(&self) -> Result<Simulate, String> {
+    pub fn build(&self) -> Result<Simulate, String> {
         if !(self.delay_secs >= 0.0 && self.delay_secs <= 86_400.0) {
             return Err(format!(
                 "delay_secs {} must be between 0 and 86400",

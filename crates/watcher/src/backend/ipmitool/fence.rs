@@ -6,9 +6,10 @@ use std::time::Duration;
 use gfs2_fence_protocol::Action;
 use tokio::time::Instant;
 
-use super::super::secret::{read_secret, Secret};
-use super::super::{common, message, process, Backend, BackendOutcome, FenceFuture, FenceJob};
 use super::{Ipmitool, RebootMethod};
+use crate::backend::support::secret::{read_secret, Secret};
+use crate::backend::support::{common, message, process};
+use crate::backend::{Backend, BackendOutcome, FenceFuture, FenceJob};
 
 /// Consecutive failed status queries after which polling gives up before the deadline.
 const MAX_STATUS_FAILURES: u32 = 3;

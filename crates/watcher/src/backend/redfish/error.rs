@@ -112,7 +112,7 @@ pub enum BuildError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
-    PasswordFile(#[from] super::super::secret::SecretError),
+    PasswordFile(#[from] crate::backend::support::secret::SecretError),
     #[error("ca_file {path}: {reason}")]
     CaFile { path: PathBuf, reason: String },
     #[error("tls setup: {0}")]

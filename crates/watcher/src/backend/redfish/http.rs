@@ -10,9 +10,9 @@ use reqwest::{redirect, Response, StatusCode};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::super::secret::{scrub, Secret};
 use super::config::{Bmc, RedfishConfig};
 use super::error::{BuildError, Cause};
+use crate::backend::support::secret::{scrub, Secret};
 
 /// Largest answer read from a BMC; a system resource is a few KiB.
 const MAX_ANSWER: usize = 1 << 20;

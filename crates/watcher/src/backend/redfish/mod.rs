@@ -44,6 +44,7 @@ use gfs2_fence_protocol::{Action, NodeName};
 pub use config::RedfishConfig;
 pub use error::{BuildError, Cause, FenceError, Step};
 
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
 use config::Scheme;
 use http::Http;
 use limit::BmcLimiter;
@@ -64,7 +65,7 @@ impl Redfish {
     /// Warns (every start) when TLS verification is off or HTTP is used.
     pub fn new(name: &str, cfg: &RedfishConfig) -> Result<Redfish, BuildError> {
         cfg.validate()?;
-        let password = super::secret::read_secret("password_file", &cfg.password_file)?;
+        let password = super::support::secret::read_secret("password_file", &cfg.password_file)?;
         let tls = tls::client_config(cfg)?;
         let http = Http::new(cfg, tls, password)?;
         warn_if_unsafe(name, cfg);
@@ -122,5 +123,25 @@ fn warn_if_unsafe(name: &str, cfg: &RedfishConfig) {
             backend = name,
             "redfish backend {name}: scheme = \"http\", so the BMC password crosses the network in clear"
         );
+    }
+}
+
+/// The scheduler sees the native backend like every other one; its messages are its own.
+impl Backend for Redfish {
+    fn kind(&self) -> &'static str {
+        "redfish"
+    }
+
+    fn timeout(&self) -> Duration {
+        Redfish::timeout(self)
+    }
+
+    fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
+        Box::pin(async move {
+            match Redfish::fence(self, &job.node, job.action).await {
+                Ok(message) => BackendOutcome::ok(message),
+                Err(e) => BackendOutcome::failed(e.to_string()),
+            }
+        })
     }
 }

@@ -1,0 +1,131 @@
+//! Turning what a child printed into the one line a response and a log carry.
+//!
+//! Fence agents print `Success: Powered OFF` on stdout and `... ERROR: Failed: ...` on stderr,
+//! among warnings and tracebacks; the line that matters is the last meaningful one. Output may be
+//! anything (binary, escape sequences, another language's encoding), so it is decoded lossily,
+//! control characters are dropped, the line is bounded, and secrets are scrubbed from it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::process::Run;
+use super::secret::{scrub, Secret};
+use crate::backend::BackendOutcome;
+
+/// Most characters of a backend message.
+pub const MAX_MESSAGE: usize = 300;
+
+/// The outcome of a run where exit 0 means success: `<what> succeeded: <line>` or
+/// `<what> failed (exit 1): <line>` / `<what> failed (timed out after 5 s): <line>`.
+pub fn exit_outcome(
+    what: &str,
+    run: &Run,
+    program: &Path,
+    limit: Duration,
+    secrets: &[Secret],
+) -> BackendOutcome {
+    let success = run.code() == Some(0);
+    let status = if success {
+        "succeeded".to_owned()
+    } else {
+        format!("failed ({})", run.describe(program, limit))
+    };
+    let text = match last_line(&run.stdout, &run.stderr, success) {
+        Some(line) => format!("{what} {status}: {line}"),
+        None => format!("{what} {status}"),
+    };
+    BackendOutcome {
+        success,
+        message: clean(&text, secrets),
+    }
+}
+
+/// The last meaningful line of a child's output. On failure, stderr's last `ERROR` line wins,
+/// then stderr's last line, then stdout's; on success stdout comes first.
+pub fn last_line(stdout: &[u8], stderr: &[u8], success: bool) -> Option<String> {
+    let out = String::from_utf8_lossy(stdout);
+    let err = String::from_utf8_lossy(stderr);
+    let error_line = || {
+        meaningful(&err)
+            .rev()
+            .find(|l| l.contains("ERROR"))
+            .map(from_error)
+    };
+    let last = |text: &str| meaningful(text).next_back().map(str::to_owned);
+    if success {
+        last(&out).or_else(|| last(&err))
+    } else {
+        error_line().or_else(|| last(&err)).or_else(|| last(&out))
+    }
+}
+
+/// Lines worth showing: not blank, not a Python warning.
+fn meaningful(text: &str) -> impl DoubleEndedIterator<Item = &str> {
+    text.lines().map(str::trim).filter(|l| {
+        !l.is_empty()
+            && !l.starts_with("WARNING:")
+            && !l.contains("DeprecationWarning")
+            && !l.starts_with("import ")
+    })
+}
+
+/// `2026-11-24 16:05:44,317 ERROR: Failed: x` and `ERROR:root:Failed: x` become `ERROR: Failed: x`.
+fn from_error(line: &str) -> String {
+    if let Some(i) = line.find("ERROR: ") {
+        return line[i..].to_owned();
+    }
+    if let Some(rest) = line.strip_prefix("ERROR:root:") {
+        return format!("ERROR: {rest}");
+    }
+    line.to_owned()
+}
+
+/// One bounded line without control characters or secrets.
+pub fn clean(text: &str, secrets: &[Secret]) -> String {
+    let scrubbed = scrub(text, secrets);
+    let mut out = String::new();
+    let mut count = 0;
+    for c in scrubbed.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if c == ' ' && out.ends_with(' ') {
+            continue;
+        }
+        if count == MAX_MESSAGE {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+        count += 1;
+    }
+    // Scrub again: bounding may not cut a secret, but collapsing whitespace could join one.
+    scrub(out.trim(), secrets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_agent_line() {
+        let err = b"WARNING:root:Parse error: Ignoring unknown option 'port=cn1'\n\n\
+            ERROR:root:Failed: Timed out waiting to power OFF\n\n\n\
+            2026-11-24 16:05:19,451 ERROR: Failed: Timed out waiting to power OFF\n\n";
+        let line = last_line(b"", err, false).expect("line");
+        assert_eq!(line, "ERROR: Failed: Timed out waiting to power OFF");
+        let ok = last_line(b"Success: Powered OFF\n", b"DeprecationWarning: x\n", true);
+        assert_eq!(ok.as_deref(), Some("Success: Powered OFF"));
+        assert_eq!(last_line(b"", b"  \n", false), None);
+    }
+
+    #[test]
+    fn survives_binary_and_bounds_length() {
+        let line = last_line(b"", b"\xff\xfe bad \x1b[31mred\x07\n", false).expect("line");
+        let cleaned = clean(&line, &[]);
+        assert!(!cleaned.chars().any(char::is_control), "{cleaned:?}");
+        assert!(cleaned.contains("red"));
+        assert_eq!(
+            clean(&"x".repeat(1000), &[]).chars().count(),
+            MAX_MESSAGE + 1
+        );
+    }
+}

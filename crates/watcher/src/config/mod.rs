@@ -1,0 +1,407 @@
+//! The daemon's configuration: the TOML schema, where each setting comes from, and validation.
+//!
+//! Precedence, lowest first: built-in defaults, the TOML file, the environment (`REQUEST_DIR`
+//! / `RESPONSE_DIR`, then nnf-sos's `NNF_FENCE_REQUEST_DIR` / `NNF_FENCE_RESPONSE_DIR`), then the
+//! command line. Validation happens here, once, so the rest of the daemon only sees a
+//! configuration that can run; every message names the offending key.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
+use serde::Deserialize;
+
+use crate::backend::support::template::{Template, Var};
+use crate::backend::{BackendConfig, SimulateConfig};
+pub use cli::{Cli, LogFormat};
+
+pub mod cli;
+mod validate;
+
+/// Where the configuration lives unless `--config` says otherwise.
+pub const DEFAULT_CONFIG: &str = "/etc/gfs2-fencing/fence-watcher.toml";
+/// Name of the backend that the `--simulate*` flags create.
+pub const SIMULATE_BACKEND: &str = "simulate";
+
+/// The whole configuration, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub request_dir: PathBuf,
+    pub response_dir: PathBuf,
+    pub daemon: DaemonSection,
+    pub after_fence: Option<AfterFenceConfig>,
+    pub backends: BTreeMap<String, BackendConfig>,
+    pub topology: Vec<TopologyEntry>,
+    /// The file read, if any (for messages).
+    pub file: Option<PathBuf>,
+}
+
+/// The file as written. Unknown keys are errors: a typo must not silently disable fencing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    spool: SpoolSection,
+    #[serde(default)]
+    daemon: DaemonSection,
+    after_fence: Option<AfterFenceConfig>,
+    #[serde(default)]
+    backends: BTreeMap<String, BackendConfig>,
+    #[serde(default)]
+    topology: Vec<TopologyEntry>,
+}
+
+/// `[spool]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpoolSection {
+    request_dir: Option<PathBuf>,
+    response_dir: Option<PathBuf>,
+}
+
+/// `[daemon]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSection {
+    /// Most backend runs at once.
+    pub max_concurrent: usize,
+    /// How long SIGTERM waits for in-flight fences.
+    pub grace_period_secs: u64,
+    /// Seconds between heartbeat touches.
+    pub heartbeat_interval_secs: u64,
+    /// Prune responses older than this many days; never when absent.
+    pub response_retention_days: Option<u64>,
+    /// Loopback address of the Prometheus endpoint; none when absent.
+    pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        DaemonSection {
+            max_concurrent: 16,
+            grace_period_secs: 30,
+            heartbeat_interval_secs: 10,
+            response_retention_days: None,
+            metrics_listen: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// `[after_fence]`: a command run after each successful fence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterFenceConfig {
+    /// argv, run without a shell; `{node}`, `{nodeid}`, `{action}` are replaced (see
+    /// `templates`).
+    pub command: Vec<String>,
+    #[serde(default = "default_after_fence_timeout")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_corosync_conf")]
+    pub corosync_conf: PathBuf,
+}
+
+impl AfterFenceConfig {
+    /// The placeholders the command may use.
+    pub const VARS: &'static [Var] = &[Var::Node, Var::NodeId, Var::Action];
+
+    /// The command's arguments parsed by the one template engine; the error names the first
+    /// argument with an unknown placeholder or a stray brace.
+    pub fn templates(&self) -> Result<Vec<Template>, ConfigError> {
+        self.command
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Template::parse(a, Self::VARS)
+                    .map_err(|e| ConfigError::Invalid(format!("after_fence.command[{i}] {e}")))
+            })
+            .collect()
+    }
+}
+
+fn default_after_fence_timeout() -> u64 {
+    30
+}
+
+fn default_corosync_conf() -> PathBuf {
+    PathBuf::from("/etc/corosync/corosync.conf")
+}
+
+/// One `[[topology]]` entry: nodes matching any pattern are fenced by `levels`, in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyEntry {
+    pub nodes: Vec<String>,
+    pub levels: Vec<String>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reads and validates the configuration for this command line and environment.
+pub fn load(cli: &Cli, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError> {
+    let (file, parsed) = read_file(cli)?;
+    let mut cfg = Config {
+        request_dir: parsed
+            .spool
+            .request_dir
+            .unwrap_or(DEFAULT_REQUEST_DIR.into()),
+        response_dir: parsed
+            .spool
+            .response_dir
+            .unwrap_or(DEFAULT_RESPONSE_DIR.into()),
+        daemon: parsed.daemon,
+        after_fence: parsed.after_fence,
+        backends: parsed.backends,
+        topology: parsed.topology,
+        file,
+    };
+    let pick = |a: &str, b: &str| env(a).or_else(|| env(b)).filter(|v| !v.is_empty());
+    if let Some(dir) = pick("REQUEST_DIR", "NNF_FENCE_REQUEST_DIR") {
+        cfg.request_dir = dir.into();
+    }
+    if let Some(dir) = pick("RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR") {
+        cfg.response_dir = dir.into();
+    }
+    apply_cli(&mut cfg, cli)?;
+    validate::validate(&cfg)?;
+    Ok(cfg)
+}
+
+/// The file named by `--config`, or the default one; a missing default file is an empty
+/// configuration (validation then says what is missing).
+fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
+    let (path, required) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&path, &text).map(|c| (Some(path), c)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            Ok((None, FileConfig::default()))
+        }
+        Err(source) => Err(ConfigError::Read { path, source }),
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: one_line(&e.to_string()),
+    })
+}
+
+/// The TOML error quotes the offending line of the file: the message goes to the journal as one
+/// line, so newlines become spaces and other control characters are escaped.
+fn one_line(msg: &str) -> String {
+    msg.trim_end()
+        .chars()
+        .map(|c| match c {
+            '\n' => " ".to_owned(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
+    if let Some(d) = &cli.request_dir {
+        cfg.request_dir = d.clone();
+    }
+    if let Some(d) = &cli.response_dir {
+        cfg.response_dir = d.clone();
+    }
+    if let Some(n) = cli.max_concurrent {
+        cfg.daemon.max_concurrent = n;
+    }
+    if let Some(s) = cli.heartbeat_interval {
+        cfg.daemon.heartbeat_interval_secs = s;
+    }
+    if let Some(a) = cli.metrics_listen {
+        cfg.daemon.metrics_listen = Some(a);
+    }
+    if let Some(f) = cli.log_format {
+        cfg.daemon.log_format = f;
+    }
+    if cli.simulating() {
+        let backend = simulate_backend(cli)?;
+        cfg.backends.insert(SIMULATE_BACKEND.to_owned(), backend);
+        // First matching entry wins: the simulation takes every node.
+        let all = TopologyEntry {
+            nodes: vec!["*".into()],
+            levels: vec![SIMULATE_BACKEND.into()],
+        };
+        cfg.topology.insert(0, all);
+    }
+    Ok(())
+}
+
+/// The `simulate` backend of the command line: the same [`SimulateConfig`] a
+/// `[backends.simulate]` table gives, so both paths build the same backend.
+fn simulate_backend(cli: &Cli) -> Result<BackendConfig, ConfigError> {
+    let delay = cli.simulate_delay.unwrap_or(0.0);
+    if !(0.0..=3600.0).contains(&delay) {
+        return Err(ConfigError::Invalid(format!(
+            "--simulate-delay {delay} is not between 0 and 3600 seconds"
+        )));
+    }
+    Ok(BackendConfig::Simulate(SimulateConfig {
+        delay_secs: delay,
+        outcome: cli.simulate_outcome.unwrap_or_default(),
+        // --simulate-delay means a slow fence, not a hung one: the timeout leaves it room.
+        timeout_secs: (delay > 0.0).then_some(delay + 60.0),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::parse_from(std::iter::once("fence_watcher").chain(args.iter().copied()))
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(f.path(), text).expect("write config");
+        f
+    }
+
+    fn no_env(_: &str) -> Option<OsString> {
+        None
+    }
+
+    const GOOD: &str = r#"
+        [spool]
+        request_dir = "/r"
+        response_dir = "/s"
+        [daemon]
+        max_concurrent = 4
+        [backends.ipmi]
+        type = "simulate"
+        [[topology]]
+        nodes = ["cn-*"]
+        levels = ["ipmi"]
+    "#;
+
+    #[test]
+    fn refuses_to_run_without_a_backend() {
+        let f = write("[daemon]\nmax_concurrent = 2\n");
+        let p = f.path().to_str().expect("utf-8");
+        let err = load(&cli(&["--config", p]), &no_env).expect_err("no backend");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("[backends.NAME]") && msg.contains("--simulate"),
+            "{msg}"
+        );
+        let ok = load(&cli(&["--config", p, "--simulate"]), &no_env).expect("simulate");
+        assert_eq!(ok.topology[0].levels, ["simulate"]);
+    }
+
+    #[test]
+    fn a_parse_error_is_one_line_without_control_characters() {
+        let f = write("[daemon]\nmax_concurrent = 2\n\u{0}\u{1b}[2J\r = 1\n");
+        let p = f.path().to_str().expect("utf-8");
+        let msg = load(&cli(&["--config", p]), &no_env)
+            .expect_err("bad toml")
+            .to_string();
+        assert!(!msg.chars().any(char::is_control), "{msg:?}");
+        assert!(msg.contains("\\u{1b}"), "{msg}");
+    }
+
+    #[test]
+    fn precedence_is_file_then_env_then_cli() {
+        let f = write(GOOD);
+        let p = f.path().to_str().expect("utf-8");
+        let c = load(&cli(&["--config", p]), &no_env).expect("valid");
+        assert_eq!(c.request_dir, PathBuf::from("/r"));
+        assert_eq!(c.daemon.max_concurrent, 4);
+        assert_eq!(c.daemon.grace_period_secs, 30);
+        let env = |k: &str| match k {
+            "NNF_FENCE_REQUEST_DIR" => Some(OsString::from("/nnf")),
+            "RESPONSE_DIR" => Some(OsString::from("/env-s")),
+            "NNF_FENCE_RESPONSE_DIR" => Some(OsString::from("/ignored")),
+            _ => None,
+        };
+        let c = load(&cli(&["--config", p]), &env).expect("valid");
+        assert_eq!(c.request_dir, PathBuf::from("/nnf"));
+        assert_eq!(c.response_dir, PathBuf::from("/env-s"));
+        let c = load(&cli(&["--config", p, "--request-dir", "/flag"]), &env).expect("valid");
+        assert_eq!(c.request_dir, PathBuf::from("/flag"));
+    }
+
+    #[test]
+    fn messages_name_the_key() {
+        let cases = [
+            (
+                GOOD.replace("levels = [\"ipmi\"]", "levels = [\"nope\"]"),
+                "topology[0].levels",
+            ),
+            (
+                GOOD.replace("max_concurrent = 4", "max_concurrent = 0"),
+                "daemon.max_concurrent",
+            ),
+            (
+                GOOD.replace("max_concurrent = 4", "max_concurent = 4"),
+                "max_concurent",
+            ),
+            (
+                GOOD.replace("max_concurrent = 4", "metrics_listen = \"0.0.0.0:9464\""),
+                "daemon.metrics_listen",
+            ),
+            (GOOD.replace("\"cn-*\"", "\"[\""), "topology[0].nodes"),
+        ];
+        for (text, key) in cases {
+            let f = write(&text);
+            let p = f.path().to_str().expect("utf-8");
+            let msg = load(&cli(&["--config", p]), &no_env)
+                .expect_err(key)
+                .to_string();
+            assert!(msg.contains(key), "{key}: {msg}");
+        }
+    }
+
+    #[test]
+    fn a_misspelled_after_fence_placeholder_is_refused() {
+        let text = format!(
+            "{GOOD}\n[after_fence]\ncommand = [\"dlm_tool\", \"fence_ack\", \"{{nodid}}\"]\n"
+        );
+        let f = write(&text);
+        let p = f.path().to_str().expect("utf-8");
+        let msg = load(&cli(&["--config", p]), &no_env)
+            .expect_err("{nodid} is not a placeholder")
+            .to_string();
+        assert!(
+            msg.contains("after_fence.command[2]") && msg.contains("unknown placeholder {nodid}"),
+            "{msg}"
+        );
+        let ok = text.replace("{nodid}", "{nodeid}");
+        let f = write(&ok);
+        let p = f.path().to_str().expect("utf-8");
+        load(&cli(&["--config", p]), &no_env).expect("{nodeid} is one");
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist() {
+        let err = load(
+            &cli(&["--config", "/nonexistent/x.toml", "--simulate"]),
+            &no_env,
+        );
+        assert!(matches!(err, Err(ConfigError::Read { .. })));
+    }
+}

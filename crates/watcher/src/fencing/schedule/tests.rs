@@ -1,0 +1,146 @@
+//! Unit tests of scheduling: the concurrency limit, coalescing, expiry while waiting for a
+//! slot, and requests without a route. The backend is the test double of `crate::testing`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gfs2_fence_protocol::Action;
+
+use super::{Decision, Scheduler};
+use crate::observe::Metrics;
+use crate::testing::{request, routing, TestBackend};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn scheduler(backend: &Arc<TestBackend>, max: usize) -> (Arc<Scheduler>, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::default());
+    let s = Scheduler::new(max, routing(backend), metrics.clone());
+    (Arc::new(s), metrics)
+}
+
+/// Lets every spawned task of this (current-thread) runtime run to its next await point.
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn never_more_backend_runs_than_max_concurrent() {
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 2);
+    let tasks: Vec<_> = (1..=5)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.fence(&request(&format!("cn-{i}"), Action::Off, MINUTE))
+                    .await
+            })
+        })
+        .collect();
+    backend.started(2).await;
+    settle().await;
+    assert_eq!(backend.running(), 2, "a third run started past the limit");
+    backend.release(5);
+    for t in tasks {
+        let decision = t.await.expect("task");
+        assert!(
+            matches!(decision, Decision::Ran { joined: false, .. }),
+            "{decision:?}"
+        );
+    }
+    assert_eq!((backend.runs(), backend.peak()), (5, 2));
+}
+
+#[tokio::test]
+async fn overlapping_identical_requests_share_one_run_and_all_are_answered() {
+    let backend = TestBackend::gated();
+    let (s, metrics) = scheduler(&backend, 4);
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.fence(&request("cn-7", Action::Reboot, MINUTE)).await })
+        })
+        .collect();
+    backend.started(1).await;
+    settle().await;
+    backend.release(1);
+    let mut joined = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Decision::Ran { result, joined: j } => {
+                assert!(result.success, "{}", result.message);
+                joined += usize::from(j);
+            }
+            other => panic!("not answered by the run: {other:?}"),
+        }
+    }
+    assert_eq!((backend.runs(), joined), (1, 2));
+    assert!(metrics
+        .render()
+        .contains("fence_watcher_coalesced_requests_total 2"));
+    // The run is over: the next identical request starts a run of its own.
+    backend.release(1);
+    let again = s.fence(&request("cn-7", Action::Reboot, MINUTE)).await;
+    assert!(matches!(again, Decision::Ran { joined: false, .. }));
+    assert_eq!(backend.runs(), 2);
+}
+
+#[tokio::test]
+async fn a_request_whose_deadline_passes_while_waiting_for_a_slot_expires_unstarted() {
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 1);
+    let s2 = s.clone();
+    let first = tokio::spawn(async move { s2.fence(&request("cn-1", Action::Off, MINUTE)).await });
+    backend.started(1).await;
+    let late = s
+        .fence(&request("cn-2", Action::Off, Duration::from_millis(200)))
+        .await;
+    assert!(matches!(late, Decision::Expired), "{late:?}");
+    assert_eq!(backend.runs(), 1, "the expired request was started");
+    backend.release(1);
+    assert!(matches!(first.await.expect("task"), Decision::Ran { .. }));
+}
+
+#[tokio::test]
+async fn a_request_already_past_its_deadline_never_runs() {
+    let backend = TestBackend::open(true);
+    let (s, _) = scheduler(&backend, 1);
+    let d = s.fence(&request("cn-1", Action::Off, Duration::ZERO)).await;
+    assert!(matches!(d, Decision::Expired), "{d:?}");
+    assert_eq!(backend.runs(), 0);
+}
+
+#[tokio::test]
+async fn a_node_without_a_route_is_not_fenced() {
+    let backend = TestBackend::open(true);
+    let (s, _) = scheduler(&backend, 1);
+    let d = s.fence(&request("other-1", Action::Off, MINUTE)).await;
+    assert!(matches!(d, Decision::NoRoute), "{d:?}");
+    assert_eq!(backend.runs(), 0);
+}
+
+#[tokio::test]
+async fn joiners_of_a_run_whose_leader_found_no_slot_in_time_decide_for_themselves() {
+    // max 1: cn-1 holds the only slot; a cn-2 leader with a short deadline expires waiting, and
+    // its joiner (a long deadline) must then lead a run of its own instead of waiting forever.
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 1);
+    let s1 = s.clone();
+    let hold = tokio::spawn(async move { s1.fence(&request("cn-1", Action::Off, MINUTE)).await });
+    backend.started(1).await;
+    let s2 = s.clone();
+    let leader = tokio::spawn(async move {
+        s2.fence(&request("cn-2", Action::Off, Duration::from_millis(200)))
+            .await
+    });
+    settle().await;
+    let s3 = s.clone();
+    let joiner = tokio::spawn(async move { s3.fence(&request("cn-2", Action::Off, MINUTE)).await });
+    assert!(matches!(leader.await.expect("task"), Decision::Expired));
+    backend.release(2);
+    assert!(matches!(hold.await.expect("task"), Decision::Ran { .. }));
+    let j = joiner.await.expect("task");
+    assert!(matches!(j, Decision::Ran { joined: false, .. }), "{j:?}");
+    assert_eq!(backend.runs(), 2);
+}

@@ -1,0 +1,192 @@
+//! Fencing topology: which backends fence which node, and in what order.
+//!
+//! As in Pacemaker's fencing topology, a node is fenced by an ordered list of levels; the first
+//! level that succeeds wins and when every level fails the result carries every level's error.
+//! The first `[[topology]]` entry with a pattern matching the node is the node's route.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gfs2_fence_protocol::{LevelResult, NodeName};
+
+use crate::backend::{Backend, BackendBuildError, BackendOutcome, FenceJob};
+use crate::config::Config;
+use crate::observe::Metrics;
+
+/// How long past its own timeout a backend may take before the daemon gives up on it. Backends
+/// enforce their timeouts themselves; this only keeps a broken one from holding a slot forever.
+const BACKEND_GRACE: Duration = Duration::from_secs(10);
+
+/// One level: a backend and the name it has in the configuration.
+#[derive(Debug, Clone)]
+pub struct Level {
+    pub name: String,
+    pub backend: Arc<dyn Backend>,
+}
+
+/// The routes of a configuration, with their backends built.
+#[derive(Debug, Default)]
+pub struct Routes {
+    entries: Vec<(Vec<glob::Pattern>, Vec<Level>)>,
+}
+
+/// What running the levels of a route did.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub success: bool,
+    /// The backend that succeeded, or the last one tried.
+    pub backend: String,
+    pub levels: Vec<LevelResult>,
+    pub message: String,
+    pub duration: Duration,
+}
+
+impl Routes {
+    /// Builds every backend of the configuration (each once, shared between routes).
+    pub fn build(cfg: &Config) -> Result<Routes, BackendBuildError> {
+        let mut built: HashMap<&str, Arc<dyn Backend>> = HashMap::new();
+        for (name, bc) in &cfg.backends {
+            built.insert(name, bc.build(name)?);
+        }
+        let mut entries = Vec::new();
+        for entry in &cfg.topology {
+            // Patterns and level names were checked by config validation.
+            let patterns = entry
+                .nodes
+                .iter()
+                .filter_map(|p| glob::Pattern::new(p).ok())
+                .collect();
+            let levels = entry
+                .levels
+                .iter()
+                .filter_map(|l| {
+                    built.get(l.as_str()).map(|b| Level {
+                        name: l.clone(),
+                        backend: b.clone(),
+                    })
+                })
+                .collect();
+            entries.push((patterns, levels));
+        }
+        Ok(Routes { entries })
+    }
+
+    /// These routes and one more, tried after them: nodes matching any of `patterns` are
+    /// fenced by `levels`. For routes built in code (tests, tools) instead of a configuration.
+    pub fn with_route(
+        mut self,
+        patterns: &[&str],
+        levels: Vec<Level>,
+    ) -> Result<Routes, glob::PatternError> {
+        let patterns = patterns
+            .iter()
+            .map(|p| glob::Pattern::new(p))
+            .collect::<Result<_, _>>()?;
+        self.entries.push((patterns, levels));
+        Ok(self)
+    }
+
+    /// The levels that fence `node`, or `None` when no entry matches it.
+    pub fn route(&self, node: &NodeName) -> Option<&[Level]> {
+        self.entries
+            .iter()
+            .find(|(patterns, _)| patterns.iter().any(|p| p.matches(node.as_str())))
+            .map(|(_, levels)| levels.as_slice())
+    }
+}
+
+/// Runs the levels in order until one succeeds.
+pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> RunResult {
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(levels.len());
+    for (i, level) in levels.iter().enumerate() {
+        let t0 = Instant::now();
+        let limit = level.backend.timeout() + BACKEND_GRACE;
+        let outcome = tokio::time::timeout(limit, level.backend.fence(job))
+            .await
+            .unwrap_or_else(|_| {
+                BackendOutcome::failed(format!(
+                    "backend did not return within {}s",
+                    limit.as_secs()
+                ))
+            });
+        metrics.backend_run(&level.name, outcome.success);
+        results.push(LevelResult {
+            level: i as u32 + 1,
+            backend: level.name.clone(),
+            success: outcome.success,
+            message: outcome.message,
+            duration_ms: t0.elapsed().as_millis() as u64,
+        });
+        if outcome.success {
+            break;
+        }
+    }
+    summarize(job, results, started.elapsed())
+}
+
+fn summarize(job: &FenceJob, levels: Vec<LevelResult>, duration: Duration) -> RunResult {
+    let (action, node) = (job.action, &job.node);
+    let backend = levels.last().map(|l| l.backend.clone()).unwrap_or_default();
+    let message = match levels.iter().find(|l| l.success) {
+        Some(l) => format!(
+            "{action} of {node} succeeded via level {} ({}): {}",
+            l.level, l.backend, l.message
+        ),
+        None if levels.is_empty() => format!("{action} of {node} failed: no fencing level"),
+        None => {
+            let errors: Vec<String> = levels
+                .iter()
+                .map(|l| format!("level {} ({}): {}", l.level, l.backend, l.message))
+                .collect();
+            format!(
+                "{action} of {node} failed at every level: {}",
+                errors.join("; ")
+            )
+        }
+    };
+    RunResult {
+        success: levels.iter().any(|l| l.success),
+        backend,
+        levels,
+        message,
+        duration,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gfs2_fence_protocol::{Action, RequestId};
+
+    fn level(n: u32, ok: bool) -> LevelResult {
+        LevelResult {
+            level: n,
+            backend: format!("b{n}"),
+            success: ok,
+            message: format!("m{n}"),
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn summary_names_the_winner_or_every_error() {
+        let job = FenceJob {
+            request_id: RequestId::new(),
+            node: NodeName::parse("cn1").expect("valid"),
+            action: Action::Off,
+            gfs2_filesystems: vec![],
+        };
+        let r = summarize(&job, vec![level(1, false), level(2, true)], Duration::ZERO);
+        assert!(r.success && r.backend == "b2");
+        assert!(r.message.contains("level 2 (b2)"), "{}", r.message);
+        let r = summarize(&job, vec![level(1, false), level(2, false)], Duration::ZERO);
+        assert!(!r.success);
+        assert!(
+            r.message.contains("m1") && r.message.contains("m2"),
+            "{}",
+            r.message
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The state every request task shares: the spool, the scheduler, the metrics, the names being
+//! handled, the bounded set of request tasks, and the count of requests shutdown waits for.
+//!
+//! Request tasks are bounded: a task starts only with one of `max_concurrent + TASK_WINDOW`
+//! slots, taken before the task is spawned (as mini-redis takes its permit before spawning a
+//! connection task). A name that finds no free slot waits in a queue (a name, not a task) and
+//! the next task to finish takes it up, so a flood of request files makes a bounded number of
+//! tasks, and the event loop never waits for a slot (it keeps the heartbeat and the signals).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gfs2_fence_protocol::SpoolName;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+use super::Spool;
+use crate::fencing::{Routing, Scheduler};
+use crate::observe::{Metrics, RateLimiter};
+
+/// Request tasks allowed beyond `max_concurrent`. Requests past the backend slots still have
+/// work that needs no backend: cancelled, expired and invalid ones are answered at once,
+/// duplicates join a run under way, and every request's spool steps (claim, read, publish)
+/// run on the 8 blocking threads. 32 keeps those flowing behind slow fences (4 per blocking
+/// thread) while bounding what a flood of files can make; a request that waits for a task slot
+/// stays unclaimed in `REQUEST_DIR` and, if its deadline passes meanwhile, is answered expired.
+pub const TASK_WINDOW: usize = 32;
+
+/// Everything the request tasks share.
+#[derive(Debug)]
+pub struct Context {
+    pub spool: Spool,
+    pub metrics: Arc<Metrics>,
+    pub scheduler: Scheduler,
+    /// `fence_watcher@<host>`, written into every response.
+    pub responder: String,
+    /// Limits log lines that hostile spool files can trigger.
+    pub hostile_log: RateLimiter,
+    /// Names being handled; `true` when the name was seen again meanwhile.
+    busy: Mutex<HashMap<SpoolName, bool>>,
+    /// Slots of request tasks.
+    slots: Arc<Semaphore>,
+    /// Work waiting for a slot; taken up by the next task that finishes.
+    queue: Mutex<VecDeque<Work>>,
+    stopping: AtomicBool,
+    tasks: AtomicUsize,
+    idle: Notify,
+}
+
+/// One request to handle, queued until a task slot is free.
+#[derive(Debug)]
+pub struct Work {
+    pub name: SpoolName,
+    /// Found in `.claimed` at start-up rather than picked up from `REQUEST_DIR`.
+    pub recovered: bool,
+    /// Counts the request from submission to its end, so shutdown waits for queued ones too.
+    pub(super) _count: TaskGuard,
+}
+
+/// Counts a request from its submission to its end, so shutdown knows when all are done.
+#[derive(Debug)]
+pub struct TaskGuard(Arc<Context>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_one();
+        }
+    }
+}
+
+impl Context {
+    /// The shared state of a daemon fencing through `routing`, at most `max_concurrent`
+    /// backend runs at once.
+    pub fn new(spool: Spool, routing: Arc<Routing>, max_concurrent: usize) -> Context {
+        let host = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        let metrics = Arc::new(Metrics::default());
+        Context {
+            spool,
+            scheduler: Scheduler::new(max_concurrent, routing, metrics.clone()),
+            metrics,
+            responder: format!("fence_watcher@{host}"),
+            hostile_log: RateLimiter::new(20, 1.0),
+            busy: Mutex::new(HashMap::new()),
+            slots: Arc::new(Semaphore::new(max_concurrent + TASK_WINDOW)),
+            queue: Mutex::new(VecDeque::new()),
+            stopping: AtomicBool::new(false),
+            tasks: AtomicUsize::new(0),
+            idle: Notify::new(),
+        }
+    }
+
+    /// Marks `name` as being handled; false when it already is (it is then looked at again
+    /// when the current handling ends: a writer may have published a new file of that name,
+    /// as the agent does when it cancels).
+    pub fn begin(&self, name: &SpoolName) -> bool {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        match busy.get_mut(name) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                busy.insert(name.clone(), false);
+                true
+            }
+        }
+    }
+
+    /// Ends the handling of `name`; true when it was seen again meanwhile.
+    pub fn end(&self, name: &SpoolName) -> bool {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(name).unwrap_or(false)
+    }
+
+    /// A unit of work for `name`, counted until it is dropped.
+    pub fn work(self: &Arc<Self>, name: SpoolName, recovered: bool) -> Work {
+        self.tasks.fetch_add(1, Ordering::AcqRel);
+        Work {
+            name,
+            recovered,
+            _count: TaskGuard(self.clone()),
+        }
+    }
+
+    /// A task slot for `work`, or `None` when every slot is taken (the work is then queued
+    /// for the next task that finishes). Checked under the queue's lock, as is the release in
+    /// [`Context::next_or_release`], so queued work is never stranded.
+    pub fn slot_or_queue(&self, work: Work) -> Option<(OwnedSemaphorePermit, Work)> {
+        let mut queue = self.lock_queue();
+        match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => Some((permit, work)),
+            // Never closed; no slot means: wait in the queue.
+            Err(_) => {
+                queue.push_back(work);
+                None
+            }
+        }
+    }
+
+    /// The next queued work for a task that finished its own; when there is none the task's
+    /// slot is released.
+    pub fn next_or_release(
+        &self,
+        permit: OwnedSemaphorePermit,
+    ) -> Option<(OwnedSemaphorePermit, Work)> {
+        let mut queue = self.lock_queue();
+        match queue.pop_front() {
+            Some(work) => Some((permit, work)),
+            None => {
+                drop(permit);
+                None
+            }
+        }
+    }
+
+    fn lock_queue(&self) -> MutexGuard<'_, VecDeque<Work>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Requests submitted and not yet finished (running or queued).
+    pub fn tasks(&self) -> usize {
+        self.tasks.load(Ordering::Acquire)
+    }
+
+    /// Request tasks running now (at most `max_concurrent + TASK_WINDOW`).
+    pub fn running(&self) -> usize {
+        self.slots_total() - self.slots.available_permits()
+    }
+
+    fn slots_total(&self) -> usize {
+        self.scheduler.max_concurrent() + TASK_WINDOW
+    }
+
+    /// Waits until no request is running or queued.
+    pub async fn idle(&self) {
+        while self.tasks() > 0 {
+            self.idle.notified().await;
+        }
+    }
+
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,132 @@
+//! Step 5 of the claim protocol: publish the response, durably and without replacing any
+//! existing one, then remove the claim. Also the one audit line per fence decision.
+
+use gfs2_fence_protocol::{
+    LevelResult, NodeName, Outcome, Publish, Request, RequestId, Response, SpoolError, SpoolName,
+    Timestamp, SCHEMA_VERSION,
+};
+
+use super::claim::Invalid;
+use super::Context;
+
+/// What the daemon decided for one request.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub message: String,
+    pub executed: bool,
+    pub levels: Vec<LevelResult>,
+    /// The backend that decided; empty when none ran.
+    pub backend: String,
+    pub duration_ms: u64,
+}
+
+impl Answer {
+    /// An answer given without running any backend.
+    pub fn unexecuted(outcome: Outcome, message: String) -> Self {
+        Answer {
+            outcome,
+            message,
+            executed: false,
+            levels: Vec::new(),
+            backend: String::new(),
+            duration_ms: 0,
+        }
+    }
+}
+
+/// A response that could not be published (full or read-only file system, I/O error). The
+/// claim stays; the caller tries [`deliver`] again.
+#[derive(Debug)]
+pub struct Unpublished(pub Box<Response>);
+
+/// Answers a valid request.
+pub fn answer(d: &Context, name: &SpoolName, req: &Request, a: Answer) -> Result<(), Unpublished> {
+    let mut r = Response::to_request(req, a.outcome, a.message.clone(), d.responder.clone());
+    r.executed = Some(a.executed);
+    r.levels = a.levels.clone();
+    finish(d, name, r, &a)
+}
+
+/// Answers a request that could not be used, under the identity recovered from it.
+pub fn answer_invalid(d: &Context, name: &SpoolName, inv: &Invalid) -> Result<(), Unpublished> {
+    let a = Answer::unexecuted(Outcome::Invalid, inv.problem.clone());
+    let r = Response {
+        schema_version: Some(SCHEMA_VERSION),
+        request_id: inv.request_id.clone(),
+        success: false,
+        action_performed: None,
+        target_node: inv.node.clone(),
+        message: inv.problem.clone(),
+        timestamp: Some(Timestamp::now().to_string()),
+        outcome: Some(Outcome::Invalid),
+        executed: Some(false),
+        levels: Vec::new(),
+        responder: Some(d.responder.clone()),
+    };
+    finish(d, name, r, &a)
+}
+
+fn finish(d: &Context, name: &SpoolName, r: Response, a: &Answer) -> Result<(), Unpublished> {
+    // Invalid files are logged (rate-limited) where they are found: a flood of them must not
+    // flood the audit trail.
+    if a.outcome != Outcome::Invalid {
+        audit(name, &r.request_id, &r.target_node, r.action_performed, a);
+    }
+    d.metrics.answered(a.outcome, &a.backend);
+    deliver(d, name, r)
+}
+
+/// Publishes `r` and removes the claim. On failure the claim stays and `r` is handed back:
+/// the fence it reports has happened, so it must reach the requester's records.
+pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
+    match publish(d, name, &r) {
+        Ok(()) => Ok(()),
+        Err(SpoolError::AlreadyExists { path }) => {
+            tracing::warn!(
+                request = %name,
+                "response {} already exists (another responder answered first); ours was dropped",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(request = %name, "cannot complete the response: {e}; the claim stays and publishing is retried");
+            Err(Unpublished(Box::new(r)))
+        }
+    }
+}
+
+/// Publishes the response, then removes the claim: the response is durable before the request
+/// disappears, so a crash in between leaves a claim that start-up recognises as answered.
+fn publish(d: &Context, name: &SpoolName, r: &Response) -> Result<(), SpoolError> {
+    let published = d
+        .spool
+        .responses
+        .publish(name, &r.to_json(), Publish::NoReplace);
+    if matches!(published, Ok(()) | Err(SpoolError::AlreadyExists { .. })) {
+        d.spool.claimed.remove(name.as_str())?;
+    }
+    published
+}
+
+fn audit(
+    name: &SpoolName,
+    id: &RequestId,
+    node: &NodeName,
+    action: Option<gfs2_fence_protocol::Action>,
+    a: &Answer,
+) {
+    tracing::info!(
+        request = %name,
+        request_id = %id,
+        node = %node,
+        action = action.map_or("none", |x| x.as_str()),
+        outcome = a.outcome.as_str(),
+        backend = if a.backend.is_empty() { "none" } else { a.backend.as_str() },
+        executed = a.executed,
+        duration_ms = a.duration_ms,
+        "fence decision: {}",
+        a.message
+    );
+}

@@ -1,0 +1,179 @@
+//! The running daemon: start-up, the event loop, and its orderly end.
+//!
+//! Start-up order matters for "no request is ever missed": the inotify watch is set up first,
+//! then claimed requests left by a previous run are recovered, then `REQUEST_DIR` is scanned;
+//! only then are events processed. A name seen twice (event and scan) is handled once.
+//!
+//! Beside it: `watch.rs` (inotify), `signals.rs`, `reload.rs` (SIGHUP), `drain.rs` (SIGTERM),
+//! `heartbeat.rs` and `notify.rs` (systemd).
+
+pub mod drain;
+pub mod heartbeat;
+pub mod notify;
+pub mod reload;
+pub mod signals;
+pub mod watch;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gfs2_fence_protocol::SpoolName;
+use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+
+use crate::config::{Cli, Config};
+use crate::fencing::{AfterFence, Routes, Routing};
+use crate::observe::{metrics_http, retention};
+use crate::requests::{self, recovery, Context, Spool};
+use watch::{WatchEvent, Watcher};
+
+/// Runs the daemon until a stop signal; the exit code says whether it ended cleanly.
+pub async fn run(cfg: Config, cli: Cli) -> ExitCode {
+    match start(cfg, cli).await {
+        Ok(code) => code,
+        Err(message) => {
+            tracing::error!("{message}");
+            notify::status(&format!("failed: {message}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
+    let routes = Routes::build(&cfg).map_err(|e| e.to_string())?;
+    let spool = Spool::open(&cfg.request_dir, &cfg.response_dir).map_err(|e| e.to_string())?;
+    // The watch comes before every scan, so a request published meanwhile is seen by one.
+    let mut watcher = Watcher::new(&cfg.request_dir).map_err(|e| {
+        format!(
+            "cannot watch {} with inotify: {e}",
+            cfg.request_dir.display()
+        )
+    })?;
+    let mut signals =
+        signals::Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let interval_secs = cfg.daemon.heartbeat_interval_secs;
+    let hook = cfg.after_fence.as_ref().map(AfterFence::new).transpose();
+    let hook = hook.map_err(|e| e.to_string())?;
+    let routing = Arc::new(Routing::new(routes, hook));
+    let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
+    heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
+    if let Some(addr) = cfg.daemon.metrics_listen {
+        let listener = metrics_http::bind(addr)
+            .await
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        tracing::info!(
+            "metrics on http://{}/metrics",
+            listener.local_addr().unwrap_or(addr)
+        );
+        tokio::spawn(metrics_http::serve(listener, d.metrics.clone()));
+    }
+    if let Some(days) = cfg.daemon.response_retention_days {
+        let d2 = d.clone();
+        tokio::spawn(async move { retention::run(&d2.spool.responses, days).await });
+    }
+    recovery::recover(&d);
+    recovery::scan_requests(&d);
+    let status = format!(
+        "running: watching {}, answering in {}",
+        cfg.request_dir.display(),
+        cfg.response_dir.display()
+    );
+    tracing::info!(
+        backends = cfg.backends.len(),
+        max_concurrent = cfg.daemon.max_concurrent,
+        "fence_watcher {} started; {status}",
+        env!("CARGO_PKG_VERSION")
+    );
+    notify::ready(&status);
+    let mut tick = ticker(interval_secs);
+    loop {
+        tokio::select! {
+            events = watcher.next() => {
+                let events = events.map_err(|e| format!("inotify failed: {e}"))?;
+                for ev in events {
+                    match ev {
+                        WatchEvent::Name(raw) => on_name(&d, raw),
+                        WatchEvent::Created(raw) if !being_written(&d, &raw) => on_name(&d, raw),
+                        WatchEvent::Created(_) => {}
+                        WatchEvent::Overflow => {
+                            tracing::warn!("inotify queue overflowed: rescanning the request directory");
+                            recovery::scan_requests(&d);
+                        }
+                        WatchEvent::DirGone => {
+                            return Err(format!("the request directory {} was removed or renamed; exiting so the service restarts", cfg.request_dir.display()));
+                        }
+                    }
+                }
+            }
+            _ = tick.tick() => beat(&d, interval_secs),
+            _ = signals.term.recv() => break,
+            _ = signals.int.recv() => break,
+            _ = signals.hup.recv() => {
+                if let Some(new) = reload::reload(&d, &cli, &cfg) {
+                    cfg = new;
+                }
+            }
+        }
+    }
+    let grace = Duration::from_secs(cfg.daemon.grace_period_secs);
+    let drained = drain(&d, grace, &mut tick, interval_secs).await;
+    Ok(if drained {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Waits for in-flight requests while still keeping the heartbeat and the watchdog alive.
+async fn drain(d: &Arc<Context>, grace: Duration, tick: &mut Interval, interval_secs: u64) -> bool {
+    let done = drain::drain(d, grace);
+    tokio::pin!(done);
+    loop {
+        tokio::select! {
+            finished = &mut done => return finished,
+            _ = tick.tick() => beat(d, interval_secs),
+        }
+    }
+}
+
+/// The only periodic work: one heartbeat touch and one watchdog ping.
+fn beat(d: &Context, interval_secs: u64) {
+    if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
+        tracing::error!("cannot touch the heartbeat: {e}");
+    }
+    notify::watchdog(&format!("running: {} requests in flight", d.tasks()));
+}
+
+fn ticker(heartbeat_secs: u64) -> Interval {
+    let mut every = Duration::from_secs(heartbeat_secs);
+    if let Some(w) = notify::watchdog_interval() {
+        every = every.min(w);
+    }
+    let mut t = interval_at(Instant::now() + every, every);
+    t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    t
+}
+
+/// Whether a new entry is a plain file that a writer is still writing: its close-after-write
+/// event will follow, and reading it now would see it half-written.
+fn being_written(d: &Context, raw: &std::ffi::OsStr) -> bool {
+    let st = rustix::fs::statat(
+        d.spool.requests.fd(),
+        raw,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    );
+    st.is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            && st.st_nlink == 1
+    })
+}
+
+fn on_name(d: &Arc<Context>, raw: OsString) {
+    match SpoolName::from_bytes(raw.as_bytes()) {
+        Ok(name) => requests::submit(d, name),
+        Err(e) if e.is_ignorable() => {}
+        Err(_) => requests::reject(d, &raw),
+    }
+}

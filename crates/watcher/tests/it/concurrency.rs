@@ -1,0 +1,197 @@
+//! Concurrency: overlapping requests for the same node and action share one backend run and
+//! are all answered; a burst of distinct nodes is answered completely; topology levels fall
+//! through in order.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::{metric, scrape, Daemon, Spool};
+use gfs2_fence_protocol::{Action, Outcome};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[test]
+fn overlapping_duplicates_share_one_backend_run() {
+    let spool = Spool::new();
+    let port = common::free_port();
+    let _d = Daemon::start(
+        &spool,
+        &[
+            "--simulate-delay",
+            "1",
+            "--metrics-listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+    );
+    let names: Vec<_> = (0..5)
+        .map(|_| spool.request("cn-7", Action::Reboot, MINUTE).0)
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for n in &names {
+        let r = spool.response(n.as_str());
+        assert!(
+            r.success && r.outcome == Some(Outcome::Success),
+            "{}",
+            r.message
+        );
+        ids.insert(r.request_id);
+    }
+    assert_eq!(ids.len(), 5, "each request is answered under its own id");
+    let m = scrape(port);
+    let runs = metric(
+        &m,
+        "fence_watcher_backend_runs_total{backend=\"simulate\",result=\"success\"}",
+    );
+    assert_eq!(
+        runs,
+        Some(1.0),
+        "one backend run for five overlapping requests:\n{m}"
+    );
+    assert_eq!(
+        metric(&m, "fence_watcher_coalesced_requests_total"),
+        Some(4.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "fence_watcher_requests_total{outcome=\"success\",backend=\"simulate\"}"
+        ),
+        Some(5.0)
+    );
+}
+
+/// The same with an independent witness: a `command` backend that appends a line per run.
+#[test]
+fn overlapping_duplicates_run_the_command_once() {
+    let spool = Spool::new();
+    let witness = spool.path("runs");
+    let cfg = spool.config(&format!(
+        r#"
+        [backends.cmd]
+        type = "command"
+        argv = ["/bin/sh", "-c", "echo {{node}} {{action}} >> {}; sleep 1"]
+        timeout_secs = 30
+        [[topology]]
+        nodes = ["*"]
+        levels = ["cmd"]
+        "#,
+        witness.display()
+    ));
+    let _d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let names: Vec<_> = (0..5)
+        .map(|_| spool.request("cn-7", Action::Off, MINUTE).0)
+        .collect();
+    let (other, _) = spool.request("cn-8", Action::Off, MINUTE);
+    for n in names.iter().chain([&other]) {
+        let r = spool.response(n.as_str());
+        assert!(r.success, "{}", r.message);
+    }
+    let mut runs: Vec<String> = std::fs::read_to_string(&witness)
+        .expect("the command ran")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    runs.sort();
+    assert_eq!(runs, ["cn-7 off", "cn-8 off"]);
+}
+
+#[test]
+fn levels_fall_through_and_every_error_is_reported() {
+    let spool = Spool::new();
+    let cfg = spool.config(
+        r#"
+        [backends.first]
+        type = "simulate"
+        outcome = "fail"
+        [backends.second]
+        type = "simulate"
+        [backends.third]
+        type = "simulate"
+        outcome = "fail"
+        [[topology]]
+        nodes = ["ok-*"]
+        levels = ["first", "second"]
+        [[topology]]
+        nodes = ["bad-*"]
+        levels = ["first", "third"]
+        "#,
+    );
+    let _d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let (ok, _) = spool.request("ok-1", Action::Off, MINUTE);
+    let (bad, _) = spool.request("bad-1", Action::Off, MINUTE);
+    let (lost, _) = spool.request("other-1", Action::Off, MINUTE);
+
+    let r = spool.response(ok.as_str());
+    assert!(r.success, "{}", r.message);
+    let names: Vec<_> = r
+        .levels
+        .iter()
+        .map(|l| (l.backend.as_str(), l.success))
+        .collect();
+    assert_eq!(names, [("first", false), ("second", true)]);
+
+    let r = spool.response(bad.as_str());
+    assert!(!r.success && r.outcome == Some(Outcome::Failed));
+    assert_eq!(r.levels.len(), 2);
+    assert!(
+        r.message.contains("level 1 (first)") && r.message.contains("level 2 (third)"),
+        "{}",
+        r.message
+    );
+
+    let r = spool.response(lost.as_str());
+    assert!(!r.success && r.executed == Some(false));
+    assert!(r.message.contains("no [[topology]] entry"), "{}", r.message);
+}
+
+#[test]
+fn a_burst_of_distinct_nodes_is_answered_completely() {
+    let spool = Spool::new();
+    // Published before the daemon starts and while it runs, so both the scan and inotify work.
+    let mut expected: Vec<_> = (0..250)
+        .map(|i| spool.request(&format!("cn-{i}"), Action::Reboot, MINUTE))
+        .collect();
+    let _d = Daemon::start(&spool, &["--simulate", "--max-concurrent", "64"]);
+    expected.extend((250..500).map(|i| spool.request(&format!("cn-{i}"), Action::Reboot, MINUTE)));
+    for (name, req) in &expected {
+        let r = spool.response(name.as_str());
+        assert!(r.success, "{}", r.message);
+        assert_eq!(
+            (&r.request_id, &r.target_node),
+            (&req.request_id, &req.target_node)
+        );
+    }
+    assert!(
+        Spool::list(&spool.req).iter().all(|n| n.starts_with('.')),
+        "{:?}",
+        Spool::list(&spool.req)
+    );
+    assert!(spool.drained(), ".claimed never emptied");
+}
+
+#[test]
+fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
+    let spool = Spool::new();
+    // A 6 s slot against a 1 s deadline: a wide margin, so a loaded machine cannot let the first
+    // fence finish before the second is due.
+    let _d = Daemon::start(&spool, &["--simulate-delay", "6", "--max-concurrent", "1"]);
+    let (first, _) = spool.request("cn-1", Action::Off, MINUTE);
+    let claimed = spool.req.join(".claimed").join(first.as_str());
+    let start = std::time::Instant::now();
+    while !claimed.exists() {
+        assert!(start.elapsed() < common::PATIENCE, "never claimed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The only slot is taken for 6 s; this one is due in 1 s.
+    let (second, _) = spool.request("cn-2", Action::Off, Duration::from_secs(1));
+    let r = spool.response(second.as_str());
+    assert_eq!(
+        (r.outcome, r.executed),
+        (Some(Outcome::Expired), Some(false)),
+        "{}",
+        r.message
+    );
+    assert!(spool.response(first.as_str()).success);
+}
