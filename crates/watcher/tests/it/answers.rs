@@ -4,11 +4,11 @@
 //! keeps working.
 
 use crate::common;
-use common::Spool;
 
 use std::os::unix::fs::symlink;
 use std::time::Duration;
 
+use common::Spool;
 use gfs2_fence_protocol::{Action, Outcome, SpoolName, Timestamp};
 
 const MINUTE: Duration = Duration::from_secs(60);

@@ -51,7 +51,7 @@ pub enum SecretError {
         path: PathBuf,
         mode: u32,
     },
-    #[error("{key} {path} is owned by uid {owner}, not by root or uid {me} (the daemon's user); chown it")]
+    #[error("{key} {path} is owned by uid {owner}, not by {}; chown it", trusted_owners(*.me))]
     ForeignOwner {
         key: String,
         path: PathBuf,
@@ -64,6 +64,14 @@ pub enum SecretError {
     Empty { key: String, path: PathBuf },
     #[error("{key} {path} holds more than one line, a NUL byte or invalid UTF-8")]
     NotOneLine { key: String, path: PathBuf },
+}
+
+/// Who may own a secret file, for a message: root, and the daemon's user `me`.
+fn trusted_owners(me: u32) -> String {
+    match me {
+        0 => "root".to_owned(),
+        me => format!("root or uid {me} (the daemon's user)"),
+    }
 }
 
 impl SecretError {
@@ -222,7 +230,7 @@ mod tests {
         );
         let msg = e.to_string();
         assert!(
-            msg.contains("owned by uid 65534")
+            msg.contains("owned by uid 65534, not by root; chown it")
                 && msg.contains("password_file")
                 && !msg.contains("s3cret"),
             "{msg}"
