@@ -57,8 +57,6 @@ pub enum SpoolError {
     List { path: PathBuf, source: io::Error },
     #[error("cannot sync directory {path}: {source}")]
     Sync { path: PathBuf, source: io::Error },
-    #[error("refusing spool directory {path}: {reason}")]
-    Insecure { path: PathBuf, reason: String },
     #[error("refusing spool directory: {0}")]
     Untrusted(Untrusted),
 }
@@ -170,39 +168,8 @@ impl SpoolDir {
         self.path.join(name.as_ref())
     }
 
-    /// Refuses a directory that others could write into or that a foreign user owns: anyone who
-    /// can write a spool directory can forge requests or "fenced" records.
-    pub fn check_secure(&self, allowed_owners: &[u32]) -> Result<(), SpoolError> {
-        let st = rustix::fs::fstat(&self.fd).map_err(|e| SpoolError::OpenDir {
-            path: self.path.clone(),
-            source: io_err(e),
-        })?;
-        let insecure = |reason: String| SpoolError::Insecure {
-            path: self.path.clone(),
-            reason,
-        };
-        if st.st_mode & 0o002 != 0 {
-            return Err(insecure(format!(
-                "it is world-writable (mode {:04o}); run: chmod o-w {}",
-                st.st_mode & 0o7777,
-                self.path.display()
-            )));
-        }
-        if !allowed_owners.contains(&st.st_uid) {
-            return Err(insecure(format!(
-                "it is owned by uid {}, not by {:?}; run: chown {} {}",
-                st.st_uid,
-                allowed_owners,
-                allowed_owners.first().copied().unwrap_or(0),
-                self.path.display()
-            )));
-        }
-        Ok(())
-    }
-
     /// Refuses the directory unless [`Trusted::SpoolDir`] trusts its owner and mode: root or
-    /// this effective user, not writable by others. Checked on the open fd. This is the one rule;
-    /// [`SpoolDir::check_secure`] remains for callers that still pass their own owner list.
+    /// this effective user, not writable by others. Checked on the open fd.
     pub fn check_trusted(&self) -> Result<(), SpoolError> {
         Trusted::SpoolDir
             .check_fd(&self.fd, &self.path)

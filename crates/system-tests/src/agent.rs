@@ -9,16 +9,18 @@ use std::time::Duration;
 
 use crate::{bins, procs, Spool};
 
-/// Environment variables the agent reads; removed so the test's own options are the only ones.
-const AGENT_ENV: [&str; 7] = [
-    "REQUEST_DIR",
-    "RESPONSE_DIR",
-    "LOG_DIR",
-    "FENCE_TIMEOUT",
-    "GFS2_DISCOVERY_ENABLED",
-    "NNF_FENCE_REQUEST_DIR",
-    "NNF_FENCE_RESPONSE_DIR",
-];
+/// Environment variables the agent reads besides the directory variables of the protocol's
+/// table (`gfs2_fence_protocol::env`); all are removed so the test's own options are the only ones.
+const AGENT_ENV: [&str; 2] = ["FENCE_TIMEOUT", "GFS2_DISCOVERY_ENABLED"];
+
+/// Every variable [`AGENT_ENV`] and the directory table name.
+fn agent_env() -> impl Iterator<Item = &'static str> {
+    use gfs2_fence_protocol::env::{LOG_DIR, REQUEST_DIR, RESPONSE_DIR};
+    let dirs = [REQUEST_DIR, RESPONSE_DIR, LOG_DIR];
+    dirs.into_iter()
+        .flat_map(|d| d.names.iter().copied())
+        .chain(AGENT_ENV)
+}
 
 /// One agent invocation being prepared: stdin `key=value` options.
 pub struct Agent {
@@ -99,7 +101,7 @@ impl Agent {
         let out = self.out_dir.join(format!("agent.{id}.out"));
         let err = self.out_dir.join(format!("agent.{id}.err"));
         let mut cmd = Command::new(bins::agent());
-        for var in AGENT_ENV {
+        for var in agent_env() {
             cmd.env_remove(var);
         }
         if let Some(args) = &self.argv {

@@ -1,10 +1,18 @@
 //! One private spool tree per test: request, response and log directories in a temporary
-//! directory, and readers for what the binaries left there.
+//! directory, readers for what the binaries left there, and requests published the way any
+//! conforming writer publishes them (through the protocol crate), for tests of the daemon alone.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use gfs2_fence_protocol::{Response, HEARTBEAT_FILE};
+use gfs2_fence_protocol::{
+    Action, Gfs2Discovery, NodeName, Publish, Request, Response, SpoolDir, SpoolName,
+    HEARTBEAT_FILE,
+};
 use serde_json::Value;
+
+/// How long [`Spool::wait_response`] waits: generous, the machine is small and shared.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The three log files the agent writes.
 pub const LOG_FILES: [&str; 3] = [
@@ -25,26 +33,99 @@ impl Spool {
     /// A fresh tree with the request and response directories (as an installation creates
     /// them); the agent creates its log directory itself.
     pub fn new() -> Spool {
-        let tmp = tempfile::Builder::new()
-            .prefix("gfs2-systests.")
-            .tempdir()
-            .expect("a temporary directory");
-        let root = tmp.path().to_path_buf();
-        let spool = Spool {
-            requests: root.join("requests"),
-            responses: root.join("responses"),
-            logs: root.join("log"),
-            tmp,
-        };
+        let spool = Spool::without_dirs();
         for dir in [&spool.requests, &spool.responses] {
             std::fs::create_dir(dir).expect("create a spool directory");
         }
         spool
     }
 
+    /// A fresh tree where none of the directories exists yet: for tests of how the daemon
+    /// creates them (mode 0750), or of a refused start that must create nothing.
+    pub fn without_dirs() -> Spool {
+        let tmp = tempfile::Builder::new()
+            .prefix("gfs2-systests.")
+            .tempdir()
+            .expect("a temporary directory");
+        let root = tmp.path().to_path_buf();
+        Spool {
+            requests: root.join("requests"),
+            responses: root.join("responses"),
+            logs: root.join("log"),
+            tmp,
+        }
+    }
+
     /// The temporary directory, for files a test adds (configs, markers).
     pub fn root(&self) -> &Path {
         self.tmp.path()
+    }
+
+    /// `name` in the temporary directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root().join(name)
+    }
+
+    /// Writes the daemon's configuration file `fence-watcher.toml`; returns its path.
+    pub fn config(&self, text: &str) -> PathBuf {
+        self.write("fence-watcher.toml", text, 0o640)
+    }
+
+    /// Publishes a request for `node` due in `timeout`, as the agent would; returns its name.
+    pub fn request(&self, node: &str, action: Action, timeout: Duration) -> (SpoolName, Request) {
+        let req = Request::new(
+            action,
+            NodeName::parse(node).expect("valid node"),
+            Gfs2Discovery::disabled("test"),
+            "test-recorder".into(),
+            timeout,
+        );
+        let name = self.publish(&req);
+        (name, req)
+    }
+
+    /// Publishes `req` under its own name.
+    pub fn publish(&self, req: &Request) -> SpoolName {
+        let name = SpoolName::parse(&format!("{}.json", req.request_id)).expect("name");
+        self.publish_as(&name, &req.to_json());
+        name
+    }
+
+    /// Publishes `bytes` as `name` (durably, replacing), creating the request directory 0750
+    /// if the daemon has not yet.
+    pub fn publish_as(&self, name: &SpoolName, bytes: &[u8]) {
+        let dir = SpoolDir::create(&self.requests, 0o750).expect("request dir");
+        dir.publish(name, bytes, Publish::Replace).expect("publish");
+    }
+
+    /// Waits (up to 30 s) for the response named `name` and parses it.
+    pub fn wait_response(&self, name: &str) -> Response {
+        let p = self.responses.join(name);
+        let bytes = crate::wait_for(PATIENCE, || std::fs::read(&p).ok());
+        let bytes = bytes.unwrap_or_else(|| panic!("no response {name} within {PATIENCE:?}"));
+        Response::from_json(&bytes).expect("response parses")
+    }
+
+    /// Whether `.claimed` (every entry, dot-files too) empties within `bound`. The daemon
+    /// removes a claim just after publishing its response, so a look at the very moment the
+    /// response appears may still see it.
+    pub fn claimed_drained(&self, bound: Duration) -> bool {
+        let claimed = self.requests.join(".claimed");
+        let empty = || Spool::list(&claimed).is_empty().then_some(());
+        crate::wait_for(bound, empty).is_some()
+    }
+
+    /// Every name in `dir`, dot-files included, sorted; none if it is missing.
+    pub fn list(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
     }
 
     /// Every `*.json` response, parsed with the protocol crate, sorted by file name.

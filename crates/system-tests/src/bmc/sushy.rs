@@ -2,15 +2,14 @@
 //! with a fresh state dir, a self-signed certificate (openssl CLI), basic auth (bcrypt htpasswd
 //! made with the venv's python bcrypt) and a password file for the backend under test.
 //!
-//! The venv comes from env `SUSHY_VENV` (default `/opt/gfs2-fencing-test/sushy`). Without it the
-//! test is SKIPPED loudly, and fails when `CI=true`. "FAST" mode patches `random.randint` to 0
+//! The venv comes from env `SUSHY_VENV` (default `/opt/gfs2-fencing-test/sushy`). Without it (or
+//! without openssl) [`crate::peers::require`] decides: the test is SKIPPED loudly, and fails in CI. "FAST" mode patches `random.randint` to 0
 //! so power changes show on the next GET; normal mode keeps the emulator's 1-11 s delay.
 //! Shared by the system tests and the watcher's redfish tests (a dev-dependency). Ports: the
 //! watcher's redfish tests use 8450-8459, the system tests' peers suites 8460-8469, one instance
 //! per test (cargo runs test binaries one after another; every instance is waited for on drop).
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,19 +51,6 @@ pub struct Sushy {
     child: Option<Child>,
 }
 
-/// Skips (returns `None`) loudly, or panics under CI where the peer must be present.
-fn skip(why: &str) -> Option<Sushy> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the redfish peer is missing: {why}");
-    }
-    // Straight to the stderr handle: libtest captures eprintln! of passing tests, not this.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: redfish emulator test because {why}"
-    );
-    None
-}
-
 pub fn venv() -> PathBuf {
     std::env::var_os("SUSHY_VENV")
         .map(PathBuf::from)
@@ -84,16 +70,10 @@ fn run(cmd: &mut Command, what: &str) -> std::process::Output {
 impl Sushy {
     /// Starts an emulator with systems node1 (U1) and node2 (U2), both On.
     pub fn start(opts: Opts) -> Option<Sushy> {
+        if !crate::peers::require("redfish emulator test", &crate::peers::sushy()) {
+            return None;
+        }
         let python = venv().join("bin/python");
-        if !python.exists() {
-            return skip(&format!(
-                "{} is missing (python3 -m venv $SUSHY_VENV && $SUSHY_VENV/bin/pip install sushy-tools==2.2.0)",
-                python.display()
-            ));
-        }
-        if Command::new("openssl").arg("version").output().is_err() {
-            return skip("the openssl command is not installed");
-        }
         let dir = tempfile::tempdir().expect("tempdir");
         let sushy = Sushy {
             dir,

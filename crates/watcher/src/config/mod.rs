@@ -1,8 +1,9 @@
 //! The daemon's configuration: the TOML schema, where each setting comes from, and validation.
 //!
-//! Precedence, lowest first: built-in defaults, the TOML file, the environment (`REQUEST_DIR`
-//! / `RESPONSE_DIR`, then nnf-sos's `NNF_FENCE_REQUEST_DIR` / `NNF_FENCE_RESPONSE_DIR`), then the
-//! command line. Validation happens here, once, so the rest of the daemon only sees a
+//! Precedence, lowest first: built-in defaults, the TOML file, the environment (the protocol's
+//! one table, [`gfs2_fence_protocol::env`]: `REQUEST_DIR` / `RESPONSE_DIR`, then nnf-sos's
+//! `NNF_FENCE_REQUEST_DIR` / `NNF_FENCE_RESPONSE_DIR`; an empty variable counts as unset), then
+//! the command line. Validation happens here, once, so the rest of the daemon only sees a
 //! configuration that can run; every message names the offending key.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,8 @@ use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use gfs2_fence_protocol::{DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
+use gfs2_fence_protocol::corosync::DEFAULT_COROSYNC_CONF;
+use gfs2_fence_protocol::{env as dirs, DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
 use serde::Deserialize;
 
 use crate::backend::support::template::{Template, Var};
@@ -127,7 +129,7 @@ fn default_after_fence_timeout() -> u64 {
 }
 
 fn default_corosync_conf() -> PathBuf {
-    PathBuf::from("/etc/corosync/corosync.conf")
+    PathBuf::from(DEFAULT_COROSYNC_CONF)
 }
 
 /// One `[[topology]]` entry: nodes matching any pattern are fenced by `levels`, in order.
@@ -170,12 +172,11 @@ pub fn load(cli: &Cli, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config,
         topology: parsed.topology,
         file,
     };
-    let pick = |a: &str, b: &str| env(a).or_else(|| env(b)).filter(|v| !v.is_empty());
-    if let Some(dir) = pick("REQUEST_DIR", "NNF_FENCE_REQUEST_DIR") {
-        cfg.request_dir = dir.into();
+    if let Some(dir) = dirs::REQUEST_DIR.from_env(env) {
+        cfg.request_dir = dir;
     }
-    if let Some(dir) = pick("RESPONSE_DIR", "NNF_FENCE_RESPONSE_DIR") {
-        cfg.response_dir = dir.into();
+    if let Some(dir) = dirs::RESPONSE_DIR.from_env(env) {
+        cfg.response_dir = dir;
     }
     apply_cli(&mut cfg, cli)?;
     validate::validate(&cfg)?;
@@ -343,6 +344,28 @@ mod tests {
         assert_eq!(c.response_dir, PathBuf::from("/env-s"));
         let c = load(&cli(&["--config", p, "--request-dir", "/flag"]), &env).expect("valid");
         assert_eq!(c.request_dir, PathBuf::from("/flag"));
+    }
+
+    #[test]
+    fn an_empty_variable_counts_as_unset_as_for_the_agent() {
+        let f = write(GOOD);
+        let p = f.path().to_str().expect("utf-8");
+        let env = |k: &str| match k {
+            "REQUEST_DIR" | "RESPONSE_DIR" => Some(OsString::new()),
+            "NNF_FENCE_REQUEST_DIR" => Some(OsString::from("/nnf")),
+            _ => None,
+        };
+        let c = load(&cli(&["--config", p]), &env).expect("valid");
+        assert_eq!(
+            c.request_dir,
+            PathBuf::from("/nnf"),
+            "the next name is looked at"
+        );
+        assert_eq!(
+            c.response_dir,
+            PathBuf::from("/s"),
+            "the file's value stays"
+        );
     }
 
     #[test]

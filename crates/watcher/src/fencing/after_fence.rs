@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use gfs2_fence_protocol::corosync::{self, CorosyncError};
 use gfs2_fence_protocol::{Action, NodeName};
 use tokio::time::{Duration, Instant};
 
@@ -14,8 +15,6 @@ use crate::backend::support::process::{self, Finish, Spec};
 use crate::backend::support::template::{Template, Var, Vars};
 use crate::config::{AfterFenceConfig, ConfigError};
 use crate::observe::Metrics;
-
-use super::corosync;
 
 /// The after-fence command, its templates parsed.
 #[derive(Debug)]
@@ -36,14 +35,11 @@ impl AfterFence {
         })
     }
 
-    /// The argv for one fence; an error when `{nodeid}` is needed and not found.
-    pub fn argv(
-        &self,
-        node: &NodeName,
-        action: Action,
-    ) -> Result<Vec<String>, corosync::NodeIdError> {
+    /// The argv for one fence; an error when `{nodeid}` is needed and not found (the lookup is
+    /// the protocol's, the same as discovery's: an ambiguous name is an error, not a guess).
+    pub fn argv(&self, node: &NodeName, action: Action) -> Result<Vec<String>, CorosyncError> {
         let id = if self.argv.iter().any(|t| t.uses(Var::NodeId)) {
-            corosync::lookup(&self.corosync_conf, node.as_str())?.to_string()
+            corosync::node_id(&self.corosync_conf, node.as_str())?.to_string()
         } else {
             String::new()
         };

@@ -73,16 +73,12 @@ impl Context {
     /// The shared state of a daemon fencing through `routing`, at most `max_concurrent`
     /// backend runs at once.
     pub fn new(spool: Spool, routing: Arc<Routing>, max_concurrent: usize) -> Context {
-        let host = rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned();
         let metrics = Arc::new(Metrics::default());
         Context {
             spool,
             scheduler: Scheduler::new(max_concurrent, routing, metrics.clone()),
             metrics,
-            responder: format!("fence_watcher@{host}"),
+            responder: format!("fence_watcher@{}", gfs2_fence_protocol::hostname()),
             hostile_log: RateLimiter::new(20, 1.0),
             busy: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(max_concurrent + TASK_WINDOW)),

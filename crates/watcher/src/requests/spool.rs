@@ -2,9 +2,10 @@
 //!
 //! `REQUEST_DIR` and `RESPONSE_DIR` are created `0750` if missing; `REQUEST_DIR/.claimed` holds
 //! requests whose action has started (the claim protocol of DESIGN.md) and
-//! `REQUEST_DIR/.rejected` holds files whose names no response could carry. A directory that
-//! others may write, or that another user owns, is refused: whoever can write there can forge
-//! requests or "fenced" records.
+//! `REQUEST_DIR/.rejected` holds files whose names no response could carry. Each is checked with
+//! the protocol's one rule ([`gfs2_fence_protocol::Trusted::SpoolDir`]): a directory that others
+//! may write, or that a user other than root or the daemon's owns, is refused, since whoever can
+//! write there can forge requests or "fenced" records.
 
 use std::path::Path;
 
@@ -27,8 +28,7 @@ pub struct Spool {
 impl Spool {
     /// Opens (creating if needed) and checks all four directories.
     pub fn open(request_dir: &Path, response_dir: &Path) -> Result<Spool, SpoolError> {
-        let owner = rustix::process::geteuid().as_raw();
-        let secure = |d: SpoolDir| d.check_secure(&[owner]).map(|()| d);
+        let secure = |d: SpoolDir| d.check_trusted().map(|()| d);
         let requests = secure(SpoolDir::create(request_dir, DIR_MODE)?)?;
         let responses = secure(SpoolDir::create(response_dir, DIR_MODE)?)?;
         let claimed = secure(requests.subdir(CLAIMED, Some(DIR_MODE))?)?;

@@ -10,10 +10,7 @@ use rustix::fs::{Mode, OFlags};
 pub fn write(dir: &SpoolDir, interval_secs: u64) -> Result<(), SpoolError> {
     let hb = Heartbeat {
         pid: std::process::id(),
-        host: rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned(),
+        host: gfs2_fence_protocol::hostname(),
         started: Timestamp::now(),
         interval_secs,
     };

@@ -95,7 +95,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
                 for ev in events {
                     match ev {
                         WatchEvent::Name(raw) => on_name(&d, raw),
-                        WatchEvent::Created(raw) if !being_written(&d, &raw) => on_name(&d, raw),
+                        WatchEvent::Created(raw) if !d.spool.requests.being_written(&raw) => on_name(&d, raw),
                         WatchEvent::Created(_) => {}
                         WatchEvent::Overflow => {
                             tracing::warn!("inotify queue overflowed: rescanning the request directory");
@@ -154,20 +154,6 @@ fn ticker(heartbeat_secs: u64) -> Interval {
     let mut t = interval_at(Instant::now() + every, every);
     t.set_missed_tick_behavior(MissedTickBehavior::Delay);
     t
-}
-
-/// Whether a new entry is a plain file that a writer is still writing: its close-after-write
-/// event will follow, and reading it now would see it half-written.
-fn being_written(d: &Context, raw: &std::ffi::OsStr) -> bool {
-    let st = rustix::fs::statat(
-        d.spool.requests.fd(),
-        raw,
-        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-    );
-    st.is_ok_and(|st| {
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
-            && st.st_nlink == 1
-    })
 }
 
 fn on_name(d: &Arc<Context>, raw: OsString) {

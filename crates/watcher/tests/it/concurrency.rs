@@ -6,16 +6,16 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{metric, scrape, Daemon, Spool};
+use common::{metric, scrape, Spool};
 use gfs2_fence_protocol::{Action, Outcome};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 #[test]
 fn overlapping_duplicates_share_one_backend_run() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let port = common::free_port();
-    let _d = Daemon::start(
+    let _d = common::start(
         &spool,
         &[
             "--simulate-delay",
@@ -29,7 +29,7 @@ fn overlapping_duplicates_share_one_backend_run() {
         .collect();
     let mut ids = std::collections::HashSet::new();
     for n in &names {
-        let r = spool.response(n.as_str());
+        let r = spool.wait_response(n.as_str());
         assert!(
             r.success && r.outcome == Some(Outcome::Success),
             "{}",
@@ -65,7 +65,7 @@ fn overlapping_duplicates_share_one_backend_run() {
 /// The same with an independent witness: a `command` backend that appends a line per run.
 #[test]
 fn overlapping_duplicates_run_the_command_once() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let witness = spool.path("runs");
     let cfg = spool.config(&format!(
         r#"
@@ -79,13 +79,13 @@ fn overlapping_duplicates_run_the_command_once() {
         "#,
         witness.display()
     ));
-    let _d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let _d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     let names: Vec<_> = (0..5)
         .map(|_| spool.request("cn-7", Action::Off, MINUTE).0)
         .collect();
     let (other, _) = spool.request("cn-8", Action::Off, MINUTE);
     for n in names.iter().chain([&other]) {
-        let r = spool.response(n.as_str());
+        let r = spool.wait_response(n.as_str());
         assert!(r.success, "{}", r.message);
     }
     let mut runs: Vec<String> = std::fs::read_to_string(&witness)
@@ -99,7 +99,7 @@ fn overlapping_duplicates_run_the_command_once() {
 
 #[test]
 fn levels_fall_through_and_every_error_is_reported() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let cfg = spool.config(
         r#"
         [backends.first]
@@ -118,12 +118,12 @@ fn levels_fall_through_and_every_error_is_reported() {
         levels = ["first", "third"]
         "#,
     );
-    let _d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let _d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     let (ok, _) = spool.request("ok-1", Action::Off, MINUTE);
     let (bad, _) = spool.request("bad-1", Action::Off, MINUTE);
     let (lost, _) = spool.request("other-1", Action::Off, MINUTE);
 
-    let r = spool.response(ok.as_str());
+    let r = spool.wait_response(ok.as_str());
     assert!(r.success, "{}", r.message);
     let names: Vec<_> = r
         .levels
@@ -132,7 +132,7 @@ fn levels_fall_through_and_every_error_is_reported() {
         .collect();
     assert_eq!(names, [("first", false), ("second", true)]);
 
-    let r = spool.response(bad.as_str());
+    let r = spool.wait_response(bad.as_str());
     assert!(!r.success && r.outcome == Some(Outcome::Failed));
     assert_eq!(r.levels.len(), 2);
     assert!(
@@ -141,22 +141,22 @@ fn levels_fall_through_and_every_error_is_reported() {
         r.message
     );
 
-    let r = spool.response(lost.as_str());
+    let r = spool.wait_response(lost.as_str());
     assert!(!r.success && r.executed == Some(false));
     assert!(r.message.contains("no [[topology]] entry"), "{}", r.message);
 }
 
 #[test]
 fn a_burst_of_distinct_nodes_is_answered_completely() {
-    let spool = Spool::new();
+    let spool = common::spool();
     // Published before the daemon starts and while it runs, so both the scan and inotify work.
     let mut expected: Vec<_> = (0..250)
         .map(|i| spool.request(&format!("cn-{i}"), Action::Reboot, MINUTE))
         .collect();
-    let _d = Daemon::start(&spool, &["--simulate", "--max-concurrent", "64"]);
+    let _d = common::start(&spool, &["--simulate", "--max-concurrent", "64"]);
     expected.extend((250..500).map(|i| spool.request(&format!("cn-{i}"), Action::Reboot, MINUTE)));
     for (name, req) in &expected {
-        let r = spool.response(name.as_str());
+        let r = spool.wait_response(name.as_str());
         assert!(r.success, "{}", r.message);
         assert_eq!(
             (&r.request_id, &r.target_node),
@@ -164,21 +164,26 @@ fn a_burst_of_distinct_nodes_is_answered_completely() {
         );
     }
     assert!(
-        Spool::list(&spool.req).iter().all(|n| n.starts_with('.')),
+        Spool::list(&spool.requests)
+            .iter()
+            .all(|n| n.starts_with('.')),
         "{:?}",
-        Spool::list(&spool.req)
+        Spool::list(&spool.requests)
     );
-    assert!(spool.drained(), ".claimed never emptied");
+    assert!(
+        spool.claimed_drained(common::DRAIN),
+        ".claimed never emptied"
+    );
 }
 
 #[test]
 fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
-    let spool = Spool::new();
+    let spool = common::spool();
     // A 6 s slot against a 1 s deadline: a wide margin, so a loaded machine cannot let the first
     // fence finish before the second is due.
-    let _d = Daemon::start(&spool, &["--simulate-delay", "6", "--max-concurrent", "1"]);
+    let _d = common::start(&spool, &["--simulate-delay", "6", "--max-concurrent", "1"]);
     let (first, _) = spool.request("cn-1", Action::Off, MINUTE);
-    let claimed = spool.req.join(".claimed").join(first.as_str());
+    let claimed = spool.requests.join(".claimed").join(first.as_str());
     let start = std::time::Instant::now();
     while !claimed.exists() {
         assert!(start.elapsed() < common::PATIENCE, "never claimed");
@@ -186,12 +191,12 @@ fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
     }
     // The only slot is taken for 6 s; this one is due in 1 s.
     let (second, _) = spool.request("cn-2", Action::Off, Duration::from_secs(1));
-    let r = spool.response(second.as_str());
+    let r = spool.wait_response(second.as_str());
     assert_eq!(
         (r.outcome, r.executed),
         (Some(Outcome::Expired), Some(false)),
         "{}",
         r.message
     );
-    assert!(spool.response(first.as_str()).success);
+    assert!(spool.wait_response(first.as_str()).success);
 }

@@ -5,15 +5,15 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Spool, PATIENCE};
+use common::{Spool, PATIENCE};
 use gfs2_fence_protocol::{Action, Outcome};
 
 #[test]
 fn kill_9_during_a_fence_then_restart_answers_exactly_once() {
-    let spool = Spool::new();
-    let mut d = Daemon::start(&spool, &["--simulate-delay", "3"]);
+    let spool = common::spool();
+    let mut d = common::start(&spool, &["--simulate-delay", "3"]);
     let (name, req) = spool.request("cn-1", Action::Off, Duration::from_secs(120));
-    let claimed = spool.req.join(".claimed").join(name.as_str());
+    let claimed = spool.requests.join(".claimed").join(name.as_str());
     let start = Instant::now();
     while !claimed.exists() {
         assert!(start.elapsed() < PATIENCE, "never claimed");
@@ -21,86 +21,97 @@ fn kill_9_during_a_fence_then_restart_answers_exactly_once() {
     }
     d.kill9();
     assert!(
-        !spool.resp.join(name.as_str()).exists(),
+        !spool.responses.join(name.as_str()).exists(),
         "killed before the fence completed"
     );
 
-    let mut d = Daemon::start(&spool, &["--simulate"]);
-    let r = spool.response(name.as_str());
+    let mut d = common::start(&spool, &["--simulate"]);
+    let r = spool.wait_response(name.as_str());
     assert_eq!(r.request_id, req.request_id);
     assert!(r.success && r.outcome == Some(Outcome::Success) && r.executed == Some(true));
     d.wait_log("re-running request");
     // Exactly once: one response file, no claim, no request left.
     std::thread::sleep(Duration::from_millis(300));
-    let responses: Vec<_> = Spool::list(&spool.resp)
+    let responses: Vec<_> = Spool::list(&spool.responses)
         .into_iter()
         .filter(|n| n.ends_with(".json"))
         .collect();
     assert_eq!(responses, [name.as_str()]);
-    assert!(spool.drained(), ".claimed never emptied");
-    assert!(Spool::list(&spool.req).iter().all(|n| n.starts_with('.')));
+    assert!(
+        spool.claimed_drained(common::DRAIN),
+        ".claimed never emptied"
+    );
+    assert!(Spool::list(&spool.requests)
+        .iter()
+        .all(|n| n.starts_with('.')));
     drop(d);
 
     // A third start finds nothing to do and executes nothing again.
-    let d = Daemon::start(&spool, &["--simulate"]);
+    let d = common::start(&spool, &["--simulate"]);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!d.log().contains("fence decision"), "{}", d.log());
+    assert!(!d.log_text().contains("fence decision"), "{}", d.log_text());
 }
 
 #[test]
 fn a_claim_whose_response_exists_is_not_run_again() {
-    let spool = Spool::new();
+    let spool = common::spool();
     // The state a crash between "publish the response" and "remove the claim" leaves.
     let (name, req) = spool.request("cn-1", Action::Off, Duration::from_secs(120));
-    std::fs::create_dir_all(spool.req.join(".claimed")).expect("mkdir");
+    std::fs::create_dir_all(spool.requests.join(".claimed")).expect("mkdir");
     std::fs::rename(
-        spool.req.join(name.as_str()),
-        spool.req.join(".claimed").join(name.as_str()),
+        spool.requests.join(name.as_str()),
+        spool.requests.join(".claimed").join(name.as_str()),
     )
     .expect("mv");
-    std::fs::create_dir_all(&spool.resp).expect("mkdir");
+    std::fs::create_dir_all(&spool.responses).expect("mkdir");
     let done = gfs2_fence_protocol::Response::to_request(
         &req,
         Outcome::Success,
         "before the crash".into(),
         "x".into(),
     );
-    std::fs::write(spool.resp.join(name.as_str()), done.to_json()).expect("write");
-    let d = Daemon::start(&spool, &["--simulate"]);
-    assert!(spool.drained(), ".claimed never emptied");
-    assert_eq!(spool.response(name.as_str()).message, "before the crash");
-    assert!(!d.log().contains("fence decision"));
+    std::fs::write(spool.responses.join(name.as_str()), done.to_json()).expect("write");
+    let d = common::start(&spool, &["--simulate"]);
+    assert!(
+        spool.claimed_drained(common::DRAIN),
+        ".claimed never emptied"
+    );
+    assert_eq!(
+        spool.wait_response(name.as_str()).message,
+        "before the crash"
+    );
+    assert!(!d.log_text().contains("fence decision"));
 }
 
 #[test]
 fn a_claim_of_unknown_outcome_past_its_deadline_is_answered_expired() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let (name, _) = spool.request("cn-1", Action::Reboot, Duration::ZERO);
-    std::fs::create_dir_all(spool.req.join(".claimed")).expect("mkdir");
+    std::fs::create_dir_all(spool.requests.join(".claimed")).expect("mkdir");
     std::fs::rename(
-        spool.req.join(name.as_str()),
-        spool.req.join(".claimed").join(name.as_str()),
+        spool.requests.join(name.as_str()),
+        spool.requests.join(".claimed").join(name.as_str()),
     )
     .expect("mv");
-    let d = Daemon::start(&spool, &["--simulate"]);
-    let r = spool.response(name.as_str());
+    let d = common::start(&spool, &["--simulate"]);
+    let r = spool.wait_response(name.as_str());
     assert_eq!(
         (r.outcome, r.executed),
         (Some(Outcome::Expired), Some(false))
     );
     assert!(r.message.contains("outcome is unknown"), "{}", r.message);
-    assert!(!d.log().contains("re-running"));
+    assert!(!d.log_text().contains("re-running"));
 }
 
 #[test]
 fn sigterm_past_the_grace_period_leaves_the_claim_for_the_next_start() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let cfg = spool.config(
         "[daemon]\ngrace_period_secs = 1\n[backends.slow]\ntype = \"simulate\"\ndelay_secs = 30\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"slow\"]\n",
     );
-    let mut d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let mut d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     let (name, _) = spool.request("cn-1", Action::Off, Duration::from_secs(120));
-    let claimed = spool.req.join(".claimed").join(name.as_str());
+    let claimed = spool.requests.join(".claimed").join(name.as_str());
     let start = Instant::now();
     while !claimed.exists() {
         assert!(start.elapsed() < PATIENCE, "never claimed");
@@ -108,9 +119,9 @@ fn sigterm_past_the_grace_period_leaves_the_claim_for_the_next_start() {
     }
     d.signal(rustix::process::Signal::TERM);
     let st = d.wait_exit();
-    assert_eq!(st.code(), Some(1), "{}", d.log());
-    assert!(claimed.exists() && !spool.resp.join(name.as_str()).exists());
+    assert_eq!(st.code(), Some(1), "{}", d.log_text());
+    assert!(claimed.exists() && !spool.responses.join(name.as_str()).exists());
     drop(d);
-    let _d = Daemon::start(&spool, &["--simulate"]);
-    assert!(spool.response(name.as_str()).success);
+    let _d = common::start(&spool, &["--simulate"]);
+    assert!(spool.wait_response(name.as_str()).success);
 }

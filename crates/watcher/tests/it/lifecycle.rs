@@ -5,7 +5,7 @@ use crate::common;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{command, metric, scrape, Daemon, Spool, PATIENCE};
+use common::{metric, scrape, PATIENCE};
 use gfs2_fence_protocol::{Action, Heartbeat, HEARTBEAT_FILE};
 use rustix::process::Signal;
 
@@ -13,11 +13,11 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 #[test]
 fn sighup_with_a_bad_configuration_keeps_the_old_one() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let good =
         "[backends.a]\ntype = \"simulate\"\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"a\"]\n";
     let cfg = spool.config(good);
-    let mut d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let mut d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     std::fs::write(
         &cfg,
         "[backends.a]\ntype = \"simulate\"\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"gone\"]\n",
@@ -25,10 +25,14 @@ fn sighup_with_a_bad_configuration_keeps_the_old_one() {
     .expect("write");
     d.signal(Signal::HUP);
     d.wait_log("reload refused");
-    assert!(d.log().contains("topology[0].levels"), "{}", d.log());
+    assert!(
+        d.log_text().contains("topology[0].levels"),
+        "{}",
+        d.log_text()
+    );
     let (name, _) = spool.request("cn-1", Action::Off, MINUTE);
     assert!(
-        spool.response(name.as_str()).success,
+        spool.wait_response(name.as_str()).success,
         "still answering with the old configuration"
     );
     // A good one is taken.
@@ -37,17 +41,17 @@ fn sighup_with_a_bad_configuration_keeps_the_old_one() {
     d.wait_log("configuration reloaded");
     let (name, _) = spool.request("other", Action::Off, MINUTE);
     assert!(spool
-        .response(name.as_str())
+        .wait_response(name.as_str())
         .message
         .contains("no [[topology]] entry"));
 }
 
 #[test]
 fn sigterm_lets_the_fence_in_flight_finish_then_exits_0() {
-    let spool = Spool::new();
-    let mut d = Daemon::start(&spool, &["--simulate-delay", "2"]);
+    let spool = common::spool();
+    let mut d = common::start(&spool, &["--simulate-delay", "2"]);
     let (name, _) = spool.request("cn-1", Action::Reboot, MINUTE);
-    let claimed = spool.req.join(".claimed").join(name.as_str());
+    let claimed = spool.requests.join(".claimed").join(name.as_str());
     let start = Instant::now();
     while !claimed.exists() {
         assert!(start.elapsed() < PATIENCE, "never claimed");
@@ -55,20 +59,20 @@ fn sigterm_lets_the_fence_in_flight_finish_then_exits_0() {
     }
     d.signal(Signal::TERM);
     let st = d.wait_exit();
-    assert!(st.success(), "exit status {st}:\n{}", d.log());
-    assert!(spool.response(name.as_str()).success);
+    assert!(st.success(), "exit status {st}:\n{}", d.log_text());
+    assert!(spool.wait_response(name.as_str()).success);
     assert!(!claimed.exists());
     // A request published after the stop is left for the next instance.
     let (late, _) = spool.request("cn-2", Action::Off, MINUTE);
     std::thread::sleep(Duration::from_millis(200));
-    assert!(spool.req.join(late.as_str()).exists());
+    assert!(spool.requests.join(late.as_str()).exists());
 }
 
 #[test]
 fn heartbeat_is_written_and_kept_fresh() {
-    let spool = Spool::new();
-    let _d = Daemon::start(&spool, &["--simulate", "--heartbeat-interval", "1"]);
-    let p = spool.resp.join(HEARTBEAT_FILE);
+    let spool = common::spool();
+    let _d = common::start(&spool, &["--simulate", "--heartbeat-interval", "1"]);
+    let p = spool.responses.join(HEARTBEAT_FILE);
     let hb = Heartbeat::from_json(&std::fs::read(&p).expect("heartbeat exists")).expect("parses");
     assert_eq!(hb.interval_secs, 1);
     let first = std::fs::metadata(&p)
@@ -93,9 +97,9 @@ fn heartbeat_is_written_and_kept_fresh() {
 
 #[test]
 fn metrics_endpoint_serves_the_counters() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let port = common::free_port();
-    let _d = Daemon::start(
+    let _d = common::start(
         &spool,
         &[
             "--simulate",
@@ -104,10 +108,10 @@ fn metrics_endpoint_serves_the_counters() {
         ],
     );
     let (name, _) = spool.request("cn-1", Action::Off, MINUTE);
-    spool.response(name.as_str());
+    spool.wait_response(name.as_str());
     let bad = gfs2_fence_protocol::SpoolName::parse("junk.json").expect("valid");
     spool.publish_as(&bad, b"junk");
-    spool.response(bad.as_str());
+    spool.wait_response(bad.as_str());
     // The response is published a moment before its task ends and leaves the in-flight gauge:
     // wait for that (a condition), then read every counter from the same scrape.
     let start = Instant::now();
@@ -142,16 +146,16 @@ fn metrics_endpoint_serves_the_counters() {
 
 #[test]
 fn tells_systemd_ready_and_pings_the_watchdog() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let sock_path = spool.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).expect("bind notify socket");
     sock.set_read_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
-    let mut cmd = command(&spool);
-    cmd.arg("--simulate")
+    let mut d = common::daemon(&spool)
+        .arg("--simulate")
         .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "400000");
-    let mut d = Daemon::start_with(&spool, &mut cmd);
+        .env("WATCHDOG_USEC", "400000")
+        .start();
     let mut seen = String::new();
     let start = Instant::now();
     let mut buf = [0u8; 4096];
@@ -172,7 +176,7 @@ fn tells_systemd_ready_and_pings_the_watchdog() {
 
 #[test]
 fn after_a_successful_fence_the_hook_gets_the_corosync_node_id() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let corosync = spool.path("corosync.conf");
     std::fs::write(
         &corosync,
@@ -194,9 +198,9 @@ fn after_a_successful_fence_the_hook_gets_the_corosync_node_id() {
         out.display(),
         corosync.display()
     ));
-    let mut d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let mut d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     let (name, _) = spool.request("cn-5", Action::Off, MINUTE);
-    assert!(spool.response(name.as_str()).success);
+    assert!(spool.wait_response(name.as_str()).success);
     d.wait_log("after-fence command succeeded");
     assert_eq!(
         std::fs::read_to_string(&out).expect("hook ran").trim(),
@@ -204,23 +208,20 @@ fn after_a_successful_fence_the_hook_gets_the_corosync_node_id() {
     );
     // A node missing from the nodelist: the hook is not run, the response is unaffected.
     let (name, _) = spool.request("cn-6", Action::Off, MINUTE);
-    assert!(spool.response(name.as_str()).success);
+    assert!(spool.wait_response(name.as_str()).success);
     d.wait_log("after-fence command not run");
 }
 
 #[test]
 fn the_seed_environment_variables_choose_the_directories_and_json_logs_work() {
-    let spool = Spool::new();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fence_watcher"));
-    cmd.args(["--simulate", "--log-format", "json"])
-        .env("REQUEST_DIR", &spool.req)
-        .env("RESPONSE_DIR", &spool.resp)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC");
-    let d = Daemon::start_with(&spool, &mut cmd);
+    let spool = common::spool();
+    let d = common::daemon(&spool)
+        .dirs_in_env()
+        .args(["--simulate", "--log-format", "json"])
+        .start();
     let (name, _) = spool.request("cn-1", Action::Off, MINUTE);
-    assert!(spool.response(name.as_str()).success);
-    let log = d.log();
+    assert!(spool.wait_response(name.as_str()).success);
+    let log = d.log_text();
     let decision = log
         .lines()
         .find(|l| l.contains("fence decision"))
@@ -244,15 +245,15 @@ fn a_request_lost_in_an_inotify_overflow_is_found_by_the_rescan() {
     if !system_tests::peers::require("inotify overflow test", &[overflowable]) {
         return;
     }
-    let spool = Spool::new();
-    let mut d = Daemon::start(&spool, &["--simulate"]);
+    let spool = common::spool();
+    let mut d = common::start(&spool, &["--simulate"]);
     // Stopped, the daemon reads no events: fill its queue past the limit with names it ignores.
     d.signal(Signal::STOP);
     for i in 0..limit + 10 {
-        std::fs::write(spool.req.join(format!("filler-{i}.txt")), b"").expect("write");
+        std::fs::write(spool.requests.join(format!("filler-{i}.txt")), b"").expect("write");
     }
     let (name, _) = spool.request("cn-1", Action::Off, MINUTE);
     d.signal(Signal::CONT);
     d.wait_log("overflowed");
-    assert!(spool.response(name.as_str()).success);
+    assert!(spool.wait_response(name.as_str()).success);
 }

@@ -5,10 +5,11 @@ use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{command, Daemon, Spool};
+use common::Spool;
 
 fn refused(spool: &Spool, args: &[&str]) -> String {
-    let out = command(spool)
+    let out = common::daemon(spool)
+        .command()
         .args(args)
         .output()
         .expect("run fence_watcher");
@@ -18,7 +19,7 @@ fn refused(spool: &Spool, args: &[&str]) -> String {
 
 #[test]
 fn refuses_to_start_without_a_backend_and_says_how_to_configure_one() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let cfg = spool.config("[daemon]\nmax_concurrent = 4\n");
     let err = refused(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     assert!(
@@ -27,29 +28,30 @@ fn refuses_to_start_without_a_backend_and_says_how_to_configure_one() {
     );
     assert!(err.contains("--simulate"), "{err}");
     assert!(
-        !spool.req.exists(),
+        !spool.requests.exists(),
         "nothing may be created before the configuration is valid"
     );
 }
 
 #[test]
 fn refuses_world_writable_and_creates_private_directories() {
-    let spool = Spool::new();
-    std::fs::create_dir(&spool.req).expect("mkdir");
-    std::fs::set_permissions(&spool.req, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let spool = common::spool();
+    std::fs::create_dir(&spool.requests).expect("mkdir");
+    std::fs::set_permissions(&spool.requests, std::fs::Permissions::from_mode(0o777))
+        .expect("chmod");
     let err = refused(&spool, &["--simulate"]);
     assert!(
-        err.contains("world-writable") && err.contains(spool.req.to_str().expect("utf-8")),
+        err.contains("world-writable") && err.contains(spool.requests.to_str().expect("utf-8")),
         "{err}"
     );
 
-    std::fs::remove_dir(&spool.req).expect("rmdir");
-    let _d = Daemon::start(&spool, &["--simulate"]);
+    std::fs::remove_dir(&spool.requests).expect("rmdir");
+    let _d = common::start(&spool, &["--simulate"]);
     for dir in [
-        &spool.req,
-        &spool.resp,
-        &spool.req.join(".claimed"),
-        &spool.req.join(".rejected"),
+        &spool.requests,
+        &spool.responses,
+        &spool.requests.join(".claimed"),
+        &spool.requests.join(".rejected"),
     ] {
         let mode = std::fs::metadata(dir)
             .expect("created")
@@ -62,7 +64,7 @@ fn refuses_world_writable_and_creates_private_directories() {
 
 #[test]
 fn refuses_a_non_loopback_metrics_address_and_a_bad_topology() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let err = refused(&spool, &["--simulate", "--metrics-listen", "0.0.0.0:9464"]);
     assert!(
         err.contains("metrics_listen") && err.contains("loopback"),
@@ -80,11 +82,12 @@ fn refuses_a_non_loopback_metrics_address_and_a_bad_topology() {
 
 #[test]
 fn check_config_validates_without_starting() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let good = spool.config(
         "[backends.a]\ntype = \"simulate\"\n[[topology]]\nnodes = [\"cn-*\"]\nlevels = [\"a\"]\n",
     );
-    let out = command(&spool)
+    let out = common::daemon(&spool)
+        .command()
         .args(["--config", good.to_str().expect("utf-8"), "--check-config"])
         .output()
         .expect("run");
@@ -94,9 +97,10 @@ fn check_config_validates_without_starting() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("is valid"));
-    assert!(!spool.req.exists());
+    assert!(!spool.requests.exists());
     let bad = spool.config("[backends.a]\ntype = \"teleport\"\n");
-    let out = command(&spool)
+    let out = common::daemon(&spool)
+        .command()
         .args(["--config", bad.to_str().expect("utf-8"), "--check-config"])
         .output()
         .expect("run");
@@ -106,12 +110,13 @@ fn check_config_validates_without_starting() {
 
 #[test]
 fn check_config_refuses_a_misspelled_after_fence_placeholder() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let cfg = spool.config(
         "[backends.a]\ntype = \"simulate\"\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"a\"]\n\
          [after_fence]\ncommand = [\"/usr/sbin/dlm_tool\", \"fence_ack\", \"{nodid}\"]\n",
     );
-    let out = command(&spool)
+    let out = common::daemon(&spool)
+        .command()
         .args(["--config", cfg.to_str().expect("utf-8"), "--check-config"])
         .output()
         .expect("run");
@@ -125,7 +130,7 @@ fn check_config_refuses_a_misspelled_after_fence_placeholder() {
 
 #[test]
 fn the_documented_example_configuration_is_valid() {
-    let spool = Spool::new();
+    let spool = common::spool();
     let example = include_str!("../../../../packaging/fence-watcher.toml.example");
     let secret = spool.path("ipmi.password");
     std::fs::write(&secret, "secret\n").expect("write secret");
@@ -136,7 +141,8 @@ fn the_documented_example_configuration_is_valid() {
     );
     assert_ne!(text, example, "the example names a secret file");
     let cfg = spool.config(&text);
-    let out = command(&spool)
+    let out = common::daemon(&spool)
+        .command()
         .args(["--config", cfg.to_str().expect("utf-8"), "--check-config"])
         .output()
         .expect("run");
@@ -157,12 +163,13 @@ fn refuses_a_spool_directory_owned_by_another_user() {
     if !system_tests::peers::require("refuses_a_spool_directory_owned_by_another_user", &[root]) {
         return;
     }
-    let spool = Spool::new();
-    std::fs::create_dir(&spool.resp).expect("mkdir");
-    std::os::unix::fs::chown(&spool.resp, Some(65534), Some(65534)).expect("chown");
+    let spool = common::spool();
+    std::fs::create_dir(&spool.responses).expect("mkdir");
+    std::os::unix::fs::chown(&spool.responses, Some(65534), Some(65534)).expect("chown");
     let err = refused(&spool, &["--simulate"]);
     assert!(
-        err.contains("owned by uid 65534") && err.contains(spool.resp.to_str().expect("utf-8")),
+        err.contains("owned by uid 65534")
+            && err.contains(spool.responses.to_str().expect("utf-8")),
         "{err}"
     );
 }

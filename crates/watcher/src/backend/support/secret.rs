@@ -1,7 +1,8 @@
 //! Secrets (BMC passwords and the like): read from files at fence time, scrubbed from messages.
 //!
 //! A secret file must be a regular file that other users cannot access (`o-rwx`: readable leaks
-//! it, writable lets them swap it); it is read fresh for every
+//! it, writable lets them swap it), owned by root or the daemon's user (the protocol's one rule,
+//! [`Trusted::SecretFile`]: any other owner could rewrite it); it is read fresh for every
 //! fence (so a rotated password is picked up without a restart), one trailing newline is removed,
 //! and the value must be a single line (it goes into a `key=value` line on a child's stdin or
 //! into an environment variable, never into argv). [`Secret`] never prints its value.
@@ -11,6 +12,8 @@ use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use gfs2_fence_protocol::{Trusted, Untrusted};
 
 /// Largest secret file accepted.
 const MAX_SECRET: u64 = 4096;
@@ -48,12 +51,47 @@ pub enum SecretError {
         path: PathBuf,
         mode: u32,
     },
+    #[error("{key} {path} is owned by uid {owner}, not by {}; chown it", trusted_owners(*.me))]
+    ForeignOwner {
+        key: String,
+        path: PathBuf,
+        owner: u32,
+        me: u32,
+    },
     #[error("{key} {path} is larger than {MAX_SECRET} bytes")]
     TooLarge { key: String, path: PathBuf },
     #[error("{key} {path} is empty")]
     Empty { key: String, path: PathBuf },
     #[error("{key} {path} holds more than one line, a NUL byte or invalid UTF-8")]
     NotOneLine { key: String, path: PathBuf },
+}
+
+/// Who may own a secret file, for a message: root, and the daemon's user `me`.
+fn trusted_owners(me: u32) -> String {
+    match me {
+        0 => "root".to_owned(),
+        me => format!("root or uid {me} (the daemon's user)"),
+    }
+}
+
+impl SecretError {
+    /// The protocol's refusal, in this module's words (which tests and operators rely on).
+    fn untrusted(key: String, untrusted: Untrusted) -> SecretError {
+        match untrusted {
+            Untrusted::WorldAccessible { path, mode, .. }
+            | Untrusted::WorldWritable { path, mode, .. } => {
+                SecretError::WorldReadable { key, path, mode }
+            }
+            Untrusted::ForeignOwner {
+                path, owner, me, ..
+            } => SecretError::ForeignOwner {
+                key,
+                path,
+                owner,
+                me,
+            },
+        }
+    }
 }
 
 /// Reads the secret of setting `key` (named in errors) from `path`.
@@ -76,12 +114,8 @@ pub fn read_secret(key: &str, path: &Path) -> Result<Secret, SecretError> {
     if !meta.is_file() {
         return Err(SecretError::NotFile { key, path });
     }
-    if meta.mode() & 0o007 != 0 {
-        return Err(SecretError::WorldReadable {
-            key,
-            path,
-            mode: meta.mode() & 0o7777,
-        });
+    if let Err(untrusted) = Trusted::SecretFile.check(&path, meta.uid(), meta.mode()) {
+        return Err(SecretError::untrusted(key, untrusted));
     }
     let mut raw = Vec::new();
     let read = file.by_ref().take(MAX_SECRET + 1).read_to_end(&mut raw);
@@ -171,6 +205,42 @@ mod tests {
             read_secret("k", &d.path().join("none")),
             Err(SecretError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn a_secret_owned_by_another_user_is_refused() {
+        let root = system_tests::peers::root();
+        if !system_tests::peers::require("a_secret_owned_by_another_user_is_refused", &[root]) {
+            return;
+        }
+        let d = tempfile::tempdir().expect("tempdir");
+        let theirs = file(d.path(), "theirs", "s3cret\n", 0o600);
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).expect("chown");
+        let e = read_secret("password_file", &theirs).expect_err("foreign owner");
+        assert!(
+            matches!(
+                e,
+                SecretError::ForeignOwner {
+                    owner: 65534,
+                    me: 0,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("owned by uid 65534, not by root; chown it")
+                && msg.contains("password_file")
+                && !msg.contains("s3cret"),
+            "{msg}"
+        );
+        // Root's own file is trusted, as it is for any daemon user.
+        std::os::unix::fs::chown(&theirs, Some(0), Some(0)).expect("chown");
+        assert_eq!(
+            read_secret("k", &theirs).expect("root-owned").expose(),
+            "s3cret"
+        );
     }
 
     #[test]

@@ -57,6 +57,74 @@ async fn substitutes_placeholders_and_runs_without_a_shell() {
         .contains("fence_watcher_after_fence_failures_total 1"));
 }
 
+/// The nodelist the former watcher-only parser was tested with. Changed for corosync's rules:
+/// `name: cn-2   # trailing comment` is now a line of its own (`# trailing comment`), since a
+/// `#` after a value is part of the value to corosync.
+const CONF: &str = "
+totem {
+    version: 2
+    cluster_name: gfs2
+    interface {
+        linknumber: 0
+    }
+}
+# nodeid: 99 in a comment
+nodelist {
+    node {
+        ring0_addr: 10.0.0.1
+        name: rabbit-1.example.com
+        nodeid: 1
+    }
+    node {
+        # trailing comment
+        name: cn-2
+        ring0_addr: 10.0.0.2
+        nodeid: 2
+    }
+    node {
+        ring0_addr: cn-3
+        nodeid: 3
+    }
+}
+quorum {
+    provider: corosync_votequorum
+}
+";
+
+#[test]
+fn finds_node_ids_by_name_address_and_short_name() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let conf = tmp.path().join("corosync.conf");
+    std::fs::write(&conf, CONF).expect("write");
+    let nodes = gfs2_fence_protocol::corosync::Nodelist::read(&conf).expect("corosync accepts it");
+    assert_eq!(nodes.nodes.len(), 3);
+    let h = hook(&["{nodeid}"], &conf, 5);
+    let id = |name: &str| {
+        h.argv(&node(name), Action::Off)
+            .ok()
+            .map(|argv| argv.concat())
+    };
+    assert_eq!(id("cn-2").as_deref(), Some("2"));
+    assert_eq!(id("cn-3").as_deref(), Some("3"));
+    assert_eq!(id("10.0.0.1").as_deref(), Some("1"));
+    assert_eq!(id("rabbit-1").as_deref(), Some("1"));
+    assert_eq!(id("cn-9"), None);
+}
+
+#[test]
+fn reads_the_installed_example_if_present() {
+    let p = Path::new(gfs2_fence_protocol::corosync::DEFAULT_COROSYNC_CONF);
+    let installed =
+        system_tests::peers::installed(gfs2_fence_protocol::corosync::DEFAULT_COROSYNC_CONF);
+    if !system_tests::peers::require("reads_the_installed_example_if_present", &[installed]) {
+        return;
+    }
+    let nodes = gfs2_fence_protocol::corosync::Nodelist::read(p).expect("corosync accepts it");
+    for n in nodes.nodes {
+        assert!(n.nodeid.is_some() || n.name.is_some() || n.ring_addr(0).is_some());
+    }
+}
+
 #[test]
 fn an_unknown_placeholder_is_refused() {
     let err = AfterFence::new(&AfterFenceConfig {
