@@ -188,11 +188,9 @@ fn check_trusted_applies_the_one_rule_on_the_open_directory() {
 
 #[test]
 fn check_trusted_refuses_a_directory_owned_by_another_user() {
-    if !rustix::process::geteuid().is_root() {
-        assert!(std::env::var_os("CI").is_none(), "CI runs this as root");
-        return eprintln!(
-            "SKIPPED: check_trusted_refuses_a_directory_owned_by_another_user needs root"
-        );
+    let test = "check_trusted_refuses_a_directory_owned_by_another_user";
+    if !system_tests::peers::require(test, &[system_tests::peers::root()]) {
+        return;
     }
     let (_t, dir) = spool();
     std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).expect("chown");

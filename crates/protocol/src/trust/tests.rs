@@ -80,9 +80,9 @@ fn messages_name_path_owner_mode_and_the_fix() {
 /// On real files: the fd's owner and mode are what count (root is needed to chown).
 #[test]
 fn check_fd_reads_the_opened_files_owner_and_mode() {
-    if !rustix::process::geteuid().is_root() {
-        assert!(std::env::var_os("CI").is_none(), "CI runs this as root");
-        return eprintln!("SKIPPED: check_fd_reads_the_opened_files_owner_and_mode needs root");
+    let test = "check_fd_reads_the_opened_files_owner_and_mode";
+    if !system_tests::peers::require(test, &[system_tests::peers::root()]) {
+        return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let secret = tmp.path().join("bmc.pw");

@@ -79,12 +79,9 @@ fn corosync_verdict(path: &Path) -> Option<usize> {
 
 #[test]
 fn every_case_parses_or_fails_at_the_same_line_as_in_corosync() {
-    if !Path::new(COROSYNC).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{COROSYNC} is required in CI"
-        );
-        return eprintln!("SKIPPED: {COROSYNC} is not installed");
+    let test = "every_case_parses_or_fails_at_the_same_line_as_in_corosync";
+    if !system_tests::peers::require(test, &[system_tests::peers::installed(COROSYNC)]) {
+        return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("corosync.conf");
