@@ -7,8 +7,6 @@
 //! `discover` returns at the budget (plus a short grace for the kills) whatever still runs.
 //! Findings are merged in configured source order; see `merge` for the identity rule.
 
-// Tests may unwrap: a panic there is a failed test, not a failed fence.
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod dlm;
 mod merge;
