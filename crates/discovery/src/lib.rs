@@ -7,7 +7,6 @@
 //! `discover` returns at the budget (plus a short grace for the kills) whatever still runs.
 //! Findings are merged in configured source order; see `merge` for the identity rule.
 
-
 mod dlm;
 mod merge;
 mod mounts;
