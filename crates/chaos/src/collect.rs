@@ -10,6 +10,7 @@ use crate::world::World;
 /// Fills the runs, responses and leftovers of `h` from the world's files.
 pub fn collect(w: &World, h: &mut History) {
     let p = &w.paths;
+    h.instances = w.instances.clone();
     h.runs = runs_from_log(&std::fs::read_to_string(&p.run_log).unwrap_or_default());
     h.responses = json_names(&p.responses)
         .into_iter()

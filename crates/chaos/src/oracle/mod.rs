@@ -2,8 +2,8 @@
 //!
 //! 1. No agent exited 0 without a completed, successful backend run for its node and action
 //!    that started after the agent started and ended before it exited (`fake-success`; when the
-//!    only such run started *before* the agent, `stale-success`: a run shared with an earlier
-//!    request).
+//!    only such run was already under way when the agent started, `stale-success`: a run shared
+//!    with an earlier request).
 //! 2. Every published request was answered (a response file; a withdrawn request is answered
 //!    `cancelled`) or is still withdrawn (`unanswered`).
 //! 3. Nothing is left in REQUEST_DIR/.claimed (`claimed-left`).
@@ -121,11 +121,12 @@ fn check_success(h: &History, a: &AgentRecord, v: &mut Verdict) {
     {
         return;
     }
+    // A run under way when the agent started, which its request could have joined.
     let earlier = h
         .runs
         .iter()
         .filter(covers)
-        .find(|r| r.start_ns < a.start_ns);
+        .find(|r| r.start_ns < a.start_ns && r.end_ns.is_some_and(|e| e > a.start_ns));
     let (kind, msg) = match earlier {
         Some(r) => (
             "stale-success",

@@ -103,6 +103,9 @@ fn a_success_from_a_run_that_started_before_the_agent_is_stale() {
     let mut h = honest();
     h.runs = vec![run("other", "n1", "off", 9 * S, 11 * S, 7)];
     assert_eq!(kinds(&h), ["stale-success"]);
+    // A run that was over before the agent started did nothing for it.
+    h.runs = vec![run("other", "n1", "off", 8 * S, 9 * S, 7)];
+    assert_eq!(kinds(&h), ["fake-success"]);
 }
 
 #[test]
