@@ -1,6 +1,6 @@
 //! Helper processes that exhaust a resource from outside the daemon, as another local user
 //! would: `gfs2-chaos flood` holds connections to the metrics port, `gfs2-chaos inotify-hog`
-//! holds inotify instances up to the per-user limit. Each ends by itself after `secs`, so even
+//! holds inotify instances up to the per-user limit and takes every one released meanwhile. Each ends by itself after `secs`, so even
 //! a campaign that dies leaves no hog behind for long.
 
 use std::io::Read;
@@ -63,6 +63,14 @@ pub fn inotify_hog(secs: u64) -> usize {
         }
     }
     println!("holding {}", held.len());
-    std::thread::sleep(Duration::from_secs(secs));
+    // Whatever the user's other processes release (a daemon that exits, an agent that ends)
+    // is taken at once, as a crowd of waiting agents would take it.
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if let Ok(fd) = inotify::init(inotify::CreateFlags::CLOEXEC) {
+            held.push(fd);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     held.len()
 }

@@ -70,6 +70,9 @@ pub fn summarize(h: &History, v: &Verdict, seed: u64, warmup: usize, starts: usi
 
 /// Milliseconds of `t` after `t0`, signed.
 fn rel(t: u64, t0: u64) -> String {
+    if t == 0 {
+        return "start".to_owned();
+    }
     let ms = (i128::from(t) - i128::from(t0)) / 1_000_000;
     format!("{ms:+}ms")
 }

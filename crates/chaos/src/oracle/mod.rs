@@ -13,9 +13,11 @@
 //! 5. The daemon's fds and RSS are back to the baseline within [`Tolerance`] (`fd-leak`,
 //!    `rss-leak`).
 //!
-//! Two more that the same history shows: backend runs for one node never overlap unless a
-//! responder ended during the first (`node-overlap`), and no agent outlived its own
-//! `fence_timeout` by more than the slack Pacemaker allows (`agent-overran`).
+//! Three more that the same history shows: backend runs for one node never overlap unless a
+//! responder ended during the first (`node-overlap`, 6), no agent outlived its own
+//! `fence_timeout` by more than the slack Pacemaker allows (`agent-overran`, 7), and no request
+//! of the campaign's agents, all well-formed, was answered `invalid` (`invalid-answer`, 8: a
+//! transient error turned into a permanent refusal).
 
 use serde::Serialize;
 
@@ -76,6 +78,7 @@ pub fn check(h: &History, tol: Tolerance) -> Verdict {
         check_answered(h, a, &mut v);
         check_overran(a, &mut v);
     }
+    check_invalid(h, &mut v);
     check_claimed(h, &mut v);
     check_extra_runs(h, &mut v);
     check_overlaps(h, &mut v);
@@ -185,6 +188,25 @@ fn check_overran(a: &AgentRecord, v: &mut Verdict) {
         );
         v.violations
             .push(agent_violation(a, "agent-overran", 7, msg));
+    }
+}
+
+fn check_invalid(h: &History, v: &mut Verdict) {
+    for r in h
+        .responses
+        .iter()
+        .filter(|r| r.outcome.as_deref() == Some("invalid"))
+    {
+        let Some(a) = h
+            .agents
+            .iter()
+            .find(|a| a.request.as_ref() == Some(&r.name))
+        else {
+            continue;
+        };
+        let msg = format!("its well-formed request {} was answered invalid", r.name);
+        v.violations
+            .push(agent_violation(a, "invalid-answer", 8, msg));
     }
 }
 

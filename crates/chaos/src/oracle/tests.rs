@@ -197,3 +197,14 @@ fn leaked_fds_and_memory_are_caught_within_the_tolerance() {
     });
     assert_eq!(kinds(&h), ["fd-leak", "rss-leak"]);
 }
+
+#[test]
+fn a_well_formed_request_answered_invalid_is_caught() {
+    let mut h = honest();
+    h.agents[0].exit = Some(1);
+    h.responses[0].success = false;
+    h.responses[0].outcome = Some("invalid".to_owned());
+    assert_eq!(kinds(&h), ["invalid-answer"]);
+    h.responses[0].outcome = Some("failed".to_owned());
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
