@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::history::History;
+use crate::history::{Ending, History};
 use crate::oracle::{Verdict, Violation};
 
 /// The counts a campaign ends with.
@@ -45,7 +45,7 @@ pub fn summarize(h: &History, v: &Verdict, seed: u64, warmup: usize, starts: usi
     let failed_starts = h
         .instances
         .iter()
-        .filter(|i| i.role == "main" && !i.ready && i.end_ns.is_some())
+        .filter(|i| i.role == "main" && !i.ready && matches!(i.ending, Ending::Exited(_)))
         .count();
     Summary {
         seed,
@@ -106,6 +106,9 @@ pub fn timeline(h: &History, x: &Violation, t0: u64) -> String {
                 i.start_ns,
                 format!("{} fence_watcher {} started", i.role, i.pid),
             ));
+        } else if i.start_ns < from && i.end_ns.is_none_or(|e| e > to) {
+            let what = format!("{} fence_watcher {} running throughout", i.role, i.pid);
+            lines.push((i.start_ns, what));
         }
         if let Some(e) = i.end_ns.filter(|e| *e >= from && *e <= to) {
             lines.push((
