@@ -17,7 +17,7 @@ pub fn now_ns() -> u64 {
 }
 
 /// One agent run: a fence exchange as Pacemaker would start it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AgentRecord {
     pub idx: usize,
     pub pid: u32,
@@ -51,7 +51,7 @@ impl AgentRecord {
 }
 
 /// One run of the command backend, from its start and end lines in the run log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub pid: u32,
     /// The process that started it: which responder instance ran it.
@@ -116,7 +116,7 @@ pub fn runs_from_log(text: &str) -> Vec<RunRecord> {
 }
 
 /// How a responder instance ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Ending {
     /// Still running when the history was taken.
     Running,
@@ -129,7 +129,7 @@ pub enum Ending {
 }
 
 /// One responder process: the supervised daemon, or a second responder a fault started.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
     pub pid: u32,
     /// `main`, `second` or `second-simulate`.
@@ -149,7 +149,7 @@ impl Instance {
 }
 
 /// One injected fault.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FaultRecord {
     pub class: String,
     pub detail: String,
@@ -159,7 +159,7 @@ pub struct FaultRecord {
 }
 
 /// A response file as left in RESPONSE_DIR.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResponseRecord {
     pub name: String,
     pub success: bool,
@@ -168,14 +168,14 @@ pub struct ResponseRecord {
 }
 
 /// The daemon's resources at the start and end of the campaign.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Resources {
     pub fds: usize,
     pub rss_kib: u64,
 }
 
 /// Everything the oracle needs.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct History {
     pub agents: Vec<AgentRecord>,
     pub runs: Vec<RunRecord>,

@@ -89,6 +89,8 @@ enum Helper {
         #[arg(long)]
         secs: u64,
     },
+    /// Judges the history saved in a --report file again (after a change to the oracle).
+    Judge { report: PathBuf },
     /// Holds every inotify instance the user may have.
     #[command(hide = true)]
     InotifyHog {
@@ -137,10 +139,46 @@ fn helper(h: Helper) -> ExitCode {
             hogs::flood(addr, conns, secs);
             ExitCode::SUCCESS
         }
+        Helper::Judge { report } => judge(&report),
         Helper::InotifyHog { secs } => {
             hogs::inotify_hog(secs);
             ExitCode::SUCCESS
         }
+    }
+}
+
+fn judge(path: &std::path::Path) -> ExitCode {
+    let doc: serde_json::Value = match std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("gfs2-chaos: cannot read {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let history: gfs2_chaos::history::History = match serde_json::from_value(doc["history"].clone())
+    {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("gfs2-chaos: {} holds no history: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let seed = doc["summary"]["seed"].as_u64().unwrap_or(0);
+    let warmup = doc["summary"]["warmup_exchanges"].as_u64().unwrap_or(0);
+    let starts = doc["summary"]["daemon_starts"].as_u64().unwrap_or(0);
+    let verdict = oracle::check(&history, oracle::Tolerance::default());
+    let to_usize = |n: u64| usize::try_from(n).unwrap_or(0);
+    let mut s = report::summarize(&history, &verdict, seed, to_usize(warmup), to_usize(starts));
+    s.wall_secs = doc["summary"]["wall_secs"].as_f64().unwrap_or(0.0);
+    let t0 = history.instances.first().map_or(0, |i| i.start_ns);
+    print!("{}", report::text(&history, &verdict, &s, t0));
+    if verdict.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -7,14 +7,14 @@
 //! 2. Every published request was answered (a response file; a withdrawn request is answered
 //!    `cancelled`) or is still withdrawn (`unanswered`).
 //! 3. Nothing is left in REQUEST_DIR/.claimed (`claimed-left`).
-//! 4. Every extra backend run (a second run for one request) is explained by a responder that
-//!    ended (crash or restart) between the two starts (`unexplained-extra-run`); explained ones
-//!    are counted.
+//! 4. Every extra backend run (a second run for one request) is explained by the end (crash or
+//!    restart) of the responder that ran the first, between the two starts
+//!    (`unexplained-extra-run`); explained ones are counted.
 //! 5. The daemon's fds and RSS are back to the baseline within [`Tolerance`] (`fd-leak`,
 //!    `rss-leak`).
 //!
 //! Three more that the same history shows: backend runs for one node never overlap unless a
-//! responder ended during the first (`node-overlap`, 6), no agent outlived its own
+//! the first one's responder ended meanwhile (`node-overlap`, 6), no agent outlived its own
 //! `fence_timeout` by more than the slack Pacemaker allows (`agent-overran`, 7), and no request
 //! of the campaign's agents, all well-formed, was answered `invalid` (`invalid-answer`, 8: a
 //! transient error turned into a permanent refusal).
@@ -224,9 +224,13 @@ fn check_claimed(h: &History, v: &mut Verdict) {
     }
 }
 
-/// Whether some responder instance ended between `from` and `to`.
-fn restart_between(h: &History, from: u64, to: u64) -> bool {
-    h.instances.iter().any(|i| i.ended_within(from, to))
+/// Whether the responder that started `first` (its backend's parent) ended between `first`'s
+/// start and `to`: then `first`'s outcome was unknown to whoever ran next.
+fn runner_ended(h: &History, first: &RunRecord, to: u64) -> bool {
+    h.instances
+        .iter()
+        .filter(|i| i.pid == first.ppid)
+        .any(|i| i.ended_within(first.start_ns, to))
 }
 
 fn check_extra_runs(h: &History, v: &mut Verdict) {
@@ -240,7 +244,7 @@ fn check_extra_runs(h: &History, v: &mut Verdict) {
         else {
             continue;
         };
-        if restart_between(h, prev.start_ns, r.start_ns) {
+        if runner_ended(h, prev, r.start_ns) {
             v.extra_runs_explained += 1;
             continue;
         }
@@ -273,7 +277,7 @@ fn check_overlaps(h: &History, v: &mut Verdict) {
         let Some(p) = overlapping else {
             continue;
         };
-        if restart_between(h, p.start_ns, r.start_ns) {
+        if runner_ended(h, p, r.start_ns) {
             continue;
         }
         v.violations.push(Violation {

@@ -158,6 +158,9 @@ fn an_unexplained_double_run_is_caught_and_a_crash_explains_one() {
     let v = check(&h, Tolerance::default());
     assert!(v.violations.is_empty(), "{:?}", v.violations);
     assert_eq!(v.extra_runs_explained, 1);
+    // Another responder's end explains nothing: the first runner still knew the outcome.
+    h.instances[0].pid = 9;
+    assert_eq!(kinds(&h), ["unexplained-extra-run"]);
 }
 
 #[test]
