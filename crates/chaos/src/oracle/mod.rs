@@ -5,7 +5,8 @@
 //!    only such run was already under way when the agent started, `stale-success`: a run shared
 //!    with an earlier request).
 //! 2. Every published request was answered (a response file; a withdrawn request is answered
-//!    `cancelled`) or is still withdrawn (`unanswered`).
+//!    `cancelled`) or is still withdrawn (`unanswered`); a successful agent that never named its
+//!    request is reported (`unannounced-request`) rather than left unchecked.
 //! 3. Nothing is left in REQUEST_DIR/.claimed (`claimed-left`).
 //! 4. Every extra backend run (a second run for one request) is explained by the end (crash or
 //!    restart) of the responder that ran the first, between the two starts
@@ -150,6 +151,15 @@ fn check_success(h: &History, a: &AgentRecord, v: &mut Verdict) {
 
 fn check_answered(h: &History, a: &AgentRecord, v: &mut Verdict) {
     let Some(name) = &a.request else {
+        if a.exit == Some(0) {
+            // A success without the name means the agent's debug line changed: without the
+            // name this oracle would check nothing, so it says so instead of passing.
+            let msg = "exited 0 without naming its request on stderr (`request X.json \
+                       published in DIR`): the campaign cannot check it"
+                .to_owned();
+            v.violations
+                .push(agent_violation(a, "unannounced-request", 2, msg));
+        }
         return;
     };
     if h.responses.iter().any(|r| &r.name == name) {

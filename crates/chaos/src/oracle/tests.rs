@@ -211,3 +211,12 @@ fn a_well_formed_request_answered_invalid_is_caught() {
     h.responses[0].outcome = Some("failed".to_owned());
     assert_eq!(kinds(&h), Vec::<&str>::new());
 }
+
+#[test]
+fn a_success_whose_request_is_unknown_is_reported_not_skipped() {
+    let mut h = honest();
+    h.agents[0].request = None;
+    assert_eq!(kinds(&h), ["unannounced-request"]);
+    h.agents[0].exit = Some(1);
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
