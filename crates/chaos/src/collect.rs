@@ -1,0 +1,60 @@
+//! Reads back what the campaign left: the run log and the spool.
+
+use std::path::Path;
+
+use gfs2_fence_protocol::Response;
+
+use crate::history::{runs_from_log, History, ResponseRecord};
+use crate::world::World;
+
+/// Fills the runs, responses and leftovers of `h` from the world's files.
+pub fn collect(w: &World, h: &mut History) {
+    let p = &w.paths;
+    h.instances = w.instances.clone();
+    h.runs = runs_from_log(&std::fs::read_to_string(&p.run_log).unwrap_or_default());
+    h.responses = json_names(&p.responses)
+        .into_iter()
+        .map(|name| read_response(&p.responses, name))
+        .collect();
+    h.requests_left = json_names(&p.requests);
+    h.claimed_left = json_names(&p.requests.join(".claimed"));
+    h.cancel_files = names(&p.requests)
+        .into_iter()
+        .filter(|n| n.starts_with('.') && n.ends_with(".json.cancel"))
+        .collect();
+}
+
+fn read_response(dir: &Path, name: String) -> ResponseRecord {
+    let parsed = std::fs::read(dir.join(&name))
+        .ok()
+        .and_then(|b| Response::from_json(&b).ok());
+    ResponseRecord {
+        success: parsed.as_ref().is_some_and(|r| r.success),
+        outcome: parsed
+            .as_ref()
+            .and_then(|r| r.outcome)
+            .and_then(|o| serde_json::to_value(o).ok())
+            .and_then(|v| v.as_str().map(str::to_owned)),
+        executed: parsed.and_then(|r| r.executed),
+        name,
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Protocol-visible names (`*.json`, no leading dot) in `dir`; none when it is missing.
+pub fn json_names(dir: &Path) -> Vec<String> {
+    names(dir)
+        .into_iter()
+        .filter(|n| !n.starts_with('.') && n.ends_with(".json"))
+        .collect()
+}

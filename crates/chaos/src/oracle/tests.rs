@@ -1,0 +1,222 @@
+//! The oracle on synthetic histories: each broken promise is caught, and its honest sibling
+//! (the same history without the defect) passes.
+
+use super::*;
+use crate::history::{Ending, Instance, Resources, ResponseRecord};
+
+const S: u64 = 1_000_000_000;
+
+fn agent(idx: usize, node: &str, action: &str, start: u64, end: u64, exit: i32) -> AgentRecord {
+    AgentRecord {
+        idx,
+        pid: 100 + idx as u32,
+        node: node.to_owned(),
+        action: action.to_owned(),
+        fence_timeout_s: 10,
+        skew_s: None,
+        start_ns: start,
+        end_ns: end,
+        exit: Some(exit),
+        killed: false,
+        overran: false,
+        stopped_ms: 0,
+        request: Some(format!("req-{idx}.json")),
+        stderr: String::new(),
+    }
+}
+
+fn run(id: &str, node: &str, action: &str, start: u64, end: u64, ppid: u32) -> RunRecord {
+    RunRecord {
+        pid: u32::try_from(start / S).unwrap_or(0) + 1000,
+        ppid,
+        node: node.to_owned(),
+        action: action.to_owned(),
+        request_id: id.to_owned(),
+        start_ns: start,
+        end_ns: Some(end),
+        code: Some(0),
+    }
+}
+
+fn answered(idx: usize) -> ResponseRecord {
+    ResponseRecord {
+        name: format!("req-{idx}.json"),
+        success: true,
+        outcome: Some("success".to_owned()),
+        executed: Some(true),
+    }
+}
+
+fn daemon(pid: u32, start: u64, end: Option<u64>, ending: Ending) -> Instance {
+    Instance {
+        pid,
+        role: "main".to_owned(),
+        start_ns: start,
+        end_ns: end,
+        ending,
+        ready: true,
+    }
+}
+
+/// One agent fenced by one run it caused: every oracle holds.
+fn honest() -> History {
+    History {
+        agents: vec![agent(0, "n1", "off", 10 * S, 12 * S, 0)],
+        runs: vec![run("req-0", "n1", "off", 10 * S + 1, 11 * S, 7)],
+        instances: vec![daemon(7, 0, None, Ending::Running)],
+        responses: vec![answered(0)],
+        ..History::default()
+    }
+}
+
+fn kinds(h: &History) -> Vec<&'static str> {
+    check(h, Tolerance::default())
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .collect()
+}
+
+#[test]
+fn an_honest_history_passes() {
+    assert_eq!(kinds(&honest()), Vec::<&str>::new());
+}
+
+#[test]
+fn a_fake_success_is_caught() {
+    let mut h = honest();
+    h.runs.clear();
+    assert_eq!(kinds(&h), ["fake-success"]);
+    // A run of another action, or one that failed, or one still running, is no fence either.
+    h.runs = vec![run("req-0", "n1", "on", 10 * S + 1, 11 * S, 7)];
+    assert_eq!(kinds(&h), ["fake-success"]);
+    let mut failed = run("req-0", "n1", "off", 10 * S + 1, 11 * S, 7);
+    failed.code = Some(1);
+    h.runs = vec![failed];
+    assert_eq!(kinds(&h), ["fake-success"]);
+    h.runs = vec![run("req-0", "n1", "off", 10 * S + 1, 13 * S, 7)];
+    assert_eq!(kinds(&h), ["fake-success"]);
+}
+
+#[test]
+fn a_success_from_a_run_that_started_before_the_agent_is_stale() {
+    let mut h = honest();
+    h.runs = vec![run("other", "n1", "off", 9 * S, 11 * S, 7)];
+    assert_eq!(kinds(&h), ["stale-success"]);
+    // A run that was over before the agent started did nothing for it.
+    h.runs = vec![run("other", "n1", "off", 8 * S, 9 * S, 7)];
+    assert_eq!(kinds(&h), ["fake-success"]);
+}
+
+#[test]
+fn a_failed_agent_needs_no_run() {
+    let mut h = honest();
+    h.agents[0].exit = Some(1);
+    h.runs.clear();
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
+
+#[test]
+fn a_lost_request_is_caught() {
+    let mut h = honest();
+    h.responses.clear();
+    assert_eq!(kinds(&h), ["unanswered"]);
+    // Still claimed: unanswered and left claimed.
+    h.claimed_left = vec!["req-0.json".to_owned()];
+    assert_eq!(kinds(&h), ["unanswered", "claimed-left"]);
+}
+
+#[test]
+fn a_withdrawn_or_never_published_request_needs_no_response() {
+    let mut h = honest();
+    h.agents[0].exit = Some(1);
+    h.responses.clear();
+    h.runs.clear();
+    h.cancel_files = vec![".req-0.json.cancel".to_owned()];
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    h.cancel_files.clear();
+    h.agents[0].killed = true;
+    let v = check(&h, Tolerance::default());
+    assert!(v.violations.is_empty());
+    assert_eq!(v.unpublished, 1);
+    // Killed, but the request is still there: it was published, and nobody answered it.
+    h.requests_left = vec!["req-0.json".to_owned()];
+    assert_eq!(kinds(&h), ["unanswered"]);
+}
+
+#[test]
+fn an_unexplained_double_run_is_caught_and_a_crash_explains_one() {
+    let mut h = honest();
+    h.runs
+        .push(run("req-0", "n1", "off", 11 * S + 5, 11 * S + 9, 8));
+    assert_eq!(kinds(&h), ["unexplained-extra-run"]);
+    // The first responder crashed between the two starts: the re-run is the recovery's.
+    h.instances = vec![
+        daemon(7, 0, Some(11 * S + 2), Ending::Signalled),
+        daemon(8, 11 * S + 3, None, Ending::Running),
+    ];
+    let v = check(&h, Tolerance::default());
+    assert!(v.violations.is_empty(), "{:?}", v.violations);
+    assert_eq!(v.extra_runs_explained, 1);
+    // Another responder's end explains nothing: the first runner still knew the outcome.
+    h.instances[0].pid = 9;
+    assert_eq!(kinds(&h), ["unexplained-extra-run"]);
+}
+
+#[test]
+fn overlapping_runs_for_one_node_are_caught() {
+    let mut h = honest();
+    h.runs
+        .push(run("req-1", "n1", "reboot", 10 * S + 5, 10 * S + 9, 7));
+    assert_eq!(kinds(&h), ["node-overlap"]);
+    // Another node at the same time is fine.
+    h.runs[1].node = "n2".to_owned();
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
+
+#[test]
+fn an_agent_that_overran_its_timeout_is_caught() {
+    let mut h = honest();
+    h.agents[0].overran = true;
+    h.agents[0].exit = None;
+    assert_eq!(kinds(&h), ["agent-overran"]);
+}
+
+#[test]
+fn leaked_fds_and_memory_are_caught_within_the_tolerance() {
+    let mut h = honest();
+    h.baseline = Some(Resources {
+        fds: 17,
+        rss_kib: 10_000,
+    });
+    h.final_resources = Some(Resources {
+        fds: 19,
+        rss_kib: 15_000,
+    });
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    h.final_resources = Some(Resources {
+        fds: 20,
+        rss_kib: 15_001,
+    });
+    assert_eq!(kinds(&h), ["fd-leak", "rss-leak"]);
+}
+
+#[test]
+fn a_well_formed_request_answered_invalid_is_caught() {
+    let mut h = honest();
+    h.agents[0].exit = Some(1);
+    h.responses[0].success = false;
+    h.responses[0].outcome = Some("invalid".to_owned());
+    assert_eq!(kinds(&h), ["invalid-answer"]);
+    h.responses[0].outcome = Some("failed".to_owned());
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
+
+#[test]
+fn a_success_whose_request_is_unknown_is_reported_not_skipped() {
+    let mut h = honest();
+    h.agents[0].request = None;
+    assert_eq!(kinds(&h), ["unannounced-request"]);
+    h.agents[0].exit = Some(1);
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
