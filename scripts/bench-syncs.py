@@ -12,9 +12,9 @@ For each directory given, on the file system that holds it:
   least if the agent publishes a request and the daemon a response, each made durable;
 - then, on the same spool, runs a few more exchanges with both processes under `strace -f -c`
   and counts fsync/fdatasync/sync_file_range/syncfs per exchange, for each process;
-- and, without any process, replays the file operations of one exchange with the syncs of
-  today (12) and with the syncs DESIGN.md keeps (6: docs/issue10-syncs-plan.md), to show what
-  the syncs alone cost on that file system and what the change can save.
+- and, without any process, replays the file operations of one exchange with the syncs the
+  code had before issue 10 (12) and with the ones DESIGN.md keeps (6: "Durability: which syncs
+  and why"), to show what the syncs alone cost on that file system and what the change saved.
 
 Prints one block per directory: file system type, fence p50/p90/p99, floor p50/p90, the
 difference of the p50s, and syncs per exchange. Run with the release binaries:
@@ -87,7 +87,7 @@ def append_line(dirfd, name, durable):
 
 def replay(fds, i, today):
     """The file operations of one exchange (request, claim, response, claim removal, three log
-    lines) with today's syncs or with the kept ones; returns milliseconds."""
+    lines) with the syncs before issue 10 (`today`) or the kept ones; returns milliseconds."""
     req, claimed, resp, logs, parent = fds
     name = f"r-{i}.json"
     t0 = time.perf_counter()
@@ -262,7 +262,7 @@ def bench(bins, parent, n, strace_n, warmup):
     print(f"   floor  ({n}): p50 {pct(floor, 50):7.2f} ms  p90 {pct(floor, 90):7.2f} ms  "
           f"(spawn /bin/true + 2 durable publishes)")
     print(f"   fence p50 - floor p50: {pct(fences, 50) - pct(floor, 50):7.2f} ms")
-    print(f"   replay, syncs of today (12): p50 {pct(today, 50):7.2f} ms  p90 {pct(today, 90):7.2f} ms;"
+    print(f"   replay, syncs before issue 10 (12): p50 {pct(today, 50):7.2f} ms  p90 {pct(today, 90):7.2f} ms;"
           f" kept (6): p50 {pct(kept, 50):7.2f} ms  p90 {pct(kept, 90):7.2f} ms")
     if syncs:
         a, d, a_by, d_by = syncs

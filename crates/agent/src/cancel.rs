@@ -4,6 +4,12 @@
 //! it first). If that worked we own it exclusively, so it is published again as `X.json` with
 //! `cancelled: true` and `deadline` = now, and the hidden copy is removed: every responder then
 //! answers it as cancelled without executing it, and the record is not lost.
+//!
+//! Not durable against a power loss, on purpose: only the re-published file's content is fsynced
+//! (so it never comes back empty), no directory is. An undone withdrawal is `X.json` back
+//! uncancelled, answered `expired` or run once more, an extra fence explained by the crash of a
+//! node Pacemaker was fencing again anyway; a left-over `.X.json.cancel` is a dot-file no reader
+//! reads (DESIGN.md, "Durability: which syncs and why", withdrawal row).
 
 use gfs2_fence_protocol::{Publish, Request, SpoolDir, SpoolError, SpoolName, Timestamp};
 

@@ -14,9 +14,12 @@
 //! reader for ever) and must be a regular file (`fstat`); a FIFO, socket, device or directory
 //! is refused with a warning naming it, and the fence goes on.
 //!
-//! Durability: every event but `requested` is the outcome the agent reports, so its lines are
-//! `fdatasync`ed (and the directory fsynced when a log file was created) before the agent exits:
-//! a power loss right after Pacemaker hears "success" must not lose the record.
+//! Durability (DESIGN.md, "Durability: which syncs and why", rows A3-7): every event but
+//! `requested` is the outcome the agent reports, so its lines are `fdatasync`ed before the agent
+//! exits: a power loss right after Pacemaker hears "success" must not lose the record. Directory
+//! entries change only when something is created, so `LOG_DIR` is fsynced only when this run
+//! created a log file or the directory, and its parent only when it created the directory; with
+//! the logs in place a fence costs the three `fdatasync`s and nothing more.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -85,8 +88,10 @@ pub struct EventLog {
     dir: PathBuf,
     fd: Option<OwnedFd>,
     reported: bool,
-    /// A log file was created and the directory not fsynced since.
+    /// This run created a log file or `LOG_DIR`, and `LOG_DIR` was not fsynced since.
     dir_dirty: bool,
+    /// This run created `LOG_DIR`, and its parent was not fsynced since.
+    parent_dirty: bool,
 }
 
 impl EventLog {
@@ -97,6 +102,7 @@ impl EventLog {
             fd: None,
             reported: false,
             dir_dirty: false,
+            parent_dirty: false,
         }
     }
 
@@ -137,9 +143,12 @@ impl EventLog {
 
     fn try_append(&mut self, file: &str, line: &str, durable: bool) -> Result<(), LogError> {
         if self.fd.is_none() {
-            self.fd = Some(open_dir(&self.dir)?);
-            // The directory itself may be new: its entry in the parent must be durable too.
-            self.dir_dirty = true;
+            let (fd, created) = open_dir(&self.dir)?;
+            self.fd = Some(fd);
+            // A new directory's entry in its parent must be durable too (A7); an existing one
+            // changes nothing there, and syncing it on every fence cost two fsyncs (A6-7).
+            self.dir_dirty |= created;
+            self.parent_dirty |= created;
         }
         let Some(dir) = self.fd.as_ref() else {
             return Ok(());
@@ -161,10 +170,14 @@ impl EventLog {
         }
         if durable {
             rustix::fs::fdatasync(&fd).map_err(io)?;
+            // Only what this run created needs its name made durable (A6-7, DESIGN).
             if self.dir_dirty {
                 rustix::fs::fsync(dir).map_err(io)?;
-                sync_parent(&self.dir);
                 self.dir_dirty = false;
+            }
+            if self.parent_dirty {
+                sync_parent(&self.dir);
+                self.parent_dirty = false;
             }
         }
         Ok(())
@@ -199,19 +212,32 @@ fn io(e: rustix::io::Errno) -> LogError {
     LogError::Io(e.into())
 }
 
-/// Creates `dir` (0750) if needed and opens it, if the directory rule trusts it.
-fn open_dir(dir: &Path) -> Result<OwnedFd, LogError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o750)
-        .create(dir)?;
+/// Creates `dir` (0750) if needed and opens it, if the directory rule trusts it; says whether
+/// this call created it.
+fn open_dir(dir: &Path) -> Result<(OwnedFd, bool), LogError> {
+    let created = create_dir(dir)?;
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = rustix::fs::open(dir, flags, Mode::empty()).map_err(io)?;
     Trusted::SpoolDir.check_fd(&fd, dir).map_err(|e| match e {
         TrustError::Stat { source, .. } => LogError::Io(source),
         TrustError::Untrusted(u) => LogError::Untrusted(u),
     })?;
-    Ok(fd)
+    Ok((fd, created))
+}
+
+/// Creates `dir` (0750, with missing parents), `Ok(false)` when it already existed: only a
+/// directory this run created needs its parent fsynced.
+fn create_dir(dir: &Path) -> std::io::Result<bool> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.mode(0o750);
+    match builder.create(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            builder.recursive(true).create(dir).map(|()| true)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Opens log `file` in `dir` for appending (`extra`: `O_CREAT` for a new one). Never blocks and
@@ -310,7 +336,8 @@ mod tests {
     #[test]
     fn logs_that_are_not_regular_files_are_refused_without_blocking() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = open_dir(tmp.path()).expect("a private directory is trusted");
+        let (dir, created) = open_dir(tmp.path()).expect("a private directory is trusted");
+        assert!(!created, "the directory existed");
         let mkfifo = std::process::Command::new("mkfifo")
             .arg(tmp.path().join("fifo"))
             .status();
@@ -335,6 +362,24 @@ mod tests {
             Err(LogError::NotRegular("a character device"))
         ));
         assert!(open_log(&dir, "fence-events.log", OFlags::CREATE).is_ok());
+    }
+
+    /// Only a directory this run created asks for its parent's fsync (DESIGN, A7).
+    #[test]
+    fn only_a_created_log_dir_is_reported_created() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let nested = tmp.path().join("a/b/logs");
+        assert!(
+            create_dir(&nested).expect("create with parents"),
+            "new, with parents"
+        );
+        assert!(!create_dir(&nested).expect("exists"), "already there");
+        assert!(create_dir(&tmp.path().join("a/c")).expect("create"), "new");
+        std::fs::write(tmp.path().join("file"), b"").expect("file");
+        assert!(
+            create_dir(&tmp.path().join("file/x")).is_err(),
+            "under a file"
+        );
     }
 
     #[test]

@@ -211,6 +211,16 @@ impl Fence<'_> {
         }
         let what = format!("{} (response {})", resp.message, path.display());
         if resp.success {
+            // A8 (DESIGN, Durability): the responder's rename made this success visible before
+            // anything made it durable, and exit 0 reports it. Once reported it must survive a
+            // power loss, so its name goes to disk before the `completed` event; if that fails
+            // we exit 1 and Pacemaker retries, the safe side.
+            ex.responses.sync().map_err(|e| {
+                failed(format!(
+                    "cannot make the response {} durable: {e}",
+                    path.display()
+                ))
+            })?;
             Ok(Some(self.end(Status::Completed, &what)))
         } else {
             Err(failed(format!("responder reported failure: {what}")))

@@ -34,6 +34,11 @@ pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
     let archive = dir.subdir(".unfenced", Some(0o750))?;
     for name in &mine {
         dir.move_to(name, &archive, name)?;
+        // `move_to` does not sync, and an unfence the operator was told is done must not come
+        // back after a power loss (DESIGN.md, Durability, last row): the archived name first,
+        // then the removal from RESPONSE_DIR.
+        archive.sync()?;
+        dir.sync()?;
         println!("cleared {} (kept in {})", name, archive.path().display());
     }
     Ok(true)

@@ -4,7 +4,7 @@
 //! (our `fence_watcher`, nnf-sos, or any other) publishes a [`Response`] under the same basename
 //! in `RESPONSE_DIR`. This crate owns everything both sides must agree on: the types and their
 //! validation ([`NodeName`], [`SpoolName`], [`Action`]), and the file-system discipline
-//! ([`SpoolDir`]): durable atomic publication and safe, bounded reads of files that other
+//! ([`SpoolDir`]): atomic publication (content fsynced) and safe, bounded reads of files that other
 //! processes write. It also holds what every binary must do the same way: the owner and mode
 //! rule for trusted directories and secrets ([`trust`]), the directory variables ([`mod@env`]), the
 //! inotify watch of a spool directory ([`SpoolDir::watch`]), the host name ([`hostname`]) and

@@ -1,11 +1,14 @@
-//! Spool directories: durable atomic publication and safe, bounded reads.
+//! Spool directories: atomic publication (content fsynced first) and safe, bounded reads.
 //!
 //! Every spool file is hostile: another process wrote it, maybe an attacker. So a [`SpoolDir`]
 //! holds an open directory fd and reaches every file relative to it with `O_NOFOLLOW`, checks the
 //! *opened* file (regular, one link, size cap) before reading it, and reads at most the cap.
-//! Publication is the whole durable sequence: `.<name>.tmp` created exclusively, written, fsynced,
-//! renamed into place, directory fsynced. A crash at any step leaves either no file or the whole
-//! file under its final name.
+//! Publication is `.<name>.tmp` created exclusively, written, fsynced, renamed into place: a
+//! crash at any step leaves either no file or the whole file under its final name, never an empty
+//! one. Directory operations (the publishing rename, [`SpoolDir::move_to`], [`SpoolDir::remove`])
+//! are not synced: DESIGN.md, "Durability: which syncs and why", shows that a power loss undoing
+//! them is recovered like a crash, except where a success is reported or an operator told, and
+//! there the caller calls [`SpoolDir::sync`] (the agent's A8, `gfs2-fencing unfence`).
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::fs::File;
@@ -130,7 +133,10 @@ impl SpoolDir {
         SpoolDir::open(path)
     }
 
-    /// Opens (creating if asked) a subdirectory such as `.claimed`, relative to this one.
+    /// Opens (creating if asked) a subdirectory such as `.claimed`, relative to this one. A
+    /// directory it creates is made durable at once (the parent is fsynced): it happens once per
+    /// spool (`.claimed`, `.rejected`, `.unfenced`), so it costs nothing (DESIGN, Durability,
+    /// last row).
     pub fn subdir(&self, name: &str, create_mode: Option<u32>) -> Result<SpoolDir, SpoolError> {
         let path = self.path.join(name);
         if let Some(mode) = create_mode {
@@ -193,7 +199,11 @@ impl SpoolDir {
         })
     }
 
-    /// Publishes `bytes` as `name`, durably and atomically.
+    /// Publishes `bytes` as `name`, atomically. The content is on disk before the name exists
+    /// (DESIGN, Durability, rows A1 and D3: a name without its content comes back empty after a
+    /// power loss, and an empty request or response is a wrong record); the name itself becomes
+    /// durable once the caller syncs the directory, or the kernel writes it back. Not syncing it
+    /// here is rows A2 and D4.
     pub fn publish(&self, name: &SpoolName, bytes: &[u8], mode: Publish) -> Result<(), SpoolError> {
         let tmp = name.temporary();
         self.write_new(&tmp, bytes)?;
@@ -222,7 +232,10 @@ impl SpoolDir {
                 },
             });
         }
-        self.sync()
+        // No directory fsync: a lost name is a lost request or an unreported response, which
+        // Pacemaker repeats (DESIGN, Durability, A2 and D4); a reported success is synced by
+        // its reader (A8).
+        Ok(())
     }
 
     /// Creates `tmp` exclusively, writes and fsyncs it. A stale temporary file from a crashed
@@ -255,7 +268,9 @@ impl SpoolDir {
         Ok(())
     }
 
-    /// fsyncs the directory, making renames and unlinks in it durable.
+    /// fsyncs the directory, making the renames and unlinks done in it so far durable. The
+    /// spool's own operations never call it (see the module doc): callers do, where a crash
+    /// model row says a name must survive.
     pub fn sync(&self) -> Result<(), SpoolError> {
         rustix::fs::fsync(&self.fd).map_err(|e| SpoolError::Sync {
             path: self.path.clone(),
@@ -311,8 +326,9 @@ impl SpoolDir {
         )
     }
 
-    /// Renames `from` here to `to` in `dest` (same file system), without replacing, and fsyncs
-    /// both directories. `Ok(false)` when `from` no longer exists (someone else took it).
+    /// Renames `from` here to `to` in `dest` (same file system), without replacing. Does not
+    /// sync: call [`SpoolDir::sync`] on both directories where the rename must survive a power
+    /// loss. `Ok(false)` when `from` no longer exists (someone else took it).
     pub fn move_to(
         &self,
         from: impl AsRef<OsStr>,
@@ -336,15 +352,17 @@ impl SpoolDir {
                 })
             }
         }
-        dest.sync()?;
-        self.sync()?;
+        // Not synced: a claim, rejection or withdrawal hold undone by a power loss is the file
+        // back under its old name, which the start-up scan handles as recovery would (DESIGN,
+        // Durability, D1-2 and the rare rows).
         Ok(true)
     }
 
-    /// Removes a file and fsyncs the directory. `Ok(false)` if it was already gone.
+    /// Removes a file. Not synced: a removal undone by a power loss brings the file back, to be
+    /// removed again (DESIGN, Durability, D5 and the rare rows). `Ok(false)` if it was gone.
     pub fn remove(&self, name: impl AsRef<OsStr>) -> Result<bool, SpoolError> {
         match rustix::fs::unlinkat(&self.fd, name.as_ref(), AtFlags::empty()) {
-            Ok(()) => self.sync().map(|()| true),
+            Ok(()) => Ok(true),
             Err(Errno::NOENT) => Ok(false),
             Err(e) => Err(SpoolError::Remove {
                 path: self.join(name),

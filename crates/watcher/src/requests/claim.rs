@@ -24,7 +24,9 @@ pub enum PickUp {
     Claimed,
 }
 
-/// Claims `name`: the rename is atomic, so exactly one claimer wins.
+/// Claims `name`: the rename is atomic, so exactly one claimer wins. Not synced: a claim undone
+/// by a power loss is `X.json` back in REQUEST_DIR, which the start-up scan handles as recovery
+/// would (DESIGN.md, Durability, D1-2).
 pub fn pick_up(spool: &Spool, name: &SpoolName) -> Result<PickUp, SpoolError> {
     if spool.responses.exists(name.as_str())? {
         spool.requests.remove(name.as_str())?;

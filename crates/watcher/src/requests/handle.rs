@@ -92,8 +92,8 @@ pub fn reject(d: &Context, raw: &OsStr) {
     }
 }
 
-/// Runs a spool step (a few syscalls and fsyncs) on the blocking pool, so the fsyncs of many
-/// requests overlap instead of queueing on the event loop.
+/// Runs a spool step (a few syscalls, and one fsync when it publishes) on the blocking pool, so
+/// the fsyncs of many requests overlap instead of queueing on the event loop.
 async fn blocking<T: Send + 'static>(
     d: &Arc<Context>,
     name: &SpoolName,

@@ -4,8 +4,8 @@
 //! 2. `claim.rs`: skips what is already answered, claims by renaming into `.claimed`, reads and
 //!    validates the claimed copy,
 //! 3. asks `crate::fencing` for a decision, and
-//! 4. `respond.rs`: publishes the response durably, never replacing one, then removes the claim
-//!    (retrying while the response directory refuses it);
+//! 4. `respond.rs`: publishes the response (content fsynced), never replacing one, then removes
+//!    the claim (retrying while the response directory refuses it);
 //! 5. `recovery.rs`: at start-up, answered claims are removed and unanswered ones handled again.
 //!
 //! `spool.rs` opens the four directories; `context.rs` is the state the request tasks share.

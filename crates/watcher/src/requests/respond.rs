@@ -1,4 +1,4 @@
-//! Step 5 of the claim protocol: publish the response, durably and without replacing any
+//! Step 5 of the claim protocol: publish the response (content fsynced) without replacing any
 //! existing one, then remove the claim. Also the one audit line per fence decision.
 
 use gfs2_fence_protocol::{
@@ -97,8 +97,10 @@ pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpubli
     }
 }
 
-/// Publishes the response, then removes the claim: the response is durable before the request
-/// disappears, so a crash in between leaves a claim that start-up recognises as answered.
+/// Publishes the response, then removes the claim, so a crash in between leaves a claim that
+/// start-up recognises as answered. The response's content is on disk before its name appears
+/// (DESIGN.md, Durability, D3); the agent makes the name durable before it reports a success
+/// (A8); a claim whose removal a power loss undid is recovered at start-up (D4-5).
 fn publish(d: &Context, name: &SpoolName, r: &Response) -> Result<(), SpoolError> {
     let published = d
         .spool
