@@ -16,6 +16,7 @@ mod backend_fence_agent;
 mod backend_ipmi;
 mod concurrency;
 mod crash;
+mod fd_budget;
 mod lifecycle;
 mod redfish_bench;
 mod redfish_errors;
