@@ -18,6 +18,7 @@ mod concurrency;
 mod crash;
 mod fd_budget;
 mod lifecycle;
+mod output_escaping;
 mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
