@@ -58,6 +58,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     let hook = hook.map_err(|e| e.to_string())?;
     let routing = Arc::new(Routing::new(routes, hook));
     let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
+    d.metrics.inotify_fallback(watcher.polling());
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)
@@ -97,6 +98,11 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
                         WatchEvent::Name(raw) => on_name(&d, raw),
                         WatchEvent::Created(raw) if !being_written(&d, &raw) => on_name(&d, raw),
                         WatchEvent::Created(_) => {}
+                        WatchEvent::Rescan => recovery::scan_requests(&d),
+                        WatchEvent::Mode { polling } => {
+                            d.metrics.inotify_fallback(polling);
+                            recovery::scan_requests(&d);
+                        }
                         WatchEvent::Overflow => {
                             tracing::warn!("inotify queue overflowed: rescanning the request directory");
                             recovery::scan_requests(&d);
@@ -107,7 +113,10 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
                     }
                 }
             }
-            _ = tick.tick() => beat(&d, interval_secs),
+            _ = tick.tick() => {
+                beat(&d, interval_secs);
+                spool_moved(&d)?;
+            }
             _ = signals.term.recv() => break,
             _ = signals.int.recv() => break,
             _ = signals.hup.recv() => {
@@ -144,6 +153,25 @@ fn beat(d: &Context, interval_secs: u64) {
         tracing::error!("cannot touch the heartbeat: {e}");
     }
     notify::watchdog(&format!("running: {} requests in flight", d.tasks()));
+}
+
+/// Checked on every tick: a spool directory renamed (and perhaps recreated) while the daemon
+/// runs would leave it answering where nobody reads (RESPONSE_DIR) or deaf (REQUEST_DIR while
+/// polling); exiting non-zero lets systemd restart it onto the directories the paths name now.
+fn spool_moved(d: &Context) -> Result<(), String> {
+    for (what, dir) in [
+        ("response", &d.spool.responses),
+        ("request", &d.spool.requests),
+    ] {
+        if !watch::still_named(dir.fd(), dir.path()) {
+            return Err(format!(
+                "the {what} directory {} was removed or renamed (it is no longer the directory \
+                 opened at start); exiting so the service restarts",
+                dir.path().display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn ticker(heartbeat_secs: u64) -> Interval {

@@ -23,4 +23,5 @@ mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
 mod redfish_tls;
+mod spool_watch;
 mod startup;
