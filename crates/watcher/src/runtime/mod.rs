@@ -23,7 +23,7 @@ use std::time::Duration;
 use gfs2_fence_protocol::SpoolName;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
-use crate::config::{Cli, Config};
+use crate::config::{fds, Cli, Config};
 use crate::fencing::{AfterFence, Routes, Routing};
 use crate::observe::{metrics_http, retention};
 use crate::requests::{self, recovery, Context, Spool};
@@ -42,6 +42,7 @@ pub async fn run(cfg: Config, cli: Cli) -> ExitCode {
 }
 
 async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
+    raise_fd_limit(&cfg);
     let routes = Routes::build(&cfg).map_err(|e| e.to_string())?;
     let spool = Spool::open(&cfg.request_dir, &cfg.response_dir).map_err(|e| e.to_string())?;
     // The watch comes before every scan, so a request published meanwhile is seen by one.
@@ -133,6 +134,22 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The soft limit of 1024 fds is far below what the configuration was checked against (the
+/// hard limit): raise it, and say the figures.
+fn raise_fd_limit(cfg: &Config) {
+    let need = fds::needed(cfg.daemon.max_concurrent, cfg.after_fence.is_some());
+    match fds::raise_soft_limit() {
+        Ok((before, after)) => tracing::info!(
+            "file descriptors: soft limit {before} raised to the hard limit {after}; the \
+             configuration needs at most {need}"
+        ),
+        Err(e) => tracing::warn!(
+            "cannot raise the soft file-descriptor limit {} to the hard limit: {e}",
+            fds::soft_limit()
+        ),
+    }
 }
 
 /// Waits for in-flight requests while still keeping the heartbeat and the watchdog alive.

@@ -37,7 +37,7 @@ impl Exhauster {
     fn start() -> Exhauster {
         let script = "import ctypes,sys\nl=ctypes.CDLL(None)\nn=0\n\
                       while l.inotify_init1(0)>=0: n+=1\nprint(n,flush=True)\nsys.stdin.read()\n";
-        let mut child = Command::new("python3")
+        let mut child = Command::new("/usr/bin/python3")
             .args(["-c", script])
             .uid(UID)
             .gid(UID)
