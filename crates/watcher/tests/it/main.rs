@@ -17,6 +17,7 @@ mod backend_ipmi;
 mod concurrency;
 mod crash;
 mod fd_budget;
+mod flood_bench;
 mod lifecycle;
 mod output_escaping;
 mod redfish_bench;
