@@ -98,16 +98,20 @@ pub fn clean(text: &str, secrets: &[Secret]) -> String {
         if c == ' ' && out.ends_with(' ') {
             continue;
         }
-        if count == MAX_MESSAGE {
+        // The bound is on what is shown: an escaped character counts as its escape.
+        let mut shown = String::new();
+        if is_hidden(c) {
+            push_escaped(&mut shown, c);
+        } else {
+            shown.push(c);
+        }
+        let width = shown.chars().count();
+        if count + width > MAX_MESSAGE {
             out.push('…');
             break;
         }
-        if is_hidden(c) {
-            push_escaped(&mut out, c);
-        } else {
-            out.push(c);
-        }
-        count += 1;
+        out.push_str(&shown);
+        count += width;
     }
     // Scrub again: bounding may not cut a secret, but collapsing whitespace could join one.
     scrub(out.trim(), secrets)
@@ -152,6 +156,12 @@ mod tests {
         let cleaned = clean(&line, &[]);
         assert!(!cleaned.chars().any(char::is_control), "{cleaned:?}");
         assert!(cleaned.contains("red"));
+        let hidden = clean(&"\u{202e}".repeat(1000), &[]);
+        assert!(
+            hidden.chars().count() <= MAX_MESSAGE + 1,
+            "{}",
+            hidden.len()
+        );
         assert_eq!(
             clean(&"x".repeat(1000), &[]).chars().count(),
             MAX_MESSAGE + 1
