@@ -77,7 +77,9 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
 }
 
 /// Whether the spool's reserve is reached. Linux gives a new fd the lowest free number, so
-/// every fd below the one just accepted is in use: its number counts them at no cost.
+/// every fd below the one just accepted is in use: its number is a lower bound of the fds in
+/// use, at no cost (exact but for fds open above it). The cap on connections is what bounds
+/// the endpoint; this check keeps it off the last descriptors whatever else holds the rest.
 fn fds_short(stream: &TcpStream) -> bool {
     let in_use = stream.as_raw_fd() as u64 + 1;
     in_use + SPOOL_RESERVE >= soft_limit()

@@ -77,6 +77,22 @@ fn hard_limit() -> u64 {
         .unwrap_or(1 << 20)
 }
 
+/// The lowest fd number free in `pid`, and how many fds are open in the `span` numbers
+/// from it.
+fn fd_numbers(pid: i32, span: u64) -> (u64, usize) {
+    let mut used: Vec<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fds")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    used.sort();
+    let lowest_free = (0..).find(|n| used.binary_search(n).is_err()).unwrap_or(0);
+    let above = used
+        .iter()
+        .filter(|n| (lowest_free..lowest_free + span).contains(*n))
+        .count();
+    (lowest_free, above)
+}
+
 fn open_fds(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
@@ -252,5 +268,41 @@ fn a_local_user_can_make_every_fence_fail() {
         peak <= bound,
         "daemon fds peaked at {peak} (baseline {baseline}, bound {bound})"
     );
+    assert!(scrape(port).contains("fence_watcher_requests_total"));
+}
+
+/// The metrics listener closes new connections while the fds in use reach the soft limit
+/// minus the spool's reserve (32), so a fence still finds the descriptors it needs.
+#[test]
+fn the_metrics_listener_leaves_the_spool_its_reserve() {
+    let spool = Spool::new();
+    let cfg = sleeping_backend(&spool, "0.1");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let cfg = cfg.to_str().expect("utf-8");
+    let d = Daemon::start(&spool, &["--config", cfg, "--metrics-listen", &listen]);
+    assert!(scrape(port).contains("fence_watcher_in_flight"));
+    // A soft limit just the reserve above the lowest free fd number: the next connection
+    // would take the first fd of the reserve.
+    // Fds numbered above the new limit (one inherited from the test's environment) take
+    // nothing from below it.
+    let reserve = 32;
+    let (lowest_free, above) = fd_numbers(d.pid(), reserve);
+    assert!(above < 8, "{above} fds open just above {lowest_free}");
+    set_soft_nofile(d.pid(), lowest_free + reserve);
+    let refused = (0..5).all(|_| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        std::io::Write::write_all(&mut s, b"GET /metrics HTTP/1.1\r\n\r\n").expect("send");
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut s, &mut out);
+        out.is_empty()
+    });
+    assert!(
+        refused,
+        "the metrics endpoint answered inside the spool's reserve"
+    );
+    // The reserve is the spool's: a fence (a backend child and a response) still succeeds.
+    fence_all(&spool, &d, 1, "cn-reserve");
+    set_soft_nofile(d.pid(), hard_limit());
     assert!(scrape(port).contains("fence_watcher_requests_total"));
 }
