@@ -2,40 +2,14 @@
 //!
 //! Anything that came from stdin, argv, a spool file or another program may carry newlines,
 //! quotes or control characters that would forge a log line; everything logged or echoed passes
-//! through one of these functions first.
+//! through one of these functions first. The escaping itself is `gfs2_fence_protocol::text`'s.
 
 /// Longest piece of untrusted text shown in a message.
 const SHOWN_MAX: usize = 80;
 
-/// `text` escaped (no control characters, quotes and backslashes escaped) and cut to
-/// `max` characters.
-pub fn escape(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max) + 8);
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
-            out.push_str("...");
-            break;
-        }
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || is_invisible(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Line and paragraph separators and zero-width or bidi characters: invisible, but they can
-/// make a log line read differently from what it is.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-}
+/// `text` escaped and cut to `max` characters: the protocol crate's one escaper, shared with
+/// the daemon's backend messages.
+pub use gfs2_fence_protocol::text::escape;
 
 /// `what "text"`, escaped and cut, for messages about input.
 pub fn quoted(text: &str, what: &str) -> String {

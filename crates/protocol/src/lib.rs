@@ -24,6 +24,7 @@ mod node;
 mod request;
 mod response;
 pub mod spool;
+pub mod text;
 mod timestamp;
 pub mod trust;
 

@@ -20,6 +20,7 @@ use crate::backend::{BackendConfig, SimulateConfig};
 pub use cli::{Cli, LogFormat};
 
 pub mod cli;
+pub mod fds;
 mod validate;
 
 /// Where the configuration lives unless `--config` says otherwise.

@@ -19,6 +19,11 @@ pub(super) fn validate(cfg: &Config) -> Result<(), ConfigError> {
     if d.max_concurrent == 0 {
         return bad("daemon.max_concurrent must be at least 1".into());
     }
+    super::fds::check(
+        d.max_concurrent,
+        cfg.after_fence.is_some(),
+        super::fds::hard_limit(),
+    )?;
     if d.heartbeat_interval_secs == 0 || d.heartbeat_interval_secs > 3600 {
         return bad("daemon.heartbeat_interval_secs must be between 1 and 3600".into());
     }

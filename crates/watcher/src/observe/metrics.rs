@@ -5,6 +5,7 @@
 //! | `fence_watcher_requests_total{outcome,backend}` | counter | requests answered, by outcome and by the backend that decided (`none` when no backend ran) |
 //! | `fence_watcher_backend_runs_total{backend,result}` | counter | backend invocations (one per level tried; coalesced requests share one) |
 //! | `fence_watcher_in_flight` | gauge | requests claimed and not yet answered |
+//! | `fence_watcher_inotify_fallback` | gauge | 1 while `REQUEST_DIR` is scanned periodically because no inotify instance or watch is left, else 0 |
 //! | `fence_watcher_fence_duration_seconds` | histogram | time from the start of a fence to its result, all levels |
 //! | `fence_watcher_invalid_requests_total` | counter | requests answered `invalid` |
 //! | `fence_watcher_rejected_files_total` | counter | files with unusable names moved to `.rejected` |
@@ -33,6 +34,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, String), u64>>,
     backend_runs: Mutex<BTreeMap<(String, &'static str), u64>>,
     in_flight: AtomicI64,
+    inotify_fallback: AtomicI64,
     bucket_counts: [AtomicU64; BUCKETS.len()],
     duration_count: AtomicU64,
     duration_sum_micros: AtomicU64,
@@ -79,6 +81,10 @@ impl Metrics {
     pub fn in_flight(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Relaxed);
         InFlight(self)
+    }
+
+    pub fn inotify_fallback(&self, polling: bool) {
+        self.inotify_fallback.store(i64::from(polling), Relaxed);
     }
 
     pub fn fence_duration(&self, d: Duration) {
@@ -172,6 +178,17 @@ impl Metrics {
             o,
             "fence_watcher_in_flight {}",
             self.in_flight.load(Relaxed)
+        );
+        header(
+            o,
+            "inotify_fallback",
+            "gauge",
+            "1 while the request directory is scanned periodically for lack of inotify.",
+        );
+        let _ = writeln!(
+            o,
+            "fence_watcher_inotify_fallback {}",
+            self.inotify_fallback.load(Relaxed)
         );
         self.render_histogram(o);
         let simple = [
@@ -272,6 +289,7 @@ mod tests {
         m.backend_run("ipmi", true);
         m.fence_duration(Duration::from_millis(700));
         let g = m.in_flight();
+        m.inotify_fallback(true);
         let text = m.render();
         drop(g);
         for line in [
@@ -280,6 +298,7 @@ mod tests {
             "fence_watcher_invalid_requests_total 1",
             "fence_watcher_backend_runs_total{backend=\"ipmi\",result=\"success\"} 1",
             "fence_watcher_in_flight 1",
+            "fence_watcher_inotify_fallback 1",
             "fence_watcher_fence_duration_seconds_bucket{le=\"0.5\"} 0",
             "fence_watcher_fence_duration_seconds_bucket{le=\"1\"} 1",
             "fence_watcher_fence_duration_seconds_count 1",
@@ -309,6 +328,7 @@ mod tests {
             ".answered(",
             ".backend_run(",
             ".in_flight()",
+            ".inotify_fallback(",
             ".fence_duration(",
             ".rejected_file(",
             ".coalesced(",

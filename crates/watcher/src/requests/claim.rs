@@ -4,6 +4,9 @@
 //! Every request file is hostile. Reading goes through `SpoolDir::read` (no symlink followed,
 //! regular file with one link, size cap); a file that fails any check is still answered, as
 //! `invalid`, under the identity we can recover from it, so a writer never waits in vain.
+//! Only the typed failures (symlink, not a regular file, hard-linked, too large, unparseable)
+//! say something about the file; any other I/O error (EMFILE, ENFILE, ENOMEM, EIO, ...) says
+//! something about the daemon's moment, so the claim is kept and the read retried.
 
 use std::ffi::OsStr;
 
@@ -57,6 +60,9 @@ pub enum Examined {
     Invalid(Invalid),
     /// The claimed file disappeared (someone removed it by hand).
     Vanished,
+    /// Reading failed for a reason that is not the file's fault (out of file descriptors or
+    /// memory, an I/O error): keep the claim and read it again later. Carries the error.
+    Unreadable(String),
 }
 
 /// Reads and validates `.claimed/<name>`.
@@ -64,6 +70,7 @@ pub fn examine(spool: &Spool, name: &SpoolName) -> Examined {
     let bytes = match spool.claimed.read(name.as_str(), MAX_SPOOL_FILE) {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return Examined::Vanished,
+        Err(ReadError::Io { source, .. }) => return Examined::Unreadable(source.to_string()),
         Err(e) => return Examined::Invalid(identity(name, None, read_problem(&e, name))),
     };
     match Request::from_json(&bytes) {
@@ -83,6 +90,7 @@ fn read_problem(e: &ReadError, name: &SpoolName) -> String {
             format!("has {links} hard links; requests must have exactly one")
         }
         ReadError::TooLarge { cap, .. } => format!("is larger than the {cap}-byte limit"),
+        // Not answered as invalid (see `examine`); kept for completeness of the wording.
         ReadError::Io { source, .. } => format!("cannot be read: {source}"),
         ReadError::NotFound { .. } => "does not exist".into(),
     };

@@ -134,7 +134,11 @@ async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
 
 async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
     let _in_flight = d.metrics.in_flight();
-    match blocking(d, name, |d, n| claim::examine(&d.spool, n)).await {
+    match examine(d, name).await {
+        Examined::Unreadable(e) => tracing::warn!(
+            request = %name,
+            "claimed request still unreadable ({e}) when stopping; it stays claimed for the next start"
+        ),
         Examined::Vanished => {
             tracing::warn!(request = %name, "claimed request disappeared before it was read")
         }
@@ -154,6 +158,30 @@ async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
                 retry(d, name, u).await;
             }
         }
+    }
+}
+
+/// Reads the claimed request, again and again with growing pauses (1 s doubling to 30 s, as
+/// publishing) while it fails for a reason that is not the file's (out of file descriptors or
+/// memory, an I/O error), so a passing shortage never turns a fence into an `invalid`. Returns
+/// `Unreadable` only when the daemon stops meanwhile; the claim then stays for the next start.
+async fn examine(d: &Arc<Context>, name: &SpoolName) -> Examined {
+    let tick = Duration::from_millis(250);
+    let (mut pause, mut waited) = (Duration::from_secs(1), Duration::ZERO);
+    loop {
+        let examined = blocking(d, name, |d, n| claim::examine(&d.spool, n)).await;
+        let Examined::Unreadable(e) = &examined else {
+            return examined;
+        };
+        tracing::warn!(request = %name, "cannot read the claimed request: {e}; retrying in {pause:?}");
+        while waited < pause {
+            if d.is_stopping() {
+                return examined;
+            }
+            tokio::time::sleep(tick).await;
+            waited += tick;
+        }
+        (pause, waited) = ((pause * 2).min(RETRY_MAX), Duration::ZERO);
     }
 }
 

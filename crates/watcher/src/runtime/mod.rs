@@ -23,7 +23,7 @@ use std::time::Duration;
 use gfs2_fence_protocol::SpoolName;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
-use crate::config::{Cli, Config};
+use crate::config::{fds, Cli, Config};
 use crate::fencing::{AfterFence, Routes, Routing};
 use crate::observe::{metrics_http, retention};
 use crate::requests::{self, recovery, Context, Spool};
@@ -42,6 +42,7 @@ pub async fn run(cfg: Config, cli: Cli) -> ExitCode {
 }
 
 async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
+    raise_fd_limit(&cfg);
     let routes = Routes::build(&cfg).map_err(|e| e.to_string())?;
     let spool = Spool::open(&cfg.request_dir, &cfg.response_dir).map_err(|e| e.to_string())?;
     // The watch comes before every scan, so a request published meanwhile is seen by one.
@@ -58,6 +59,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     let hook = hook.map_err(|e| e.to_string())?;
     let routing = Arc::new(Routing::new(routes, hook));
     let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
+    d.metrics.inotify_fallback(watcher.polling());
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)
@@ -97,6 +99,11 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
                         WatchEvent::Name(raw) => on_name(&d, raw),
                         WatchEvent::Created(raw) if !d.spool.requests.being_written(&raw) => on_name(&d, raw),
                         WatchEvent::Created(_) => {}
+                        WatchEvent::Rescan => recovery::scan_requests(&d),
+                        WatchEvent::Mode { polling } => {
+                            d.metrics.inotify_fallback(polling);
+                            recovery::scan_requests(&d);
+                        }
                         WatchEvent::Overflow => {
                             tracing::warn!("inotify queue overflowed: rescanning the request directory");
                             recovery::scan_requests(&d);
@@ -107,7 +114,10 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
                     }
                 }
             }
-            _ = tick.tick() => beat(&d, interval_secs),
+            _ = tick.tick() => {
+                beat(&d, interval_secs);
+                spool_moved(&d)?;
+            }
             _ = signals.term.recv() => break,
             _ = signals.int.recv() => break,
             _ = signals.hup.recv() => {
@@ -124,6 +134,22 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The soft limit of 1024 fds is far below what the configuration was checked against (the
+/// hard limit): raise it, and say the figures.
+fn raise_fd_limit(cfg: &Config) {
+    let need = fds::needed(cfg.daemon.max_concurrent, cfg.after_fence.is_some());
+    match fds::raise_soft_limit() {
+        Ok((before, after)) => tracing::info!(
+            "file descriptors: soft limit {before} raised to the hard limit {after}; the \
+             configuration needs at most {need}"
+        ),
+        Err(e) => tracing::warn!(
+            "cannot raise the soft file-descriptor limit {} to the hard limit: {e}",
+            fds::soft_limit()
+        ),
+    }
 }
 
 /// Waits for in-flight requests while still keeping the heartbeat and the watchdog alive.
@@ -144,6 +170,25 @@ fn beat(d: &Context, interval_secs: u64) {
         tracing::error!("cannot touch the heartbeat: {e}");
     }
     notify::watchdog(&format!("running: {} requests in flight", d.tasks()));
+}
+
+/// Checked on every tick: a spool directory renamed (and perhaps recreated) while the daemon
+/// runs would leave it answering where nobody reads (RESPONSE_DIR) or deaf (REQUEST_DIR while
+/// polling); exiting non-zero lets systemd restart it onto the directories the paths name now.
+fn spool_moved(d: &Context) -> Result<(), String> {
+    for (what, dir) in [
+        ("response", &d.spool.responses),
+        ("request", &d.spool.requests),
+    ] {
+        if !watch::still_named(dir.fd(), dir.path()) {
+            return Err(format!(
+                "the {what} directory {} was removed or renamed (it is no longer the directory \
+                 opened at start); exiting so the service restarts",
+                dir.path().display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn ticker(heartbeat_secs: u64) -> Interval {

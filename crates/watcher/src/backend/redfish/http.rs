@@ -208,11 +208,10 @@ fn error_detail(body: &[u8]) -> String {
             .map(str::to_owned)
     });
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_DETAIL)
-        .collect();
+    // A BMC's text is a backend's output too: hidden and bidi characters escaped, as in
+    // every backend message.
+    let bounded: String = text.chars().take(MAX_DETAIL).collect();
+    let clean = crate::backend::support::message::clean(&bounded, &[]);
     let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
     if clean.is_empty() {
         "no details".to_owned()

@@ -3,10 +3,14 @@
 //! Fence agents print `Success: Powered OFF` on stdout and `... ERROR: Failed: ...` on stderr,
 //! among warnings and tracebacks; the line that matters is the last meaningful one. Output may be
 //! anything (binary, escape sequences, another language's encoding), so it is decoded lossily,
-//! control characters are dropped, the line is bounded, and secrets are scrubbed from it.
+//! whitespace controls become spaces, every other control, line-separator or bidi character
+//! (U+2028, U+202E, ...) is escaped as `\u{hex}` by the protocol's one escaper (as the agent
+//! escapes them), the line is bounded, and secrets are scrubbed from it.
 
 use std::path::Path;
 use std::time::Duration;
+
+use gfs2_fence_protocol::text::{is_hidden, push_escaped};
 
 use super::process::Run;
 use super::secret::{scrub, Secret};
@@ -80,22 +84,34 @@ fn from_error(line: &str) -> String {
     line.to_owned()
 }
 
-/// One bounded line without control characters or secrets.
+/// One bounded line without control or hidden characters or secrets.
 pub fn clean(text: &str, secrets: &[Secret]) -> String {
     let scrubbed = scrub(text, secrets);
     let mut out = String::new();
     let mut count = 0;
     for c in scrubbed.chars() {
-        let c = if c.is_control() { ' ' } else { c };
+        let c = if c.is_whitespace() && c.is_control() {
+            ' '
+        } else {
+            c
+        };
         if c == ' ' && out.ends_with(' ') {
             continue;
         }
-        if count == MAX_MESSAGE {
+        // The bound is on what is shown: an escaped character counts as its escape.
+        let mut shown = String::new();
+        if is_hidden(c) {
+            push_escaped(&mut shown, c);
+        } else {
+            shown.push(c);
+        }
+        let width = shown.chars().count();
+        if count + width > MAX_MESSAGE {
             out.push('…');
             break;
         }
-        out.push(c);
-        count += 1;
+        out.push_str(&shown);
+        count += width;
     }
     // Scrub again: bounding may not cut a secret, but collapsing whitespace could join one.
     scrub(out.trim(), secrets)
@@ -117,12 +133,35 @@ mod tests {
         assert_eq!(last_line(b"", b"  \n", false), None);
     }
 
+    /// Regression (issue 10, #10): "U+2028 and U+202E from a backend reach the daemon's text
+    /// log and the response message raw".
+    #[test]
+    fn u2028_and_u202e_from_a_backend_reach_the_log_and_the_response_raw() {
+        let out = "Success: \u{2028}STATUS=completed \u{202e}dellif\u{2029}\u{200b}\u{2066}x";
+        let line = last_line(out.as_bytes(), b"", true).expect("line");
+        let cleaned = clean(&line, &[]);
+        assert!(
+            !cleaned.chars().any(gfs2_fence_protocol::text::is_hidden),
+            "{cleaned:?}"
+        );
+        assert_eq!(
+            cleaned,
+            "Success: \\u{2028}STATUS=completed \\u{202e}dellif\\u{2029}\\u{200b}\\u{2066}x"
+        );
+    }
+
     #[test]
     fn survives_binary_and_bounds_length() {
         let line = last_line(b"", b"\xff\xfe bad \x1b[31mred\x07\n", false).expect("line");
         let cleaned = clean(&line, &[]);
         assert!(!cleaned.chars().any(char::is_control), "{cleaned:?}");
         assert!(cleaned.contains("red"));
+        let hidden = clean(&"\u{202e}".repeat(1000), &[]);
+        assert!(
+            hidden.chars().count() <= MAX_MESSAGE + 1,
+            "{}",
+            hidden.len()
+        );
         assert_eq!(
             clean(&"x".repeat(1000), &[]).chars().count(),
             MAX_MESSAGE + 1
