@@ -196,14 +196,21 @@ impl DaemonBuilder<'_> {
 
     /// Starts the daemon, its stderr in a log file of the spool, and waits until it is ready.
     pub fn start(self) -> Daemon {
+        let cmd = self.command();
+        self.start_command(cmd)
+    }
+
+    /// Starts `cmd`, a command the test built from [`DaemonBuilder::command`] and changed (run
+    /// under `prlimit`, as another user, ...), and waits until the daemon is ready, as
+    /// [`DaemonBuilder::start`] does.
+    pub fn start_command(self, mut cmd: Command) -> Daemon {
         let spool = self.spool;
         let n = std::fs::read_dir(spool.root())
             .map(|d| d.count())
             .unwrap_or(0);
         let log = spool.root().join(format!("fence_watcher.{n}.log"));
         let stderr = std::fs::File::create(&log).expect("create the daemon's log file");
-        let child = self
-            .command()
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()

@@ -7,11 +7,11 @@ use std::time::Duration;
 use gfs2_fence_protocol::{Action, Outcome};
 use rustix::process::{prlimit, Pid, Resource, Rlimit};
 
-use crate::common::{command, free_port, scrape, Daemon, Spool, PATIENCE};
+use crate::common::{daemon, free_port, scrape, spool, start, Daemon, Spool, DRAIN, PATIENCE};
 
 /// Sets the soft `RLIMIT_NOFILE` of `pid`, keeping its hard limit.
-fn set_soft_nofile(pid: i32, soft: u64) {
-    let pid = Pid::from_raw(pid).expect("pid");
+fn set_soft_nofile(pid: u32, soft: u64) {
+    let pid = Pid::from_raw(pid as i32).expect("pid");
     let hard = rustix::process::getrlimit(Resource::Nofile).maximum;
     let new = Rlimit {
         current: Some(soft),
@@ -24,8 +24,8 @@ fn set_soft_nofile(pid: i32, soft: u64) {
 /// answered `invalid` with `target_node: "unknown"` and never fenced.
 #[test]
 fn a_transient_read_error_turns_a_fence_into_a_permanent_invalid() {
-    let spool = Spool::new();
-    let mut d = Daemon::start(&spool, &["--simulate"]);
+    let spool = spool();
+    let mut d = start(&spool, &["--simulate"]);
     // A soft limit of 0: every new descriptor fails with EMFILE, the ones held keep working
     // (the inotify watch sees the request, the claim is a rename through a held dirfd).
     set_soft_nofile(d.pid(), 0);
@@ -33,20 +33,20 @@ fn a_transient_read_error_turns_a_fence_into_a_permanent_invalid() {
     d.wait_log("Too many open files");
     let hard = rustix::process::getrlimit(Resource::Nofile).maximum;
     set_soft_nofile(d.pid(), hard.unwrap_or(1024));
-    let resp = spool.response(name.as_str());
+    let resp = spool.wait_response(name.as_str());
     assert_eq!(
         resp.outcome,
         Some(Outcome::Success),
         "{resp:?}\n{}",
-        d.log()
+        d.log_text()
     );
     assert_eq!(resp.target_node, req.target_node);
     assert_eq!(resp.executed, Some(true));
-    assert!(spool.drained());
+    assert!(spool.claimed_drained(DRAIN));
     assert!(
-        d.log().contains("cannot read the claimed request"),
+        d.log_text().contains("cannot read the claimed request"),
         "{}",
-        d.log()
+        d.log_text()
     );
 }
 
@@ -54,7 +54,7 @@ fn a_transient_read_error_turns_a_fence_into_a_permanent_invalid() {
 /// starts a unit without `LimitNOFILE=`.
 fn limited(spool: &Spool, soft: u64, hard: Option<u64>, args: &[&str]) -> Command {
     let hard = hard.unwrap_or_else(hard_limit);
-    let plain = command(spool);
+    let plain = daemon(spool).command();
     let mut cmd = Command::new("prlimit");
     cmd.arg(format!("--nofile={soft}:{hard}"))
         .arg("--")
@@ -79,7 +79,7 @@ fn hard_limit() -> u64 {
 
 /// The lowest fd number free in `pid`, and how many fds are open in the `span` numbers
 /// from it.
-fn fd_numbers(pid: i32, span: u64) -> (u64, usize) {
+fn fd_numbers(pid: u32, span: u64) -> (u64, usize) {
     let mut used: Vec<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("fds")
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
@@ -93,7 +93,7 @@ fn fd_numbers(pid: i32, span: u64) -> (u64, usize) {
     (lowest_free, above)
 }
 
-fn open_fds(pid: i32) -> usize {
+fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
@@ -119,7 +119,7 @@ fn fence_all(spool: &Spool, d: &Daemon, n: usize, prefix: &str) {
         .collect();
     let failed: Vec<_> = names
         .iter()
-        .map(|name| spool.response(name.as_str()))
+        .map(|name| spool.wait_response(name.as_str()))
         .filter(|r| r.outcome != Some(Outcome::Success))
         .map(|r| r.message)
         .collect();
@@ -128,7 +128,12 @@ fn fence_all(spool: &Spool, d: &Daemon, n: usize, prefix: &str) {
         "{} of {n} fences failed, first: {:?}\n{}",
         failed.len(),
         failed.first(),
-        d.log().lines().rev().take(5).collect::<Vec<_>>().join("\n")
+        d.log_text()
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -138,7 +143,7 @@ const LONG: Duration = Duration::from_secs(180);
 /// fences failed for lack of file descriptors, with no attacker at all.
 #[test]
 fn max_concurrent_600_failed_fences_for_lack_of_file_descriptors() {
-    let spool = Spool::new();
+    let spool = spool();
     let cfg = sleeping_backend(&spool, "3");
     let cfg = cfg.to_str().expect("utf-8");
     let args = ["--config", cfg, "--max-concurrent", "600"];
@@ -158,10 +163,14 @@ fn max_concurrent_600_failed_fences_for_lack_of_file_descriptors() {
         hard_limit() >= 6000,
         "this test needs a hard RLIMIT_NOFILE of 6000"
     );
-    let d = Daemon::start_with(&spool, &mut limited(&spool, 1024, None, &args));
-    assert!(d.log().contains("soft limit 1024 raised"), "{}", d.log());
+    let d = daemon(&spool).start_command(limited(&spool, 1024, None, &args));
+    assert!(
+        d.log_text().contains("soft limit 1024 raised"),
+        "{}",
+        d.log_text()
+    );
     fence_all(&spool, &d, 600, "cn-600");
-    assert!(spool.drained());
+    assert!(spool.claimed_drained(DRAIN));
 }
 
 /// Holds `count` connections to the metrics port as an unprivileged user (nobody), replacing
@@ -233,13 +242,13 @@ impl Drop for Flood {
 /// its 1024 fds; fences were answered `invalid`, timed out, or their backend could not start.
 #[test]
 fn a_local_user_can_make_every_fence_fail() {
-    let spool = Spool::new();
+    let spool = spool();
     let cfg = sleeping_backend(&spool, "0.5");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let cfg = cfg.to_str().expect("utf-8");
     let args = ["--config", cfg, "--metrics-listen", &listen];
-    let d = Daemon::start_with(&spool, &mut limited(&spool, 1024, None, &args));
+    let d = daemon(&spool).start_command(limited(&spool, 1024, None, &args));
     let baseline = open_fds(d.pid());
     let flood = Flood::start(port, 3000);
     let pid = d.pid();
@@ -259,7 +268,7 @@ fn a_local_user_can_make_every_fence_fail() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = sampler.join().expect("sampler");
     drop(flood);
-    assert!(spool.drained());
+    assert!(spool.claimed_drained(DRAIN));
     // The metrics cap (8 + 1) and 16 backend children (max_concurrent, 9 fds each at spawn)
     // over the baseline; without the cap the flood alone took it to the 1024 limit.
     let bound = baseline + 9 + 16 * 9 + 16;
@@ -275,12 +284,12 @@ fn a_local_user_can_make_every_fence_fail() {
 /// minus the spool's reserve (32), so a fence still finds the descriptors it needs.
 #[test]
 fn the_metrics_listener_leaves_the_spool_its_reserve() {
-    let spool = Spool::new();
+    let spool = spool();
     let cfg = sleeping_backend(&spool, "0.1");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let cfg = cfg.to_str().expect("utf-8");
-    let d = Daemon::start(&spool, &["--config", cfg, "--metrics-listen", &listen]);
+    let d = start(&spool, &["--config", cfg, "--metrics-listen", &listen]);
     assert!(scrape(port).contains("fence_watcher_in_flight"));
     // A soft limit just the reserve above the lowest free fd number: the next connection
     // would take the first fd of the reserve.

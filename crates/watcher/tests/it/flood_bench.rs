@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use gfs2_fence_protocol::Action;
 
-use crate::common::{free_port, Daemon, Spool};
+use crate::common::{free_port, spool, start, Spool};
 use crate::fd_budget::Flood;
 
 const FENCES: usize = 200;
@@ -25,7 +25,7 @@ fn latencies(spool: &Spool, prefix: &str) -> Vec<Duration> {
             Action::Off,
             Duration::from_secs(60),
         );
-        let path = spool.resp.join(name.as_str());
+        let path = spool.responses.join(name.as_str());
         while !path.exists() {
             assert!(start.elapsed() < Duration::from_secs(30), "no response");
             std::thread::sleep(Duration::from_micros(200));
@@ -51,10 +51,10 @@ fn show(what: &str, v: &[Duration]) -> f64 {
 #[test]
 #[ignore = "benchmark"]
 fn flood_bench_fence_latency_with_and_without_3000_metrics_connections() {
-    let spool = Spool::new();
+    let spool = spool();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let d = Daemon::start(&spool, &["--simulate", "--metrics-listen", &listen]);
+    let d = start(&spool, &["--simulate", "--metrics-listen", &listen]);
     // Quiet, flooded, quiet again: the first run also warms the caches.
     let quiet = latencies(&spool, "quiet");
     let flood = Flood::start(port, 3000);

@@ -4,13 +4,13 @@
 use gfs2_fence_protocol::text::is_hidden;
 use gfs2_fence_protocol::Action;
 
-use crate::common::{Daemon, Spool, PATIENCE};
+use crate::common::{spool, start, DRAIN, PATIENCE};
 
 /// Regression: U+2028, U+2029 and U+202E printed by a backend reached the text log and the
 /// response message raw.
 #[test]
 fn u2028_and_u202e_from_a_backend_reach_the_log_and_the_response_raw() {
-    let spool = Spool::new();
+    let spool = spool();
     let script = spool.path("bidi.sh");
     std::fs::write(
         &script,
@@ -28,9 +28,9 @@ fn u2028_and_u202e_from_a_backend_reach_the_log_and_the_response_raw() {
         "#,
         script.display()
     ));
-    let d = Daemon::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let d = start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
     let (name, _) = spool.request("cn-bidi", Action::Off, PATIENCE);
-    let resp = spool.response(name.as_str());
+    let resp = spool.wait_response(name.as_str());
     assert!(resp.success, "{resp:?}");
     assert!(
         resp.message
@@ -39,8 +39,8 @@ fn u2028_and_u202e_from_a_backend_reach_the_log_and_the_response_raw() {
         resp.message
     );
     assert!(!resp.message.chars().any(is_hidden), "{:?}", resp.message);
-    assert!(spool.drained());
-    let log = d.log();
+    assert!(spool.claimed_drained(DRAIN));
+    let log = d.log_text();
     assert!(log.contains("dellif"), "the decision is logged:\n{log}");
     assert!(
         !log.chars().any(|c| c != '\n' && is_hidden(c)),

@@ -7,19 +7,19 @@ use std::process::{Child, Command, Stdio};
 
 use gfs2_fence_protocol::Action;
 
-use crate::common::{command, free_port, metric, scrape, Daemon, Spool, PATIENCE};
+use crate::common::{daemon, free_port, metric, scrape, spool, start, DRAIN, PATIENCE};
 
 /// Regression: a RESPONSE_DIR renamed and recreated while the daemon ran went unnoticed; the
 /// daemon kept writing into the old directory where nobody reads.
 #[test]
 fn a_response_directory_moved_and_recreated_while_the_daemon_runs_is_not_noticed() {
-    let spool = Spool::new();
-    let mut d = Daemon::start(&spool, &["--simulate", "--heartbeat-interval", "1"]);
-    std::fs::rename(&spool.resp, spool.path("responses.old")).expect("mv");
-    std::fs::create_dir(&spool.resp).expect("mkdir");
+    let spool = spool();
+    let mut d = start(&spool, &["--simulate", "--heartbeat-interval", "1"]);
+    std::fs::rename(&spool.responses, spool.path("responses.old")).expect("mv");
+    std::fs::create_dir(&spool.responses).expect("mkdir");
     let st = d.wait_exit();
     assert!(!st.success(), "{st}");
-    let log = d.log();
+    let log = d.log_text();
     assert!(
         log.contains("the response directory") && log.contains("was removed or renamed"),
         "{log}"
@@ -65,31 +65,36 @@ impl Drop for Exhauster {
 /// (`cannot watch ... with inotify: Too many open files`), so nobody answered.
 #[test]
 fn no_inotify_instance_left_no_responder() {
-    let spool = Spool::new();
+    let spool = spool();
     // The daemon runs as UID: its spool is UID's; requests published by root into the setgid
     // request directory get UID's group, so the 0640 files are readable to it.
-    chown(spool.tmp.path(), Some(UID), Some(UID)).expect("chown");
-    std::fs::create_dir(&spool.req).expect("mkdir");
-    chown(&spool.req, Some(UID), Some(UID)).expect("chown");
-    std::fs::set_permissions(&spool.req, std::fs::Permissions::from_mode(0o2750)).expect("mode");
+    chown(spool.root(), Some(UID), Some(UID)).expect("chown");
+    std::fs::create_dir(&spool.requests).expect("mkdir");
+    chown(&spool.requests, Some(UID), Some(UID)).expect("chown");
+    std::fs::set_permissions(&spool.requests, std::fs::Permissions::from_mode(0o2750))
+        .expect("mode");
     let exhauster = Exhauster::start();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut cmd = command(&spool);
+    let mut cmd = daemon(&spool).command();
     cmd.args(["--simulate", "--metrics-listen", &listen])
         .uid(UID)
         .gid(UID);
-    let mut d = Daemon::start_with(&spool, &mut cmd);
-    assert!(d.log().contains("scanning it every 250 ms"), "{}", d.log());
+    let mut d = daemon(&spool).start_command(cmd);
+    assert!(
+        d.log_text().contains("scanning it every 250 ms"),
+        "{}",
+        d.log_text()
+    );
     let gauge = "fence_watcher_inotify_fallback";
     assert_eq!(metric(&scrape(port), gauge), Some(1.0));
     let (name, _) = spool.request("cn-poll", Action::Off, PATIENCE);
-    assert!(spool.response(name.as_str()).success);
+    assert!(spool.wait_response(name.as_str()).success);
 
     drop(exhauster);
     d.wait_log("inotify is available again");
     assert_eq!(metric(&scrape(port), gauge), Some(0.0));
     let (name, _) = spool.request("cn-inotify", Action::Off, PATIENCE);
-    assert!(spool.response(name.as_str()).success);
-    assert!(spool.drained());
+    assert!(spool.wait_response(name.as_str()).success);
+    assert!(spool.claimed_drained(DRAIN));
 }
