@@ -17,6 +17,7 @@ mod backend_ipmi;
 mod concurrency;
 mod crash;
 mod lifecycle;
+mod one_responder;
 mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
