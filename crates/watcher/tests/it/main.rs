@@ -10,6 +10,7 @@
 mod backend_support;
 mod common;
 
+mod after_fence;
 mod answers;
 mod backend_command;
 mod backend_fence_agent;
