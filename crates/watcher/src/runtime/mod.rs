@@ -79,6 +79,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
         let d2 = d.clone();
         tokio::spawn(async move { retention::run(&d2.spool.responses, days).await });
     }
+    tokio::spawn(requests::sweep::run(d.clone()));
     recovery::recover(&d);
     recovery::scan_requests(&d);
     let status = format!(

@@ -15,6 +15,7 @@ mod answers;
 mod backend_command;
 mod backend_fence_agent;
 mod backend_ipmi;
+mod backlog;
 mod concurrency;
 mod crash;
 mod lifecycle;
