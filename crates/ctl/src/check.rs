@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use fence_gfs2_recorder::metadata::INSTALL_PATH;
-use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE};
+use gfs2_fence_protocol::lock::{probe, LockState};
+use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE, LOCK_FILE};
 
 use crate::{Error, Spool};
 
@@ -21,6 +22,7 @@ pub fn run(spool: &Spool, max_age: u64) -> Result<bool, Error> {
         "responder heartbeat",
         check_heartbeat(&spool.responses(), max_age),
     );
+    ok &= report("responder lock", check_lock(&spool.requests()));
     ok &= report("fence agent", check_agent(Path::new(INSTALL_PATH)));
     Ok(ok)
 }
@@ -71,6 +73,32 @@ fn check_heartbeat(responses: &Path, max_age: u64) -> Result<String, String> {
     ))
 }
 
+/// Who holds the one-responder-per-spool lock (asked of the kernel, never taken).
+fn check_lock(requests: &Path) -> Result<String, String> {
+    let dir = SpoolDir::open(requests).map_err(|e| e.to_string())?;
+    let shown = requests.join(LOCK_FILE);
+    match probe(&dir).map_err(|e| e.to_string())? {
+        LockState::Held {
+            holder: Some(h), ..
+        } => Ok(format!(
+            "held by fence_watcher pid {} on {} since {}",
+            h.pid, h.host, h.started
+        )),
+        LockState::Held {
+            holder: None,
+            kernel_pid,
+        } => Ok(format!(
+            "held by pid {} ({} is unreadable)",
+            kernel_pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+            shown.display()
+        )),
+        LockState::Free => Err(format!(
+            "no responder holds {}; is fence-watcher.service running?",
+            shown.display()
+        )),
+    }
+}
+
 fn check_agent(path: &Path) -> Result<String, String> {
     let out = std::process::Command::new(path)
         .arg("-o")
@@ -90,4 +118,35 @@ fn check_agent(path: &Path) -> Result<String, String> {
         ));
     }
     Ok(format!("{} answers metadata", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use gfs2_fence_protocol::{LockHolder, ResponderLock, Timestamp};
+
+    use super::*;
+
+    #[test]
+    fn the_lock_line_shows_the_holder_or_that_no_responder_holds_it() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let free = check_lock(tmp.path()).expect_err("nobody holds it");
+        assert!(free.contains("no responder holds"), "{free}");
+        let dir = SpoolDir::open(tmp.path()).expect("dir");
+        let holder = LockHolder {
+            pid: std::process::id(),
+            host: "rabbit-1".into(),
+            started: Timestamp::now(),
+        };
+        let lock = ResponderLock::acquire(&dir, &holder).expect("lock");
+        let held = check_lock(tmp.path()).expect("held");
+        assert!(
+            held.contains(&format!("pid {} on rabbit-1 since ", std::process::id())),
+            "{held}"
+        );
+        drop(lock);
+        assert!(
+            check_lock(tmp.path()).is_err(),
+            "released, still shown held"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //!
 //! - `demo`: the whole flow (agent, daemon, simulated backends) in a temporary directory, with no
 //!   cluster and no root: the README's first command.
-//! - `check`: is this host ready to fence (directories, responder heartbeat, agent installed)?
+//! - `check`: is this host ready to fence (directories, responder heartbeat, who holds the
+//!   responder lock, agent installed)?
 //! - `requests`, `records`: what is pending, and the fenced-node records (responses).
 //! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
 //!

@@ -40,7 +40,9 @@ for n in names:  # "published at once": atomic renames into REQUEST_DIR in a tig
     os.rename(os.path.join(stage, n), os.path.join(req, n))
 t_pub = time.monotonic() - t0
 want = set(names)
+fds0, peak_fds = len(os.listdir(f"/proc/{p.pid}/fd")), 0
 while True:
+    peak_fds = max(peak_fds, len(os.listdir(f"/proc/{p.pid}/fd")))
     have = set(os.listdir(resp)) & want
     if len(have) == N:
         break
@@ -48,6 +50,7 @@ while True:
 t_all = time.monotonic() - t0
 ok = sum(json.load(open(os.path.join(resp, n)))["success"] for n in names)
 print(f"burst: {N} requests published in {t_pub:.3f}s, all {N} answered in {t_all:.3f}s, success={ok}")
+print(f"fds: {fds0} before, at most {peak_fds} during the burst")
 print("after burst:"); hwm(p.pid)
 time.sleep(1)
 c0 = stat(p.pid); t0 = time.monotonic()

@@ -4,7 +4,7 @@
 //! the real backends are tested against real processes and BMCs in `tests/it/`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gfs2_fence_protocol::{Action, Gfs2Discovery, NodeName, Request, SpoolName};
@@ -22,6 +22,8 @@ pub struct TestBackend {
     started: watch::Sender<usize>,
     running: AtomicUsize,
     peak: AtomicUsize,
+    /// `"<node> <action>"` of every run, in the order they started.
+    order: Mutex<Vec<String>>,
 }
 
 impl TestBackend {
@@ -42,6 +44,7 @@ impl TestBackend {
             started: watch::Sender::new(0),
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            order: Mutex::new(Vec::new()),
         }
     }
 
@@ -70,6 +73,11 @@ impl TestBackend {
         self.peak.load(Ordering::SeqCst)
     }
 
+    /// `"<node> <action>"` of every run so far, in the order they started.
+    pub fn order(&self) -> Vec<String> {
+        self.order.lock().expect("not poisoned").clone()
+    }
+
     /// Runs under way now.
     pub fn running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
@@ -89,6 +97,8 @@ impl Backend for TestBackend {
         Box::pin(async move {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.peak.fetch_max(now, Ordering::SeqCst);
+            let what = format!("{} {}", job.node, job.action);
+            self.order.lock().expect("not poisoned").push(what);
             self.started.send_modify(|s| *s += 1);
             if let Some(g) = &self.gate {
                 g.acquire().await.expect("never closed").forget();

@@ -153,7 +153,8 @@ fn check_responses(spool: &Spool, count: usize) {
 }
 
 /// Entries of the request directory other than the daemon's `.claimed/` and `.rejected/`
-/// directories, dot-files included, and everything inside those two (nothing was rejected).
+/// directories and its responder lock, dot-files included, and everything inside those two
+/// (nothing was rejected).
 fn stray_entries(spool: &Spool) -> Vec<String> {
     let list = |dir: &std::path::Path| -> Vec<String> {
         std::fs::read_dir(dir)
@@ -164,7 +165,7 @@ fn stray_entries(spool: &Spool) -> Vec<String> {
             })
             .unwrap_or_default()
     };
-    let private = [".claimed", ".rejected"];
+    let private = [".claimed", ".rejected", gfs2_fence_protocol::LOCK_FILE];
     let mut stray: Vec<String> = list(&spool.requests)
         .into_iter()
         .filter(|n| !private.contains(&n.as_str()))

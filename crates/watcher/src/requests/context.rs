@@ -6,8 +6,10 @@
 //! connection task). A name that finds no free slot waits in a queue (a name, not a task) and
 //! the next task to finish takes it up, so a flood of request files makes a bounded number of
 //! tasks, and the event loop never waits for a slot (it keeps the heartbeat and the signals).
+//! A queued name is not claimed nor read: the work ahead is bounded, not only the tasks. What
+//! passes its deadline while queued is answered by `sweep.rs`, without waiting for a slot.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -40,8 +42,11 @@ pub struct Context {
     busy: Mutex<HashMap<SpoolName, bool>>,
     /// Slots of request tasks.
     slots: Arc<Semaphore>,
-    /// Work waiting for a slot; taken up by the next task that finishes.
+    /// Work waiting for a slot; taken up by the next task that finishes (or, once due, by
+    /// `sweep.rs`).
     queue: Mutex<VecDeque<Work>>,
+    /// Woken when work is queued (for `sweep.rs`).
+    queued: Notify,
     stopping: AtomicBool,
     tasks: AtomicUsize,
     idle: Notify,
@@ -83,6 +88,7 @@ impl Context {
             busy: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(max_concurrent + TASK_WINDOW)),
             queue: Mutex::new(VecDeque::new()),
+            queued: Notify::new(),
             stopping: AtomicBool::new(false),
             tasks: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -132,6 +138,7 @@ impl Context {
             // Never closed; no slot means: wait in the queue.
             Err(_) => {
                 queue.push_back(work);
+                self.queued.notify_one();
                 None
             }
         }
@@ -151,6 +158,36 @@ impl Context {
                 None
             }
         }
+    }
+
+    /// Returns once some work waits in the queue.
+    pub async fn until_queued(&self) {
+        while self.lock_queue().is_empty() {
+            self.queued.notified().await;
+        }
+    }
+
+    /// The names of the queued requests still in `REQUEST_DIR` (not the recovered claims).
+    pub fn queued_names(&self) -> Vec<SpoolName> {
+        let queue = self.lock_queue();
+        queue
+            .iter()
+            .filter(|w| !w.recovered)
+            .map(|w| w.name.clone())
+            .collect()
+    }
+
+    /// Takes the queued work of `names` out of the queue (for `sweep.rs`).
+    pub fn take_queued(&self, names: &HashSet<SpoolName>) -> Vec<Work> {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let mut queue = self.lock_queue();
+        let (taken, kept): (VecDeque<Work>, VecDeque<Work>) = queue
+            .drain(..)
+            .partition(|w| !w.recovered && names.contains(&w.name));
+        *queue = kept;
+        taken.into()
     }
 
     fn lock_queue(&self) -> MutexGuard<'_, VecDeque<Work>> {

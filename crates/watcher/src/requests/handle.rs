@@ -51,22 +51,27 @@ fn start(d: &Arc<Context>, work: Work) {
     tokio::spawn(async move {
         let (mut permit, mut work) = (permit, work);
         loop {
-            let name = work.name.clone();
-            if work.recovered {
-                handle_claimed(&d, &name, Origin::Recovered).await;
-            } else {
-                pick_up(&d, &name).await;
-            }
-            if d.end(&name) {
-                submit(&d, name);
-            }
-            drop(work);
+            run_now(&d, work).await;
             match d.next_or_release(permit) {
                 Some(next) => (permit, work) = next,
                 None => return,
             }
         }
     });
+}
+
+/// Handles `work` to its end in the calling task (a request task, or the sweep of due ones).
+pub(crate) async fn run_now(d: &Arc<Context>, work: Work) {
+    let name = work.name.clone();
+    if work.recovered {
+        handle_claimed(d, &name, Origin::Recovered).await;
+    } else {
+        pick_up(d, &name).await;
+    }
+    if d.end(&name) {
+        submit(d, name);
+    }
+    drop(work);
 }
 
 /// Moves a file with an unusable name to `.rejected/`, logging it (rate-limited).

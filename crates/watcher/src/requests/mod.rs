@@ -8,7 +8,8 @@
 //!    the claim (retrying while the response directory refuses it);
 //! 5. `recovery.rs`: at start-up, answered claims are removed and unanswered ones handled again.
 //!
-//! `spool.rs` opens the four directories; `context.rs` is the state the request tasks share.
+//! `spool.rs` opens the four directories; `context.rs` is the state the request tasks share;
+//! `sweep.rs` answers requests that pass their deadline while they wait for a task.
 
 pub mod claim;
 pub mod context;
@@ -16,6 +17,7 @@ pub mod handle;
 pub mod recovery;
 pub mod respond;
 pub mod spool;
+pub mod sweep;
 
 pub use context::{Context, TASK_WINDOW};
 pub use handle::{reject, submit, submit_claimed, Origin};

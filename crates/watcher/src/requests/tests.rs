@@ -250,3 +250,56 @@ async fn a_flood_of_requests_makes_a_bounded_number_of_tasks_and_all_are_answere
     }
     assert_eq!((backend.runs(), backend.peak()), (n, 1));
 }
+
+/// Issue 10, #9: names past the task window wait unclaimed in `REQUEST_DIR`; one whose
+/// deadline passes meanwhile is answered expired by the sweep, without waiting for a slot that
+/// slow fences with later deadlines hold.
+#[tokio::test]
+async fn memory_follows_the_backlog_no_more_a_queued_request_past_its_deadline_is_answered_at_once()
+{
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let backend = TestBackend::gated();
+    let d = context(tmp.path(), &backend, 1);
+    let publish = |node: String, timeout: Duration| {
+        let req = request(&node, Action::Off, timeout);
+        let name = name_of(&req);
+        std::fs::write(tmp.path().join("req").join(name.as_str()), req.to_json()).expect("request");
+        name
+    };
+    let ahead: Vec<SpoolName> = (0..1 + TASK_WINDOW)
+        .map(|i| publish(format!("cn-{i}"), MINUTE))
+        .collect();
+    let late: Vec<SpoolName> = (0..10)
+        .map(|i| publish(format!("cn-late-{i}"), Duration::from_millis(1500)))
+        .collect();
+    let sweep = tokio::spawn(super::sweep::run(d.clone()));
+    for name in ahead.iter().chain(&late) {
+        handle::submit(&d, name.clone());
+    }
+    backend.started(1).await;
+    for name in &late {
+        assert!(
+            tmp.path().join("req").join(name.as_str()).exists(),
+            "{name} was claimed past the window"
+        );
+    }
+    let answered = |n: &SpoolName| tmp.path().join("resp").join(n.as_str()).exists();
+    until(
+        "the queued requests past their deadline are answered",
+        || late.iter().all(answered),
+    )
+    .await;
+    for name in &late {
+        let r = response(tmp.path(), name);
+        assert_eq!(
+            (r.outcome, r.executed),
+            (Some(Outcome::Expired), Some(false))
+        );
+    }
+    assert_eq!(backend.runs(), 1, "the fences ahead are still held");
+    assert!(!ahead.iter().any(answered));
+    backend.release(ahead.len());
+    idle(&d).await;
+    assert!(ahead.iter().all(answered));
+    sweep.abort();
+}

@@ -1,8 +1,11 @@
 //! The running daemon: start-up, the event loop, and its orderly end.
 //!
-//! Start-up order matters for "no request is ever missed": the inotify watch is set up first,
-//! then claimed requests left by a previous run are recovered, then `REQUEST_DIR` is scanned;
-//! only then are events processed. A name seen twice (event and scan) is handled once.
+//! Start-up order matters. First the responder lock (`REQUEST_DIR/.fence_watcher.lock`, see
+//! `gfs2_fence_protocol::lock`): a second daemon on the spool refuses to start before it
+//! recovers or scans anything, since its recovery would re-run fences the first one is running.
+//! Then, for "no request is ever missed": the inotify watch, then the claimed requests left by
+//! a previous run are recovered, then `REQUEST_DIR` is scanned; only then are events processed.
+//! A name seen twice (event and scan) is handled once.
 //!
 //! Beside it: `watch.rs` (inotify), `signals.rs`, `reload.rs` (SIGHUP), `drain.rs` (SIGTERM),
 //! `heartbeat.rs` and `notify.rs` (systemd).
@@ -20,7 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gfs2_fence_protocol::SpoolName;
+use gfs2_fence_protocol::{LockHolder, ResponderLock, SpoolName, Timestamp};
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::config::{fds, Cli, Config};
@@ -45,6 +48,9 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     raise_fd_limit(&cfg);
     let routes = Routes::build(&cfg).map_err(|e| e.to_string())?;
     let spool = Spool::open(&cfg.request_dir, &cfg.response_dir).map_err(|e| e.to_string())?;
+    // Held until this function returns, i.e. for the daemon's life; the kernel releases it on
+    // any exit, `kill -9` included.
+    let _lock = lock(&spool)?;
     // The watch comes before every scan, so a request published meanwhile is seen by one.
     let mut watcher = Watcher::new(&cfg.request_dir).map_err(|e| {
         format!(
@@ -75,6 +81,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
         let d2 = d.clone();
         tokio::spawn(async move { retention::run(&d2.spool.responses, days).await });
     }
+    tokio::spawn(requests::sweep::run(d.clone()));
     recovery::recover(&d);
     recovery::scan_requests(&d);
     let status = format!(
@@ -150,6 +157,16 @@ fn raise_fd_limit(cfg: &Config) {
             fds::soft_limit()
         ),
     }
+}
+
+/// Takes the one-responder-per-spool lock, or says who holds it.
+fn lock(spool: &Spool) -> Result<ResponderLock, String> {
+    let holder = LockHolder {
+        pid: std::process::id(),
+        host: gfs2_fence_protocol::hostname(),
+        started: Timestamp::now(),
+    };
+    ResponderLock::acquire(&spool.requests, &holder).map_err(|e| format!("{e}; refusing to start"))
 }
 
 /// Waits for in-flight requests while still keeping the heartbeat and the watchdog alive.

@@ -200,3 +200,74 @@ fn a_request_whose_deadline_passes_while_it_waits_is_expired_not_run() {
     );
     assert!(spool.wait_response(first.as_str()).success);
 }
+
+/// Issue 10, #8: a `command` backend writes `start`/`end` with a nanosecond clock per run; the
+/// runs of one node never overlap and follow the order the requests were made in, while
+/// another node's run goes on beside them.
+#[test]
+fn different_actions_on_one_node_run_at_once_no_overlap_with_the_real_daemon() {
+    let spool = common::spool();
+    let log = spool.path("runs");
+    let cfg = spool.config(&format!(
+        r#"
+        [backends.cmd]
+        type = "command"
+        argv = ["/bin/sh", "-c", "echo {{node}} {{action}} start $(date +%s%N) >> {log}; sleep 1; echo {{node}} {{action}} end $(date +%s%N) >> {log}"]
+        timeout_secs = 30
+        [[topology]]
+        nodes = ["*"]
+        levels = ["cmd"]
+        "#,
+        log = log.display()
+    ));
+    let _d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let lines = || std::fs::read_to_string(&log).unwrap_or_default();
+    let (off, _) = spool.request("cn-1", Action::Off, MINUTE);
+    let first =
+        system_tests::wait_for(common::PATIENCE, || lines().contains("start").then_some(()));
+    assert!(first.is_some(), "the off never started");
+    let (reboot, _) = spool.request("cn-1", Action::Reboot, MINUTE);
+    let (other, _) = spool.request("cn-2", Action::Off, MINUTE);
+    // Published once the reboot has started, so that it is, without doubt, the later request
+    // (requests made within the same millisecond are claimed in parallel: their order is the
+    // order they reach the scheduler).
+    let started = || lines().contains("cn-1 reboot start").then_some(());
+    assert!(
+        system_tests::wait_for(common::PATIENCE, started).is_some(),
+        "{}",
+        lines()
+    );
+    let (off2, _) = spool.request("cn-1", Action::Off, MINUTE);
+    for n in [&off, &reboot, &other, &off2] {
+        let r = spool.wait_response(n.as_str());
+        assert!(r.success && r.executed == Some(true), "{}", r.message);
+    }
+    let text = lines();
+    // (action, start, end) of every run of cn-1, in start order.
+    let mut runs: Vec<(String, u128, u128)> = Vec::new();
+    for l in text.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let [node, action, what, at] = f[..] else {
+            panic!("bad line {l:?}")
+        };
+        let at: u128 = at.parse().expect("time");
+        match (node, what) {
+            ("cn-1", "start") => runs.push((action.to_owned(), at, 0)),
+            ("cn-1", "end") => {
+                let run = runs.iter_mut().rev().find(|r| r.0 == action && r.2 == 0);
+                run.expect("an end without a start").2 = at;
+            }
+            _ => {}
+        }
+    }
+    let actions: Vec<&str> = runs.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(actions, ["off", "reboot", "off"], "{text}");
+    for w in runs.windows(2) {
+        assert!(
+            w[1].1 >= w[0].2,
+            "{} of cn-1 started before the {} before it ended:\n{text}",
+            w[1].0,
+            w[0].0
+        );
+    }
+}

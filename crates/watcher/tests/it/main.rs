@@ -10,15 +10,18 @@
 mod backend_support;
 mod common;
 
+mod after_fence;
 mod answers;
 mod backend_command;
 mod backend_fence_agent;
 mod backend_ipmi;
+mod backlog;
 mod concurrency;
 mod crash;
 mod fd_budget;
 mod flood_bench;
 mod lifecycle;
+mod one_responder;
 mod output_escaping;
 mod redfish_bench;
 mod redfish_errors;

@@ -3,7 +3,8 @@
 //!
 //! Fence agents fork helpers (fence_ipmilan runs ipmitool; a script runs `sleep`), so killing the
 //! direct child is not enough: every child gets its own process group and a timeout sends SIGTERM
-//! to the group, waits a short grace, then SIGKILLs the group and reaps the child. The group is
+//! to the group, waits a short grace, then SIGKILLs the group and reaps the child. When the child
+//! exits on its own, whatever it left in its group is SIGKILLed too: nothing outlives a run. The group is
 //! signalled before its leader is reaped, so the group id cannot have been reused. Output is drained to
 //! the end (a child blocked on a full pipe would hang) but only the last [`OUTPUT_CAP`] bytes of
 //! each stream are kept: the last lines are the ones that say what happened.
@@ -131,7 +132,13 @@ pub async fn run(spec: Spec<'_>, deadline: Instant) -> Run {
     let mut out = Capture::start(child.stdout.take());
     let mut err = Capture::start(child.stderr.take());
     let finish = match timeout_at(deadline, child.wait()).await {
-        Ok(Ok(status)) => Finish::Exited(status),
+        Ok(Ok(status)) => {
+            // What the child left running in its group (a hook's `cmd &` with its output
+            // redirected) must not outlive it. Pids are allocated cyclically, so the group id
+            // of a leader reaped a moment ago is not reused before this signal arrives.
+            signal_group(group, Signal::KILL);
+            Finish::Exited(status)
+        }
         Ok(Err(e)) => Finish::WaitFailed(e),
         Err(_) => {
             stop_group(&mut child, group).await;

@@ -1,5 +1,6 @@
 //! Unit tests of scheduling: the concurrency limit, coalescing, expiry while waiting for a
-//! slot, and requests without a route. The backend is the test double of `crate::testing`.
+//! slot, requests without a route, and one node's line (issue 10, #8). The backend is the test
+//! double of `crate::testing`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,4 +144,133 @@ async fn joiners_of_a_run_whose_leader_found_no_slot_in_time_decide_for_themselv
     let j = joiner.await.expect("task");
     assert!(matches!(j, Decision::Ran { joined: false, .. }), "{j:?}");
     assert_eq!(backend.runs(), 2);
+}
+
+// Issue 10, #8 "Different actions on one node run at once": one node's requests run one at a
+// time, in arrival order; identical overlapping ones still share a run.
+
+/// Starts `fence` of `node`/`action` due in `timeout` in a task of its own.
+fn spawn(
+    s: &Arc<Scheduler>,
+    node: &str,
+    action: Action,
+    timeout: Duration,
+) -> tokio::task::JoinHandle<Decision> {
+    let (s, req) = (s.clone(), request(node, action, timeout));
+    tokio::spawn(async move { s.fence(&req).await })
+}
+
+fn ran(d: Decision) -> bool {
+    matches!(d, Decision::Ran { ref result, .. } if result.success)
+}
+
+#[tokio::test]
+async fn different_actions_on_one_node_run_at_once_off_then_reboot_serialised_in_order() {
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 4);
+    let off = spawn(&s, "cn-1", Action::Off, MINUTE);
+    backend.started(1).await;
+    let reboot = spawn(&s, "cn-1", Action::Reboot, MINUTE);
+    settle().await;
+    assert_eq!(
+        (backend.runs(), backend.running()),
+        (1, 1),
+        "the reboot started while the off of the same node ran"
+    );
+    backend.release(1);
+    assert!(ran(off.await.expect("task")));
+    backend.started(2).await;
+    backend.release(1);
+    assert!(ran(reboot.await.expect("task")));
+    assert_eq!(backend.order(), ["cn-1 off", "cn-1 reboot"]);
+    assert_eq!(backend.peak(), 1);
+}
+
+#[tokio::test]
+async fn different_actions_on_one_node_run_at_once_a_later_off_never_overtakes_a_reboot() {
+    // off (running), reboot (waiting), off again: the second off must not join the first one
+    // (it would end before the reboot, leaving the node on); it runs after the reboot.
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 4);
+    let first = spawn(&s, "cn-1", Action::Off, MINUTE);
+    backend.started(1).await;
+    let reboot = spawn(&s, "cn-1", Action::Reboot, MINUTE);
+    settle().await;
+    let second = spawn(&s, "cn-1", Action::Off, MINUTE);
+    settle().await;
+    backend.release(3);
+    for t in [first, reboot, second] {
+        let d = t.await.expect("task");
+        assert!(matches!(d, Decision::Ran { joined: false, .. }), "{d:?}");
+    }
+    assert_eq!(backend.order(), ["cn-1 off", "cn-1 reboot", "cn-1 off"]);
+    assert_eq!(backend.peak(), 1);
+}
+
+#[tokio::test]
+async fn two_identical_waiting_offs_share_one_run_after_the_run_before_them() {
+    let backend = TestBackend::gated();
+    let (s, metrics) = scheduler(&backend, 4);
+    let reboot = spawn(&s, "cn-1", Action::Reboot, MINUTE);
+    backend.started(1).await;
+    let offs = [
+        spawn(&s, "cn-1", Action::Off, MINUTE),
+        spawn(&s, "cn-1", Action::Off, MINUTE),
+    ];
+    settle().await;
+    assert_eq!(backend.runs(), 1, "an off started beside the reboot");
+    backend.release(2);
+    assert!(ran(reboot.await.expect("task")));
+    let mut joined = 0;
+    for t in offs {
+        match t.await.expect("task") {
+            Decision::Ran { result, joined: j } if result.success => joined += usize::from(j),
+            other => panic!("not answered by the run: {other:?}"),
+        }
+    }
+    assert_eq!(backend.order(), ["cn-1 reboot", "cn-1 off"]);
+    assert_eq!(joined, 1);
+    assert!(metrics
+        .render()
+        .contains("fence_watcher_coalesced_requests_total 1"));
+}
+
+#[tokio::test]
+async fn different_nodes_still_run_concurrently() {
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 4);
+    let a = spawn(&s, "cn-1", Action::Off, MINUTE);
+    let b = spawn(&s, "cn-2", Action::Reboot, MINUTE);
+    backend.started(2).await;
+    assert_eq!(backend.running(), 2);
+    backend.release(2);
+    assert!(ran(a.await.expect("task")) && ran(b.await.expect("task")));
+}
+
+#[tokio::test]
+async fn a_waiting_request_whose_deadline_passes_is_answered_expired_without_running() {
+    let backend = TestBackend::gated();
+    let (s, _) = scheduler(&backend, 4);
+    let off = spawn(&s, "cn-1", Action::Off, MINUTE);
+    backend.started(1).await;
+    let late = s
+        .fence(&request("cn-1", Action::Reboot, Duration::from_millis(200)))
+        .await;
+    assert!(matches!(late, Decision::Expired), "{late:?}");
+    // A request after the expired one still waits for the run under way.
+    let after = spawn(&s, "cn-1", Action::On, MINUTE);
+    settle().await;
+    assert_eq!(
+        backend.running(),
+        1,
+        "the next one overtook the run under way"
+    );
+    backend.release(2);
+    assert!(ran(off.await.expect("task")));
+    assert!(ran(after.await.expect("task")));
+    assert_eq!(
+        backend.order(),
+        ["cn-1 off", "cn-1 on"],
+        "the expired reboot ran"
+    );
 }
