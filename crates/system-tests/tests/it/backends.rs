@@ -139,8 +139,10 @@ fn topology_falls_through_to_the_next_level() {
     assert_eq!(names, [("bmc", false), ("pdu", true)], "{r:?}");
 }
 
-/// Promise: identical requests (same node, same action) that arrive while one is being fenced
-/// share that one backend run, and every agent gets its own successful response.
+/// Promise: identical requests (same node, same action) that arrive together share one backend
+/// run that has not started yet, and every agent gets its own successful response. A run
+/// already under way when a request arrives is no proof for it (issue 10's oracle), so the
+/// requests that arrive during the first run share the next one: at most two runs for five.
 #[test]
 fn identical_requests_coalesce_into_one_run() {
     let spool = Spool::new();
@@ -160,10 +162,10 @@ fn identical_requests_coalesce_into_one_run() {
         run.assert_code(0, &format!("agent {i}"));
     }
     assert_eq!(spool.responses().len(), 5, "one response per request");
-    assert_eq!(
-        spool.lines("runs.log"),
-        ["reboot cn1"],
-        "one backend run for all five"
+    let runs = spool.lines("runs.log");
+    assert!(
+        (1..=2).contains(&runs.len()) && runs.iter().all(|r| r == "reboot cn1"),
+        "at most two backend runs for all five: {runs:?}"
     );
 }
 

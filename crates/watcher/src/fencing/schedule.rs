@@ -2,9 +2,11 @@
 //! overlapping duplicates, the concurrency limit, and the deadline.
 //!
 //! Each node has a line of runs (`line.rs`). A request joins the last run in its node's line
-//! when that run is for the same action and has not finished (identical overlapping requests
+//! when that run is for the same action and has not started (identical overlapping requests
 //! share one backend run, and each is answered on its own); otherwise it adds a new run at the
-//! end. A run starts only after the run before it in the line has ended, so an `off` and a
+//! end. A run under way when a request arrives began before the request existed, so its result
+//! proves nothing for it: the request waits for the next run (issue 10's rule: a success needs
+//! a run that started after the request). A run starts only after the run before it in the line has ended, so an `off` and a
 //! `reboot` of one node never reach its BMC at once, and a later `off` never overtakes an
 //! earlier `reboot` (the node ends up as the last request asked). Runs of different nodes are
 //! concurrent, at most `max_concurrent` at once.

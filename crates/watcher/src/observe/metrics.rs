@@ -9,7 +9,7 @@
 //! | `fence_watcher_fence_duration_seconds` | histogram | time from the start of a fence to its result, all levels |
 //! | `fence_watcher_invalid_requests_total` | counter | requests answered `invalid` |
 //! | `fence_watcher_rejected_files_total` | counter | files with unusable names moved to `.rejected` |
-//! | `fence_watcher_coalesced_requests_total` | counter | requests answered by joining a run already under way |
+//! | `fence_watcher_coalesced_requests_total` | counter | requests answered by a run another request made, which had not started when they joined |
 //! | `fence_watcher_already_answered_total` | counter | requests removed unexecuted because a response existed |
 //! | `fence_watcher_recovered_requests_total` | counter | claimed requests of unknown outcome re-run after a restart |
 //! | `fence_watcher_after_fence_failures_total` | counter | after-fence commands that failed |
@@ -204,7 +204,7 @@ impl Metrics {
             ),
             (
                 "coalesced_requests_total",
-                "Requests that joined a run already under way.",
+                "Requests answered by a run another request made, joined before it started.",
                 &self.coalesced_requests,
             ),
             (

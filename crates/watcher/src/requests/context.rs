@@ -22,7 +22,7 @@ use crate::observe::{Metrics, RateLimiter};
 
 /// Request tasks allowed beyond `max_concurrent`. Requests past the backend slots still have
 /// work that needs no backend: cancelled, expired and invalid ones are answered at once,
-/// duplicates join a run under way, and every request's spool steps (claim, read, publish)
+/// duplicates join a run that has not started, and every request's spool steps (claim, read, publish)
 /// run on the 8 blocking threads. 32 keeps those flowing behind slow fences (4 per blocking
 /// thread) while bounding what a flood of files can make; a request that waits for a task slot
 /// stays unclaimed in `REQUEST_DIR` and, if its deadline passes meanwhile, is answered expired.

@@ -1,5 +1,6 @@
-//! Concurrency: overlapping requests for the same node and action share one backend run and
-//! are all answered; a burst of distinct nodes is answered completely; topology levels fall
+//! Concurrency: overlapping requests for the same node and action share a backend run that has
+//! not started (one under way when a request arrives is no proof for it, so that request waits
+//! for the next run, which all requests arriving meanwhile share) and are all answered; a burst of distinct nodes is answered completely; topology levels fall
 //! through in order.
 
 use crate::common;
@@ -42,15 +43,16 @@ fn overlapping_duplicates_share_one_backend_run() {
     let runs = metric(
         &m,
         "fence_watcher_backend_runs_total{backend=\"simulate\",result=\"success\"}",
-    );
-    assert_eq!(
-        runs,
-        Some(1.0),
-        "one backend run for five overlapping requests:\n{m}"
+    )
+    .unwrap_or(0.0);
+    // The first run may start before the other four are claimed; those then share the next.
+    assert!(
+        (1.0..=2.0).contains(&runs),
+        "at most two backend runs for five overlapping requests:\n{m}"
     );
     assert_eq!(
         metric(&m, "fence_watcher_coalesced_requests_total"),
-        Some(4.0),
+        Some(5.0 - runs),
         "{m}"
     );
     assert_eq!(
@@ -94,7 +96,17 @@ fn overlapping_duplicates_run_the_command_once() {
         .map(str::to_owned)
         .collect();
     runs.sort();
+    runs.dedup_by(|a, b| a == b && a.starts_with("cn-7"));
     assert_eq!(runs, ["cn-7 off", "cn-8 off"]);
+    let cn7 = std::fs::read_to_string(&witness)
+        .expect("the command ran")
+        .lines()
+        .filter(|l| l.starts_with("cn-7"))
+        .count();
+    assert!(
+        (1..=2).contains(&cn7),
+        "{cn7} runs for five overlapping requests"
+    );
 }
 
 #[test]

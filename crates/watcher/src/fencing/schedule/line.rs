@@ -63,10 +63,13 @@ impl Run {
         self.state.subscribe()
     }
 
-    /// Adds a member, unless the run has ended (called under the lines' lock, as `finish` is).
+    /// Adds a member, unless the run has started (called under the lines' lock, as `start` and
+    /// `finish` are). A run already under way began before this request existed, so its result
+    /// is no proof for it: a success is reported only for a run that started after the request
+    /// (DESIGN.md, "Daemon claim protocol", step 4); the request waits for the next run.
     pub fn join(&self, member: u64, deadline: Option<SystemTime>) -> bool {
         let mut members = self.members();
-        if matches!(*self.state.borrow(), State::Done(_)) {
+        if !matches!(*self.state.borrow(), State::Waiting) {
             return false;
         }
         members.push((member, deadline));

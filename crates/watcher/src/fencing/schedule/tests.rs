@@ -53,21 +53,36 @@ async fn never_more_backend_runs_than_max_concurrent() {
     assert_eq!((backend.runs(), backend.peak()), (5, 2));
 }
 
+/// Identical requests share a run only while it has not started: one that arrives while the
+/// run is under way waits for the next run (a run begun before a request is no proof for it,
+/// issue 10's oracle), and the requests that arrive together meanwhile share that next run.
 #[tokio::test]
 async fn overlapping_identical_requests_share_one_run_and_all_are_answered() {
     let backend = TestBackend::gated();
     let (s, metrics) = scheduler(&backend, 4);
-    let tasks: Vec<_> = (0..3)
-        .map(|_| {
-            let s = s.clone();
-            tokio::spawn(async move { s.fence(&request("cn-7", Action::Reboot, MINUTE)).await })
-        })
-        .collect();
+    let spawn = || {
+        let s = s.clone();
+        tokio::spawn(async move { s.fence(&request("cn-7", Action::Reboot, MINUTE)).await })
+    };
+    let first = spawn();
     backend.started(1).await;
+    let during: Vec<_> = (0..2).map(|_| spawn()).collect();
+    settle().await;
+    assert_eq!(
+        backend.runs(),
+        1,
+        "requests made during a run must not start one beside it"
+    );
+    backend.release(1);
+    match first.await.expect("task") {
+        Decision::Ran { result, joined } => assert!(result.success && !joined),
+        other => panic!("not answered by its run: {other:?}"),
+    }
+    backend.started(2).await;
     settle().await;
     backend.release(1);
     let mut joined = 0;
-    for t in tasks {
+    for t in during {
         match t.await.expect("task") {
             Decision::Ran { result, joined: j } => {
                 assert!(result.success, "{}", result.message);
@@ -76,15 +91,15 @@ async fn overlapping_identical_requests_share_one_run_and_all_are_answered() {
             other => panic!("not answered by the run: {other:?}"),
         }
     }
-    assert_eq!((backend.runs(), joined), (1, 2));
+    assert_eq!((backend.runs(), joined), (2, 1));
     assert!(metrics
         .render()
-        .contains("fence_watcher_coalesced_requests_total 2"));
-    // The run is over: the next identical request starts a run of its own.
+        .contains("fence_watcher_coalesced_requests_total 1"));
+    // The runs are over: the next identical request starts a run of its own.
     backend.release(1);
     let again = s.fence(&request("cn-7", Action::Reboot, MINUTE)).await;
     assert!(matches!(again, Decision::Ran { joined: false, .. }));
-    assert_eq!(backend.runs(), 2);
+    assert_eq!(backend.runs(), 3);
 }
 
 #[tokio::test]
