@@ -152,7 +152,7 @@ class Spool:
     def agent_input(self, node):
         return (f"action=off\nport={node}\nrequest_dir={self.req}\nresponse_dir={self.resp}\n"
                 f"log_dir={self.log}\nfence_timeout=60\ngfs2_discovery=false\n"
-                f"require_heartbeat=false\n").encode()
+                f"require_heartbeat=false\nallow_simulate=true\n").encode()
 
     def heartbeat(self):
         return os.path.join(self.resp, ".fence_watcher.heartbeat")

@@ -209,6 +209,14 @@ impl Fence<'_> {
                 path.display()
             )));
         }
+        if !self.s.allow_simulate {
+            if let Some(why) = crate::verdict::simulated(&resp) {
+                return Err(failed(format!(
+                    "simulated response {}: {why}; not taken as a success",
+                    path.display()
+                )));
+            }
+        }
         let what = format!("{} (response {})", resp.message, path.display());
         if resp.success {
             // A8 (DESIGN, Durability): the responder's rename made this success visible before

@@ -135,6 +135,13 @@ pub const OPTIONS: &[OptSpec] = &[
             "Make monitor fail unless a responder heartbeat is fresh (false for responders that write none)")
     },
     OptSpec {
+        value_hint: Some("true|false"),
+        default: Some("false"),
+        env: &["ALLOW_SIMULATE"],
+        ..opt("allow_simulate", "allow-simulate", Kind::Bool,
+            "Take a success from a simulated backend (fence_watcher --simulate) as a fence. Only for demos and tests: a simulation fences nothing")
+    },
+    OptSpec {
         value_hint: Some("seconds"),
         default: Some("30"),
         env: &["HEARTBEAT_MAX_AGE"],
@@ -221,6 +228,7 @@ pub mod key {
     pub const LOG_DIR: &OptSpec = named("log_dir");
     pub const FENCE_TIMEOUT: &OptSpec = named("fence_timeout");
     pub const REQUIRE_HEARTBEAT: &OptSpec = named("require_heartbeat");
+    pub const ALLOW_SIMULATE: &OptSpec = named("allow_simulate");
     pub const HEARTBEAT_MAX_AGE: &OptSpec = named("heartbeat_max_age");
     pub const FILE_NAMING: &OptSpec = named("file_naming");
     pub const GFS2_DISCOVERY: &OptSpec = named("gfs2_discovery");

@@ -34,6 +34,8 @@ pub struct Settings {
     pub fence_timeout: Duration,
     pub delay: Duration,
     pub require_heartbeat: bool,
+    /// Whether a simulated success counts as a fence (demos and tests only).
+    pub allow_simulate: bool,
     pub heartbeat_max_age: Duration,
     pub file_naming: FileNaming,
     /// `None` when discovery is disabled by `gfs2_discovery=false`.
@@ -87,6 +89,7 @@ impl Invocation {
             fence_timeout: r.seconds(key::FENCE_TIMEOUT)?,
             delay: r.seconds(key::DELAY)?,
             require_heartbeat: r.boolean(key::REQUIRE_HEARTBEAT)?,
+            allow_simulate: r.boolean(key::ALLOW_SIMULATE)?,
             heartbeat_max_age: r.seconds(key::HEARTBEAT_MAX_AGE)?,
             file_naming: r.parsed(key::FILE_NAMING, |v| v.parse::<FileNaming>())?,
             discovery: r.discovery()?,

@@ -23,6 +23,22 @@ pub fn contradiction(asked: Action, response: &Response) -> Option<String> {
     }
 }
 
+/// Why a successful `response` is no fence because a simulation decided it, or `None`. A level
+/// marked `simulated` fenced nothing (`fence_watcher --simulate`, or a `simulate` backend in the
+/// topology); `allow_simulate` (demos, tests) is the only way such a success counts.
+pub fn simulated(response: &Response) -> Option<String> {
+    let level = response
+        .levels
+        .iter()
+        .find(|l| l.success && l.simulated)
+        .filter(|_| response.success)?;
+    Some(format!(
+        "success: true from level {} ({}), which is a simulation: nothing was fenced \
+         (set allow_simulate=true only for demos and tests)",
+        level.level, level.backend
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +104,32 @@ mod tests {
         let mut r = response(Some(Action::On), Some(false));
         r.success = false;
         assert_eq!(contradiction(Action::Off, &r), None);
+    }
+
+    #[test]
+    fn a_simulated_success_is_no_fence_and_a_real_one_is() {
+        let mut json = serde_json::json!({
+            "request_id": "00000000-0000-4000-8000-000000000001",
+            "success": true,
+            "target_node": "cn1",
+            "levels": [
+                {"level": 1, "backend": "bmc", "success": false, "message": "down", "duration_ms": 3},
+                {"level": 2, "backend": "pdu", "success": true, "message": "ok", "duration_ms": 3,
+                 "simulated": true},
+            ],
+        });
+        let sim = Response::from_json(json.to_string().as_bytes()).expect("valid");
+        let why = simulated(&sim).expect("a simulated level decided it");
+        assert!(
+            why.contains("level 2 (pdu)") && why.contains("allow_simulate"),
+            "{why}"
+        );
+        json["levels"][1]["simulated"] = false.into();
+        let real = Response::from_json(json.to_string().as_bytes()).expect("valid");
+        assert_eq!(simulated(&real), None);
+        json["success"] = false.into();
+        json["levels"][1]["simulated"] = true.into();
+        let failed = Response::from_json(json.to_string().as_bytes()).expect("valid");
+        assert_eq!(simulated(&failed), None, "only successes are judged");
     }
 }

@@ -210,6 +210,8 @@ impl Demo {
             .env("RESPONSE_DIR", &self.responses)
             .env("LOG_DIR", &self.logs)
             .env("GFS2_TIMEOUT", "1")
+            // The demo's backends are simulated; only a demo may take that for a fence.
+            .env("ALLOW_SIMULATE", "true")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -40,6 +40,11 @@ pub struct LevelResult {
     pub success: bool,
     pub message: String,
     pub duration_ms: u64,
+    /// The level is a simulation (`fence_watcher --simulate`, a `type = "simulate"` backend):
+    /// its success fenced nothing, and the agent does not take it as a fence unless told to
+    /// (`allow_simulate`). Absent (false) from every real backend and third-party responder.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// A fence response. Only `request_id`, `success` and `target_node` are required to read one.

@@ -11,7 +11,7 @@ use crate::{bins, procs, Spool};
 
 /// Environment variables the agent reads besides the directory variables of the protocol's
 /// table (`gfs2_fence_protocol::env`); all are removed so the test's own options are the only ones.
-const AGENT_ENV: [&str; 2] = ["FENCE_TIMEOUT", "GFS2_DISCOVERY_ENABLED"];
+const AGENT_ENV: [&str; 3] = ["FENCE_TIMEOUT", "GFS2_DISCOVERY_ENABLED", "ALLOW_SIMULATE"];
 
 /// Every variable [`AGENT_ENV`] and the directory table name.
 fn agent_env() -> impl Iterator<Item = &'static str> {
@@ -46,8 +46,9 @@ pub struct AgentProc {
 }
 
 impl Agent {
-    /// `action` on `node` with the spool's directories, `fence_timeout`, no GFS2 discovery and
-    /// no heartbeat requirement (tests of those set them explicitly).
+    /// `action` on `node` with the spool's directories, `fence_timeout`, no GFS2 discovery, no
+    /// heartbeat requirement, and simulated successes accepted (most system tests run the
+    /// daemon with `--simulate`); tests of those set them explicitly.
     pub fn new(spool: &Spool, action: &str, node: &str, fence_timeout: u64) -> Agent {
         let mut a = Agent {
             opts: Vec::new(),
@@ -64,6 +65,7 @@ impl Agent {
         a.opt("fence_timeout", &fence_timeout.to_string())
             .opt("gfs2_discovery", "false")
             .opt("require_heartbeat", "false")
+            .opt("allow_simulate", "true")
     }
 
     /// A device-level action (`monitor`, `list`, `validate-all`): no node options.

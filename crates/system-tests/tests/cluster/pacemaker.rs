@@ -47,7 +47,12 @@ fn pacemaker_fences_through_agent_and_daemon() {
         ("log_dir", spool.logs.display().to_string()),
     ];
     let mut attrs: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    attrs.extend([("fence_timeout", "20"), ("gfs2_discovery", "false")]);
+    // The daemon's backends are simulated: the device must say it accepts that.
+    attrs.extend([
+        ("fence_timeout", "20"),
+        ("gfs2_discovery", "false"),
+        ("allow_simulate", "true"),
+    ]);
     let mut main = attrs.clone();
     main.extend([
         ("require_heartbeat", "false"),
@@ -81,6 +86,7 @@ fn metadata_is_registered() {
         "response_dir",
         "fence_timeout",
         "require_heartbeat",
+        "allow_simulate",
     ] {
         assert!(
             xml.contains(&format!("name=\"{param}\"")),

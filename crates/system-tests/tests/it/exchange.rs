@@ -31,6 +31,7 @@ fn fences_succeed_through_the_daemon() {
         &resp,
         &log,
         "--fence-timeout=30",
+        "--allow-simulate",
     ];
     Agent::argv(&spool, &args)
         .run()
@@ -78,6 +79,30 @@ fn check_answered(spool: &Spool, node: &str, action: &str) {
 }
 
 /// Promise: a fence the responder reports as failed makes the agent exit 1 (never 0).
+/// Promise (issue 10, #3 and the chaos campaign's fake successes): a success that a simulation
+/// produced is no fence. A `fence_watcher --simulate` that answers a real cluster's requests
+/// (run beside a stopped daemon, a demo against the default directories) makes every agent fail
+/// and say why, unless the device sets `allow_simulate=true` (demos and tests only).
+#[test]
+fn a_simulated_responder_made_every_agent_exit_0() {
+    let spool = Spool::new();
+    let _daemon = Daemon::start(&spool, &["--simulate"]);
+    let run = Agent::new(&spool, "off", "cn1", 30)
+        .without("allow_simulate")
+        .run();
+    run.assert_code(1, "a simulated success is not a fence");
+    assert!(
+        run.stderr.contains("simulat") && run.stderr.contains("allow_simulate"),
+        "the failure names the simulation and the setting: {}",
+        run.stderr
+    );
+    let (_, r) = spool.response_for("cn1");
+    assert!(r.success && r.levels.iter().any(|l| l.simulated), "{r:?}");
+    Agent::new(&spool, "off", "cn2", 30)
+        .run()
+        .assert_code(0, "allow_simulate=true takes it");
+}
+
 #[test]
 fn a_failed_fence_exits_1() {
     let spool = Spool::new();

@@ -138,7 +138,7 @@ fn traced_fence(spool: &Spool, tdir: &Path, action: &str, node: &str) -> Vec<Vec
         .expect("strace fence_gfs2_recorder");
     let opts = format!(
         "action={action}\nport={node}\nrequest_dir={}\nresponse_dir={}\nlog_dir={}\n\
-         fence_timeout=60\ngfs2_discovery=false\nrequire_heartbeat=false\n",
+         fence_timeout=60\ngfs2_discovery=false\nrequire_heartbeat=false\nallow_simulate=true\n",
         spool.requests.display(),
         spool.responses.display(),
         spool.logs.display()

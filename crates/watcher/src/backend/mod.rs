@@ -74,6 +74,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn timeout(&self) -> Duration;
     /// Performs the action. Must return within `timeout()` plus a little.
     fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a>;
+    /// Whether this backend only pretends (the `simulate` backend): its levels are marked in
+    /// the response, so that no agent takes a simulated success for a fence.
+    fn simulated(&self) -> bool {
+        false
+    }
 }
 
 /// One `[backends.<name>]` table of the configuration.

@@ -78,6 +78,10 @@ impl Backend for Simulate {
         "simulate"
     }
 
+    fn simulated(&self) -> bool {
+        true
+    }
+
     fn timeout(&self) -> Duration {
         self.timeout
     }

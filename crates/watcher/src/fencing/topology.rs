@@ -118,6 +118,7 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
             success: outcome.success,
             message: outcome.message,
             duration_ms: t0.elapsed().as_millis() as u64,
+            simulated: level.backend.simulated(),
         });
         if outcome.success {
             break;
@@ -167,6 +168,7 @@ mod tests {
             success: ok,
             message: format!("m{n}"),
             duration_ms: 1,
+            simulated: false,
         }
     }
 
