@@ -13,6 +13,7 @@ mod events;
 mod exchange;
 pub mod exit;
 mod guard;
+pub mod ledger;
 pub mod metadata;
 mod monitor;
 pub mod options;

@@ -1,6 +1,7 @@
 //! `requests` and `records`: read-only views of the spool directories.
 
-use gfs2_fence_protocol::{Request, Response, SpoolDir, MAX_SPOOL_FILE};
+use fence_gfs2_recorder::ledger;
+use gfs2_fence_protocol::{Request, SpoolDir, MAX_SPOOL_FILE};
 
 use crate::{Error, Spool};
 
@@ -44,35 +45,27 @@ fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, Error> {
     Ok(scan.files.len() + scan.unusable.len())
 }
 
-/// Loads every readable response, oldest first.
-pub fn load_records(dir: &SpoolDir) -> Result<Vec<(String, Response)>, Error> {
-    let scan = dir.scan()?;
-    let mut out = Vec::new();
-    for name in scan.files {
-        let Ok(bytes) = dir.read(name.as_str(), MAX_SPOOL_FILE) else {
-            continue;
-        };
-        if let Ok(r) = Response::from_json(&bytes) {
-            out.push((name.to_string(), r));
-        }
-    }
-    out.sort_by_key(|(_, r)| r.time());
-    Ok(out)
-}
-
-/// Prints fence records, newest last.
+/// Prints fence records, newest last: in the order this host saw them appear (`ledger.rs`),
+/// whatever the `timestamp` another host wrote; one dated in the future is flagged.
 pub fn records(spool: &Spool, node: Option<&str>) -> Result<bool, Error> {
     let dir = SpoolDir::open(spool.responses())?;
-    let all = load_records(&dir)?;
+    let all = ledger::load(&dir)?;
     let mut any = false;
-    for (name, r) in all
+    for rec in all
+        .records
         .iter()
-        .filter(|(_, r)| node.is_none_or(|n| r.target_node.as_str() == n))
+        .filter(|rec| node.is_none_or(|n| rec.response.target_node.as_str() == n))
     {
         any = true;
+        let (name, r) = (&rec.name, &rec.response);
         println!(
-            "{} {:24} {:6} {:9} {}{} ({})",
+            "{}{} {:24} {:6} {:9} {}{} ({})",
             r.timestamp.as_deref().unwrap_or("-"),
+            if rec.future_timestamp {
+                " (IN THE FUTURE)"
+            } else {
+                ""
+            },
             r.target_node,
             r.action_performed.map(|a| a.as_str()).unwrap_or("-"),
             r.outcome

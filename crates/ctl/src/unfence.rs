@@ -6,16 +6,17 @@
 
 use gfs2_fence_protocol::{NodeName, SpoolDir};
 
-use crate::inspect::load_records;
 use crate::{Error, Spool};
+use fence_gfs2_recorder::ledger;
 
 pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
     let node = NodeName::parse(node)?;
     let dir = SpoolDir::open(spool.responses())?;
-    let mine: Vec<String> = load_records(&dir)?
+    let mine: Vec<String> = ledger::load(&dir)?
+        .records
         .into_iter()
-        .filter(|(_, r)| r.target_node == node)
-        .map(|(name, _)| name)
+        .filter(|rec| rec.response.target_node == node)
+        .map(|rec| rec.name)
         .collect();
     if mine.is_empty() {
         println!("no records for {node} in {}", dir.path().display());

@@ -222,3 +222,31 @@ fn a_heartbeat_dated_in_the_future_is_not_fresh_for_ever() {
     let out = sb.run("action=monitor\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// An RFC 3339 time `secs` from now.
+fn rfc3339_from_now(secs: u64) -> String {
+    gfs2_fence_protocol::Timestamp::now()
+        .plus(Duration::from_secs(secs))
+        .to_string()
+}
+
+/// Issue 11 #8: an `off` answered by a responder whose clock is 1 h ahead outranked a later
+/// `on`, so `status` said OFF (exit 2) for a node that is on. Records rank by when this host saw
+/// them appear (mtime), and the future-dated one is flagged.
+#[test]
+fn status_does_not_say_off_for_a_node_that_is_on() {
+    let sb = Sandbox::new();
+    record(&sb, "a1.json", "cn1", true, "off", &rfc3339_from_now(3600));
+    set_age(&sb.rs.join("a1.json"), Duration::from_secs(60));
+    record(&sb, "a2.json", "cn1", true, "on", &rfc3339_from_now(0));
+    let out = sb.run("action=status\nport=cn1\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "Status: ON");
+    assert!(
+        text(&out.stderr).contains("a1.json is dated") && text(&out.stderr).contains("ahead"),
+        "the future timestamp is flagged: {}",
+        text(&out.stderr)
+    );
+    let out = sb.run("action=list-status\n");
+    assert_eq!(text(&out.stdout), "cn1,,ON\n");
+}
