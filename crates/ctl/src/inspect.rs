@@ -1,6 +1,11 @@
 //! `requests` and `records`: read-only views of the spool directories.
+//!
+//! Every spool file is hostile (a response's `message` or `timestamp` may carry terminal
+//! escapes or a newline that forges a record line), so everything printed from one, parser
+//! errors that quote raw values included, goes through [`shown`]: the protocol's one escaper.
 
 use fence_gfs2_recorder::ledger;
+use gfs2_fence_protocol::text::escape;
 use gfs2_fence_protocol::{Request, SpoolDir, MAX_SPOOL_FILE};
 
 use crate::{Error, Spool};
@@ -30,17 +35,20 @@ fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, Error> {
             Ok(r) => println!(
                 "{state:8} {:6} {:24} deadline={} {}",
                 r.action,
-                r.target_node,
+                shown(r.target_node.as_str()),
                 r.deadline
                     .map(|d| d.to_string())
                     .unwrap_or_else(|| "-".into()),
-                name
+                shown(name.as_str())
             ),
-            Err(e) => println!("{state:8} INVALID {name}: {e}"),
+            Err(e) => println!("{state:8} INVALID {}: {}", shown(name.as_str()), shown(&e)),
         }
     }
     for raw in &scan.unusable {
-        println!("{state:8} UNUSABLE NAME {:?}", raw);
+        println!(
+            "{state:8} UNUSABLE NAME \"{}\"",
+            shown(&raw.to_string_lossy())
+        );
     }
     Ok(scan.files.len() + scan.unusable.len())
 }
@@ -60,24 +68,29 @@ pub fn records(spool: &Spool, node: Option<&str>) -> Result<bool, Error> {
         let (name, r) = (&rec.name, &rec.response);
         println!(
             "{}{} {:24} {:6} {:9} {}{} ({})",
-            r.timestamp.as_deref().unwrap_or("-"),
+            shown(r.timestamp.as_deref().unwrap_or("-")),
             if rec.future_timestamp {
                 " (IN THE FUTURE)"
             } else {
                 ""
             },
-            r.target_node,
+            shown(r.target_node.as_str()),
             r.action_performed.map(|a| a.as_str()).unwrap_or("-"),
             r.outcome
                 .map(|o| o.as_str())
                 .unwrap_or(if r.success { "success" } else { "failed" }),
             if r.fenced_off() { "FENCED " } else { "" },
-            r.message,
-            name
+            shown(&r.message),
+            shown(name)
         );
     }
     if !any {
         println!("no records in {}", dir.path().display());
     }
     Ok(true)
+}
+
+/// `text` from a spool file, safe to print: no control, line-separator or bidi character.
+pub fn shown(text: &str) -> String {
+    escape(text, 2000)
 }

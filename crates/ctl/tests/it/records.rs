@@ -34,3 +34,41 @@ fn records_do_not_list_fenced_a_node_that_is_on() {
         "the on is the newest record: {lines:?}"
     );
 }
+
+/// Whether `s` holds a character a terminal could act on (C0 but the newline ending each line,
+/// DEL, C1 such as U+009B CSI) or a line separator.
+fn has_raw_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}'))
+}
+
+/// Issue 11 #9: a response's `message` and `timestamp` with OSC (set the title), `ESC [2J`
+/// (clear the screen), U+009B and a newline (a forged record line) were printed raw by
+/// `records`, and `requests` quoted raw field values in parser errors. Both escape everything
+/// they print from a spool file.
+#[test]
+fn terminal_escapes_and_forged_lines_are_not_printed_raw() {
+    let sb = Sandbox::new();
+    let evil = "\\u001b]0;owned\\u0007\\u001b[2J\\u009b31m\\n2099-01-01T00:00:00Z cn9 off success FENCED forged (x.json)";
+    let json = format!(
+        r#"{{"request_id":"a1","success":true,"action_performed":"on","target_node":"cn1","message":"{evil}","timestamp":"{evil}"}}"#
+    );
+    sb.write(&sb.rs, "a1.json", &json, Duration::ZERO);
+    let out = sb.run(&["records"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(!has_raw_control(&printed), "raw control in: {printed:?}");
+    assert_eq!(printed.lines().count(), 1, "no forged line: {printed:?}");
+    assert!(printed.contains("\\u{1b}]0;owned\\u{7}"), "{printed:?}");
+
+    // A request whose fields do not parse: the error quotes the raw value.
+    let bad = format!(
+        r#"{{"request_id":"r1","action":"{evil}","target_node":"{evil}","timestamp":"{evil}"}}"#
+    );
+    sb.write(&sb.rq, "r1.json", &bad, Duration::ZERO);
+    let out = sb.run(&["requests"]);
+    let printed = text(&out.stdout);
+    assert!(printed.contains("INVALID"), "{printed:?}");
+    assert!(!has_raw_control(&printed), "raw control in: {printed:?}");
+    assert_eq!(printed.lines().count(), 1, "no forged line: {printed:?}");
+}
