@@ -128,10 +128,10 @@ impl EventLog {
         if let Err(e) = self.try_append(file, line, durable) {
             if !self.reported {
                 match e {
-                    LogError::Untrusted(why) => eprintln!(
+                    LogError::Untrusted(why) => crate::out::errln!(
                         "{AGENT}: warning: not writing the event logs: {why}; the fence goes on without them"
                     ),
-                    e => eprintln!(
+                    e => crate::out::errln!(
                         "{AGENT}: warning: cannot write event log {}: {e}",
                         self.dir.join(file).display()
                     ),

@@ -49,11 +49,11 @@ fn is_off(latest: &Latest) -> bool {
 pub fn status(s: &Settings, target: &NodeName, diag: &Diag) -> Exit {
     match scan(s, diag) {
         Ok(nodes) if nodes.get(target).is_some_and(is_off) => {
-            println!("Status: OFF");
+            say(diag, "Status: OFF\n");
             Exit::StatusOff
         }
         Ok(_) => {
-            println!("Status: ON");
+            say(diag, "Status: ON\n");
             Exit::Success
         }
         Err(e) => {
@@ -83,6 +83,14 @@ pub fn list(s: &Settings, with_status: bool, diag: &Diag) -> Exit {
             out.push_str(&format!("{node},\n"));
         }
     }
-    print!("{out}");
-    Exit::Success
+    crate::emit(&out)
+}
+
+/// `status`'s line: its exit status is the answer, so a failed write only warns (`out.rs`).
+fn say(diag: &Diag, line: &str) {
+    if let Err(e) = crate::out::stdout(line) {
+        diag.warn(&format!(
+            "cannot write to standard output: {e}; the exit status still says it"
+        ));
+    }
 }

@@ -30,8 +30,8 @@ pub fn run(spool: &Spool, max_age: u64) -> Result<bool, Error> {
 
 fn report(what: &str, result: Result<String, String>) -> bool {
     match &result {
-        Ok(detail) => println!("OK   {what}: {detail}"),
-        Err(detail) => println!("FAIL {what}: {detail}"),
+        Ok(detail) => crate::out::outln!("OK   {what}: {detail}"),
+        Err(detail) => crate::out::outln!("FAIL {what}: {detail}"),
     }
     result.is_ok()
 }

@@ -19,7 +19,7 @@ pub fn requests(spool: &Spool) -> Result<bool, Error> {
         shown += print_requests(&claimed, "claimed")?;
     }
     if shown == 0 {
-        println!("no pending or claimed requests in {}", dir.path().display());
+        crate::out::outln!("no pending or claimed requests in {}", dir.path().display());
     }
     Ok(true)
 }
@@ -32,7 +32,7 @@ fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, Error> {
             .map_err(|e| e.to_string())
             .and_then(|b| Request::from_json(&b).map_err(|e| e.to_string()))
         {
-            Ok(r) => println!(
+            Ok(r) => crate::out::outln!(
                 "{state:8} {:6} {:24} deadline={} {}",
                 r.action,
                 shown(r.target_node.as_str()),
@@ -41,11 +41,13 @@ fn print_requests(dir: &SpoolDir, state: &str) -> Result<usize, Error> {
                     .unwrap_or_else(|| "-".into()),
                 shown(name.as_str())
             ),
-            Err(e) => println!("{state:8} INVALID {}: {}", shown(name.as_str()), shown(&e)),
+            Err(e) => {
+                crate::out::outln!("{state:8} INVALID {}: {}", shown(name.as_str()), shown(&e))
+            }
         }
     }
     for raw in &scan.unusable {
-        println!(
+        crate::out::outln!(
             "{state:8} UNUSABLE NAME \"{}\"",
             shown(&raw.to_string_lossy())
         );
@@ -66,7 +68,7 @@ pub fn records(spool: &Spool, node: Option<&str>) -> Result<bool, Error> {
     {
         any = true;
         let (name, r) = (&rec.name, &rec.response);
-        println!(
+        crate::out::outln!(
             "{}{} {:24} {:6} {:9} {}{} ({})",
             shown(r.timestamp.as_deref().unwrap_or("-")),
             if rec.future_timestamp {
@@ -85,7 +87,7 @@ pub fn records(spool: &Spool, node: Option<&str>) -> Result<bool, Error> {
         );
     }
     if !any {
-        println!("no records in {}", dir.path().display());
+        crate::out::outln!("no records in {}", dir.path().display());
     }
     Ok(true)
 }

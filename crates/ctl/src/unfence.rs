@@ -19,14 +19,14 @@ pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
         .map(|rec| rec.name)
         .collect();
     if mine.is_empty() {
-        println!("no records for {node} in {}", dir.path().display());
+        crate::out::outln!("no records for {node} in {}", dir.path().display());
         return Ok(true);
     }
     if !yes {
         for name in &mine {
-            println!("would clear {}", dir.join(name).display());
+            crate::out::outln!("would clear {}", dir.join(name).display());
         }
-        println!(
+        crate::out::outln!(
             "run again with --yes to move these {} record(s) to .unfenced/",
             mine.len()
         );
@@ -40,7 +40,7 @@ pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
         // then the removal from RESPONSE_DIR.
         archive.sync()?;
         dir.sync()?;
-        println!("cleared {} (kept in {})", name, archive.path().display());
+        crate::out::outln!("cleared {} (kept in {})", name, archive.path().display());
     }
     Ok(true)
 }

@@ -10,3 +10,4 @@ mod logs;
 mod metadata;
 mod options;
 mod records;
+mod stdout;

@@ -72,3 +72,39 @@ fn terminal_escapes_and_forged_lines_are_not_printed_raw() {
     assert!(!has_raw_control(&printed), "raw control in: {printed:?}");
     assert_eq!(printed.lines().count(), 1, "no forged line: {printed:?}");
 }
+
+/// Issue 11 #11 (the operator tool's part): `println!` panicked when stdout failed. A closed
+/// pipe (`records | head -1`) keeps the command's status, a full device fails it with one
+/// message; neither panics.
+#[test]
+fn records_and_requests_do_not_panic_when_stdout_fails() {
+    let sb = Sandbox::new();
+    let on = response("a2", "cn1", "on", &from_now(0));
+    sb.write(&sb.rs, "a2.json", &on, Duration::ZERO);
+    for sub in ["records", "requests", "check"] {
+        let mut reader = std::process::Command::new("true")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn true");
+        let w = reader.stdin.take().expect("pipe");
+        reader.wait().expect("true exits");
+        let out = sb.command(&[sub]).stdout(w).output().expect("run");
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{sub} | closed: {err}");
+        // check fails here (no heartbeat), and still says so by its status.
+        let code = if sub == "check" { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(code), "{sub} | closed: {err}");
+
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = sb.command(&[sub]).stdout(full).output().expect("run");
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{sub} >/dev/full: {err}");
+        assert_eq!(out.status.code(), Some(1), "{sub} >/dev/full: {err}");
+        if sub != "check" {
+            assert!(err.contains("cannot write to standard output"), "{err}");
+        }
+    }
+}
