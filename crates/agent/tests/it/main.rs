@@ -6,6 +6,7 @@
 
 mod common;
 mod exchange;
+mod full_spool;
 mod logs;
 mod metadata;
 mod options;
