@@ -30,7 +30,7 @@ impl Diag {
                 .open(p);
             opened
                 .map_err(|e| {
-                    eprintln!(
+                    crate::out::errln!(
                         "{AGENT}: warning: cannot open debug file {}: {e}",
                         p.display()
                     )
@@ -46,7 +46,7 @@ impl Diag {
 
     pub fn debug(&self, msg: &str) {
         if self.verbose {
-            eprintln!("{AGENT}: debug: {msg}");
+            crate::out::errln!("{AGENT}: debug: {msg}");
         }
         if let Some(mut f) = self.debug_file.as_ref() {
             let line = format!(
@@ -60,14 +60,14 @@ impl Diag {
 
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{AGENT}: warning: {msg}");
+            crate::out::errln!("{AGENT}: warning: {msg}");
         }
         self.debug(&format!("warning: {msg}"));
     }
 
     /// Errors are always shown: Pacemaker logs the agent's stderr.
     pub fn error(&self, msg: &str) {
-        eprintln!("{AGENT}: error: {msg}");
+        crate::out::errln!("{AGENT}: error: {msg}");
         self.debug(&format!("error: {msg}"));
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Each line is written with one `write(2)` on an `O_APPEND` fd, so lines of concurrent agents
 //! never interleave. Every logged field is escaped (`text.rs`). A log that cannot be written is
-//! reported on stderr once and never changes the fence outcome. The directory is created (0750)
+//! reported on stderr once and never changes the fence outcome. A short write (a full
+//! `LOG_DIR`) is cut off again with `ftruncate`, so no log ever holds a torn line. The directory is created (0750)
 //! only when a fencing action records its first event.
 //!
 //! Logging must never block or fail a fence. So `LOG_DIR` must pass the protocol's directory
@@ -128,10 +129,10 @@ impl EventLog {
         if let Err(e) = self.try_append(file, line, durable) {
             if !self.reported {
                 match e {
-                    LogError::Untrusted(why) => eprintln!(
+                    LogError::Untrusted(why) => crate::out::errln!(
                         "{AGENT}: warning: not writing the event logs: {why}; the fence goes on without them"
                     ),
-                    e => eprintln!(
+                    e => crate::out::errln!(
                         "{AGENT}: warning: cannot write event log {}: {e}",
                         self.dir.join(file).display()
                     ),
@@ -163,10 +164,7 @@ impl EventLog {
         // One write(2) of the whole line: O_APPEND makes it atomic against other appenders.
         let n = rustix::io::write(&fd, line.as_bytes()).map_err(io)?;
         if n != line.len() {
-            return Err(LogError::Io(std::io::Error::other(format!(
-                "short write ({n} of {} bytes)",
-                line.len()
-            ))));
+            return Err(untear(&fd, n, line.len()));
         }
         if durable {
             rustix::fs::fdatasync(&fd).map_err(io)?;
@@ -182,6 +180,27 @@ impl EventLog {
         }
         Ok(())
     }
+}
+
+/// After a short write (a full `LOG_DIR`), cuts the torn piece of the line off again, so that
+/// the next line does not glue onto half of this one and the JSONL stays one object per line.
+/// With `O_APPEND` the offset after the write is the end of our piece, so the line began `n`
+/// bytes before it (an appender that wrote after us in that instant, on a full disk, loses its
+/// line too: a torn line in the audit trail is the worse outcome).
+fn untear(fd: &OwnedFd, n: usize, len: usize) -> LogError {
+    let end = rustix::fs::seek(fd, rustix::fs::SeekFrom::Current(0));
+    let cut = end.map_err(io).and_then(|end| {
+        let start = end.saturating_sub(n as u64);
+        rustix::fs::ftruncate(fd, start).map_err(io).map(|()| start)
+    });
+    LogError::Io(std::io::Error::other(match cut {
+        Ok(start) => format!(
+            "short write ({n} of {len} bytes, the file system is probably full); the partial line was removed (truncated back to {start} bytes)"
+        ),
+        Err(e) => format!(
+            "short write ({n} of {len} bytes) and the partial line could not be removed: {e}"
+        ),
+    }))
 }
 
 /// fsyncs the parent of `dir`, so a log directory the agent created survives a power loss.

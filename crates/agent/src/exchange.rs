@@ -146,14 +146,16 @@ impl Fence<'_> {
                 ))
             })
             .ok();
+        // Logged once it is true: a publish that fails (a full REQUEST_DIR) logs only `failed`.
+        requests
+            .publish(name, &request.to_json(), Publish::NoReplace)
+            .map_err(|e| failed(format!("cannot publish the request: {e}")))?;
         let where_ = requests.path().display().to_string();
         self.record(
             Status::Requested,
             &format!("request {name} published in {where_}"),
         );
-        requests
-            .publish(name, &request.to_json(), Publish::NoReplace)
-            .map_err(|e| failed(format!("cannot publish the request: {e}")))
+        Ok(())
     }
 
     fn await_response(

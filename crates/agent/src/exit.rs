@@ -10,6 +10,10 @@
 //! `EC_BAD_ARGS = 2` is never used as an exit status). That is also the safe choice: for
 //! `status`, Pacemaker reads 2 as "off", so a usage error must never exit 2.
 //!
+//! When standard output fails, `status` keeps 0 / 2 (its exit status is the answer), and `list`,
+//! `list-status` and the informational actions exit 0 on a closed pipe and 1 on any other
+//! write error (`out.rs` says why).
+//!
 //! A panic never exits 0: release builds abort (`panic = "abort"`, killed by SIGABRT) and debug
 //! builds exit 101.
 

@@ -13,9 +13,11 @@ mod events;
 mod exchange;
 pub mod exit;
 mod guard;
+pub mod ledger;
 pub mod metadata;
 mod monitor;
 pub mod options;
+mod out;
 pub mod parse;
 mod records;
 pub mod settings;
@@ -40,7 +42,7 @@ pub fn run(args: &[OsString]) -> Exit {
     let quiet = raw.flag(options::key::QUIET);
     for w in &raw.warnings {
         if !quiet {
-            eprintln!("{}: warning: {w}", metadata::AGENT);
+            crate::out::errln!("{}: warning: {w}", metadata::AGENT);
         }
     }
     let action = match settings::action(&raw) {
@@ -74,8 +76,8 @@ pub fn run(args: &[OsString]) -> Exit {
 }
 
 fn usage(msg: &str) -> Exit {
-    eprintln!("{}: error: {msg}", metadata::AGENT);
-    eprintln!("{}: Please use '-h' for usage", metadata::AGENT);
+    crate::out::errln!("{}: error: {msg}", metadata::AGENT);
+    crate::out::errln!("{}: Please use '-h' for usage", metadata::AGENT);
     Exit::Failure
 }
 
@@ -86,8 +88,22 @@ fn inform(action: AgentAction) -> Exit {
         AgentAction::Manpage => metadata::manpage(),
         _ => metadata::metadata(),
     };
-    print!("{text}");
-    Exit::Success
+    emit(&text)
+}
+
+/// Prints an answer that is only stdout (`out.rs` says why a closed pipe is still a success).
+fn emit(text: &str) -> Exit {
+    match out::stdout(text) {
+        Ok(()) => Exit::Success,
+        Err(e) if out::answered_anyway(&e) => Exit::Success,
+        Err(e) => {
+            out::errln!(
+                "{}: error: cannot write to standard output: {e}",
+                metadata::AGENT
+            );
+            Exit::Failure
+        }
+    }
 }
 
 fn act(inv: &Invocation) -> Exit {

@@ -1,10 +1,19 @@
 //! `monitor` and `validate-all`: checks that never write a request or wait.
 //!
 //! Pacemaker runs `monitor` on every fence device every minute, so it is cheap: two directory
-//! opens, two `faccessat`, one `stat` of the responder's heartbeat.
+//! opens, two `faccessat`, one `stat` and one small read of the responder's heartbeat.
+//!
+//! A heartbeat's mtime is only believed when it is not in the future: one dated more than
+//! [`FUTURE_TOLERANCE`] (5 s, room for the coarse timestamps of a file system and a small NTP
+//! slew) ahead of this host's clock is stale, because a clock stepped back after the daemon died
+//! (or a `touch -d`) would otherwise keep it fresh for the size of the step. When the heartbeat
+//! says it was written on this host, its pid must also be alive (`kill(pid, 0)`): a dead daemon
+//! is not a responder, whatever the mtime says.
+
+use std::time::{Duration, SystemTime};
 
 use crate::exchange::open_trusted;
-use gfs2_fence_protocol::HEARTBEAT_FILE;
+use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE};
 
 use crate::diag::Diag;
 use crate::exit::Exit;
@@ -36,6 +45,22 @@ fn check(s: &Settings) -> Result<(), String> {
         .modified(HEARTBEAT_FILE)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no responder heartbeat {}: {hint}", path.display()))?;
+    if let Ok(ahead) = mtime.duration_since(SystemTime::now()) {
+        if ahead > FUTURE_TOLERANCE {
+            return Err(format!(
+                "responder heartbeat {} is dated {} s in the future (more than the {} s tolerated): a clock stepped back or a touched file, not a beat: {hint}",
+                path.display(),
+                ahead.as_secs(),
+                FUTURE_TOLERANCE.as_secs()
+            ));
+        }
+    }
+    if let Some(dead) = dead_local_writer(&responses) {
+        return Err(format!(
+            "responder heartbeat {} was written by pid {dead} on this host, which is not running: {hint}",
+            path.display()
+        ));
+    }
     let age = mtime.elapsed().unwrap_or_default();
     if age > s.heartbeat_max_age {
         return Err(format!(
@@ -46,6 +71,25 @@ fn check(s: &Settings) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// How far in the future a heartbeat's mtime may be and still count.
+pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(5);
+
+/// The heartbeat's pid when the heartbeat names this host and that pid is not alive. A heartbeat
+/// that cannot be read or parsed (a third-party responder's) leaves only the mtime check.
+fn dead_local_writer(responses: &SpoolDir) -> Option<u32> {
+    let bytes = responses.read(HEARTBEAT_FILE, 64 * 1024).ok()?;
+    let hb = Heartbeat::from_json(&bytes)?;
+    if hb.host != gfs2_fence_protocol::hostname() {
+        return None;
+    }
+    let pid = rustix::process::Pid::from_raw(i32::try_from(hb.pid).ok()?);
+    match pid.map(rustix::process::test_kill_process) {
+        // EPERM: it exists under another user, so it is alive.
+        Some(Ok(())) | Some(Err(rustix::io::Errno::PERM)) => None,
+        _ => Some(hb.pid),
+    }
 }
 
 /// `validate-all`: every value was already checked when the settings were built; here come the

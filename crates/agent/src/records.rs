@@ -6,74 +6,54 @@
 //! (`pcmk_host_check=static-list`), not in a dynamic list.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use gfs2_fence_protocol::{NodeName, Response, Timestamp, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::NodeName;
 
 use crate::diag::Diag;
 use crate::exit::Exit;
 use crate::settings::Settings;
 
-/// The latest successful record of one node.
-#[derive(Debug)]
-struct Latest {
-    key: (Option<Timestamp>, SystemTime),
-    off: bool,
-}
+/// The latest successful record of one node: whether it fenced the node off.
+type Latest = Option<bool>;
 
-/// Every node with a valid record, and its latest successful record if it has one.
-fn scan(s: &Settings, diag: &Diag) -> Result<BTreeMap<NodeName, Option<Latest>>, String> {
+/// Every node with a valid record, and whether its latest successful record (in the order
+/// `ledger.rs` ranks them: as this host saw them appear) fenced it off.
+fn scan(s: &Settings, diag: &Diag) -> Result<BTreeMap<NodeName, Latest>, String> {
     let dir = crate::exchange::open_trusted(&s.response_dir).map_err(|e| e.to_string())?;
-    let found = dir.scan().map_err(|e| e.to_string())?;
-    let mut nodes: BTreeMap<NodeName, Option<Latest>> = BTreeMap::new();
-    for name in &found.files {
-        let resp = match dir
-            .read(name.as_str(), MAX_SPOOL_FILE)
-            .map_err(|e| e.to_string())
-            .and_then(|b| Response::from_json(&b).map_err(|e| e.to_string()))
-        {
-            Ok(r) => r,
-            Err(e) => {
-                diag.debug(&format!(
-                    "skipping {name}: {}",
-                    crate::text::escape(&e, 300)
-                ));
-                continue;
-            }
-        };
-        let slot = nodes.entry(resp.target_node.clone()).or_default();
-        if !resp.success {
-            continue;
+    let found = crate::ledger::load(&dir).map_err(|e| e.to_string())?;
+    for (name, why) in &found.unreadable {
+        diag.debug(&format!("skipping {name}: {why}"));
+    }
+    let mut nodes: BTreeMap<NodeName, Latest> = BTreeMap::new();
+    for r in &found.records {
+        if r.future_timestamp {
+            diag.warn(&format!(
+                "record {} is dated {}, ahead of this host's clock (skewed responder clock?); ranked by when it appeared here",
+                r.name,
+                crate::text::escape(r.response.timestamp.as_deref().unwrap_or(""), 64)
+            ));
         }
-        let mtime = dir
-            .modified(name.as_str())
-            .ok()
-            .flatten()
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let key = (resp.time(), mtime);
-        if slot.as_ref().is_none_or(|l| key > l.key) {
-            *slot = Some(Latest {
-                key,
-                off: resp.fenced_off(),
-            });
+        let slot = nodes.entry(r.response.target_node.clone()).or_default();
+        if r.response.success {
+            *slot = Some(r.response.fenced_off());
         }
     }
     Ok(nodes)
 }
 
-fn is_off(latest: &Option<Latest>) -> bool {
-    latest.as_ref().is_some_and(|l| l.off)
+fn is_off(latest: &Latest) -> bool {
+    *latest == Some(true)
 }
 
 /// `status`: 2 when the node's latest successful record says it is fenced off, else 0.
 pub fn status(s: &Settings, target: &NodeName, diag: &Diag) -> Exit {
     match scan(s, diag) {
         Ok(nodes) if nodes.get(target).is_some_and(is_off) => {
-            println!("Status: OFF");
+            say(diag, "Status: OFF\n");
             Exit::StatusOff
         }
         Ok(_) => {
-            println!("Status: ON");
+            say(diag, "Status: ON\n");
             Exit::Success
         }
         Err(e) => {
@@ -103,6 +83,14 @@ pub fn list(s: &Settings, with_status: bool, diag: &Diag) -> Exit {
             out.push_str(&format!("{node},\n"));
         }
     }
-    print!("{out}");
-    Exit::Success
+    crate::emit(&out)
+}
+
+/// `status`'s line: its exit status is the answer, so a failed write only warns (`out.rs`).
+fn say(diag: &Diag, line: &str) {
+    if let Err(e) = crate::out::stdout(line) {
+        diag.warn(&format!(
+            "cannot write to standard output: {e}; the exit status still says it"
+        ));
+    }
 }

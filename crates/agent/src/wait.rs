@@ -115,7 +115,7 @@ impl DirWatch {
         match attempt {
             Ok(inotify) => Ok(DirWatch::Inotify(inotify)),
             Err(e) if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) => {
-                eprintln!(
+                crate::out::errln!(
                     "fence_gfs2_recorder: warning: no inotify instance left ({e}; see fs.inotify.max_user_instances); \
                      looking for the response every {} ms at most instead",
                     POLL_MAX.as_millis()

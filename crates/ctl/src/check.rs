@@ -7,6 +7,7 @@ use fence_gfs2_recorder::metadata::INSTALL_PATH;
 use gfs2_fence_protocol::lock::{probe, LockState};
 use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE, LOCK_FILE};
 
+use crate::inspect::shown as escaped;
 use crate::{Error, Spool};
 
 /// Runs every check; `Ok(false)` when one failed (each failure is printed with its fix).
@@ -29,8 +30,8 @@ pub fn run(spool: &Spool, max_age: u64) -> Result<bool, Error> {
 
 fn report(what: &str, result: Result<String, String>) -> bool {
     match &result {
-        Ok(detail) => println!("OK   {what}: {detail}"),
-        Err(detail) => println!("FAIL {what}: {detail}"),
+        Ok(detail) => crate::out::outln!("OK   {what}: {detail}"),
+        Err(detail) => crate::out::outln!("FAIL {what}: {detail}"),
     }
     result.is_ok()
 }
@@ -64,12 +65,14 @@ fn check_heartbeat(responses: &Path, max_age: u64) -> Result<String, String> {
     if age > max_age {
         return Err(format!(
             "last beat {age} s ago (pid {} on {}); is fence-watcher.service running?",
-            hb.pid, hb.host
+            hb.pid,
+            escaped(&hb.host)
         ));
     }
     Ok(format!(
         "fence_watcher pid {} on {} beat {age} s ago",
-        hb.pid, hb.host
+        hb.pid,
+        escaped(&hb.host)
     ))
 }
 
@@ -82,7 +85,9 @@ fn check_lock(requests: &Path) -> Result<String, String> {
             holder: Some(h), ..
         } => Ok(format!(
             "held by fence_watcher pid {} on {} since {}",
-            h.pid, h.host, h.started
+            h.pid,
+            escaped(&h.host),
+            h.started
         )),
         LockState::Held {
             holder: None,

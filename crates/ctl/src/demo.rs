@@ -76,8 +76,10 @@ pub fn run(args: &Args) -> Result<bool, Error> {
         path: config.clone(),
         source,
     })?;
-    println!("== gfs2-fencing demo in {}", demo.root.display());
-    println!("== starting fence_watcher with simulated backends (level 1 fails, level 2 works)\n");
+    crate::out::outln!("== gfs2-fencing demo in {}", demo.root.display());
+    crate::out::outln!(
+        "== starting fence_watcher with simulated backends (level 1 fails, level 2 works)\n"
+    );
     let mut watcher = start_watcher(&bin_dir.join("fence_watcher"), &demo, &config)?;
     let outcome = demo.scenes();
     stop(&mut watcher);
@@ -86,7 +88,7 @@ pub fn run(args: &Args) -> Result<bool, Error> {
         &demo.root.join("fence_watcher.log"),
     );
     if args.keep {
-        println!("\nkept {}", tmp.keep().display());
+        crate::out::outln!("\nkept {}", tmp.keep().display());
     }
     outcome
 }
@@ -181,7 +183,7 @@ impl Demo {
             1,
         )?;
         self.show_results();
-        println!(
+        crate::out::outln!(
             "\n== {}",
             if ok {
                 "demo finished: every exit code was as expected"
@@ -193,7 +195,7 @@ impl Demo {
     }
 
     fn scene(&self, title: &str, argv: &[&str], stdin: &str, expect: i32) -> Result<bool, Error> {
-        println!("-- {title}");
+        crate::out::outln!("-- {title}");
         let shown = if argv.is_empty() {
             format!(
                 "printf '{}' | fence_gfs2_recorder",
@@ -202,7 +204,7 @@ impl Demo {
         } else {
             format!("fence_gfs2_recorder {}", argv.join(" "))
         };
-        println!("   $ {shown}");
+        crate::out::outln!("   $ {shown}");
         let started = Instant::now();
         let mut child = Command::new(&self.agent)
             .args(argv)
@@ -232,14 +234,14 @@ impl Demo {
             .lines()
             .chain(String::from_utf8_lossy(&out.stderr).lines())
         {
-            println!("   | {line}");
+            crate::out::outln!("   | {line}");
         }
         let verdict = if code == expect {
             "as expected"
         } else {
             "UNEXPECTED"
         };
-        println!(
+        crate::out::outln!(
             "   exit {code} ({verdict}) in {} ms\n",
             started.elapsed().as_millis()
         );
@@ -254,7 +256,7 @@ impl Demo {
                     .count()
             })
             .unwrap_or(0);
-        println!("-- request directory after the run: {pending} file(s) left (the watcher removes what it answered)");
+        crate::out::outln!("-- request directory after the run: {pending} file(s) left (the watcher removes what it answered)");
         if let Some(first) = first_json(&self.responses) {
             show_file("one response (the durable fence record)", &first);
         }
@@ -277,9 +279,9 @@ fn first_json(dir: &Path) -> Option<PathBuf> {
 }
 
 fn show_file(title: &str, path: &Path) {
-    println!("-- {title}: {}", path.display());
+    crate::out::outln!("-- {title}: {}", path.display());
     match fs::read_to_string(path) {
-        Ok(text) => text.lines().for_each(|l| println!("   {l}")),
-        Err(e) => println!("   (cannot read: {e})"),
+        Ok(text) => text.lines().for_each(|l| crate::out::outln!("   {l}")),
+        Err(e) => crate::out::outln!("   (cannot read: {e})"),
     }
 }

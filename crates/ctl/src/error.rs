@@ -38,6 +38,8 @@ pub enum Error {
     },
     #[error("fence_watcher exited at start ({0})")]
     WatcherExited(ExitStatus),
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
     #[error("fence_watcher did not write its heartbeat within 10 s")]
     NoHeartbeat,
 }

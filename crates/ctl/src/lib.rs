@@ -15,6 +15,7 @@ pub mod check;
 pub mod demo;
 mod error;
 pub mod inspect;
+mod out;
 pub mod unfence;
 
 use std::path::PathBuf;
@@ -98,8 +99,17 @@ pub enum Command {
 }
 
 /// Runs one subcommand. `Ok(false)`: a check failed (exit 1); `Err`: the operation could not be
-/// done (exit 1; `main.rs` shows the message).
+/// done (exit 1; `main.rs` shows the message), standard output failing included (`out.rs`:
+/// a closed pipe is not a failure, the reader chose to stop).
 pub fn run(cli: Cli) -> Result<bool, Error> {
+    let result = dispatch(cli);
+    match (result, out::take_error()) {
+        (Ok(_), Some(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
+        (result, _) => result,
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<bool, Error> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Check {

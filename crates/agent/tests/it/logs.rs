@@ -139,3 +139,92 @@ fn a_world_writable_log_dir_is_not_written_and_the_fence_goes_on() {
     assert_eq!(err.matches("warning").count(), 1, "said once: {err}");
     assert!(common::visible(&sb.log).is_empty(), "nothing written there");
 }
+
+/// Each of the three logs, pre-filled with whole lines up to 60 bytes short of a page, so the
+/// next event fills the page and then finds no free one: a short write.
+fn almost_full_page_of_lines(dir: &std::path::Path) {
+    for (file, json) in [
+        ("fence-events.log", false),
+        ("fence-events-readable.log", false),
+        ("fence-events-detailed.jsonl", true),
+    ] {
+        let pad = 4096 - 60 - if json { 11 } else { 1 };
+        let line = if json {
+            format!("{{\"pad\":\"{}\"}}\n", "p".repeat(pad))
+        } else {
+            format!("{}\n", "p".repeat(pad))
+        };
+        assert_eq!(line.len(), 4096 - 60, "{file}");
+        std::fs::write(dir.join(file), line).expect("pre-fill a log");
+    }
+}
+
+/// Whether every log in `dir` holds whole lines only: each file ends with a newline, every
+/// JSONL line parses, and every other line is a padding line or one event line.
+fn assert_untorn(dir: &std::path::Path) -> usize {
+    let mut events = 0;
+    for file in [
+        "fence-events.log",
+        "fence-events-readable.log",
+        "fence-events-detailed.jsonl",
+    ] {
+        let body = std::fs::read_to_string(dir.join(file)).expect("read a log");
+        assert!(body.ends_with('\n'), "{file} ends in a torn line: {body:?}");
+        for line in body.lines() {
+            if file.ends_with(".jsonl") {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{file}: torn line {line:?}: {e}"));
+                events += usize::from(v.get("event").is_some());
+            } else if !line.chars().all(|c| c == 'p') {
+                let one = |mark: &str| line.matches(mark).count() == 1;
+                let whole = if file == "fence-events.log" {
+                    one("Z fence_gfs2_recorder[")
+                } else {
+                    one(" ACTION=") && line.ends_with('"')
+                };
+                assert!(whole, "{file}: torn or glued line {line:?}");
+            }
+        }
+    }
+    events
+}
+
+/// Issue 11 #10: a short write on a full LOG_DIR left half a line (cut in the middle of a UUID)
+/// with the next event glued on, and an invalid JSONL line. The torn piece is truncated away,
+/// the fence goes on with one warning and its exit status follows the response.
+#[test]
+fn torn_audit_lines_when_log_dir_fills_up() {
+    if !system_tests::peers::require(
+        "torn_audit_lines_when_log_dir_fills_up",
+        &[system_tests::peers::root()],
+    ) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mount = system_tests::faults::Mount::tmpfs(&sb.log, "64k");
+    almost_full_page_of_lines(&sb.log);
+    mount.fill("filler");
+    let r = Responder::start(&sb, Answer::Success);
+    let out = sb.run("port=cn1\naction=reboot\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("short write"), "{err}");
+    assert_eq!(err.matches("cannot write event log").count(), 1, "{err}");
+    r.stop();
+    let r = Responder::start(&sb, Answer::Failure);
+    let out = sb.run("port=cn1\naction=off\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    r.stop();
+    assert_eq!(assert_untorn(&sb.log), 0, "no event fitted");
+
+    // With room again, the next events start on a line of their own.
+    for e in std::fs::read_dir(&sb.log).expect("log dir").flatten() {
+        if e.file_name().to_string_lossy().starts_with("filler") {
+            std::fs::remove_file(e.path()).expect("free the space");
+        }
+    }
+    let _r = Responder::start(&sb, Answer::Success);
+    let out = sb.run("port=cn1\naction=on\nfence_timeout=30\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(assert_untorn(&sb.log), 2, "requested and completed");
+}

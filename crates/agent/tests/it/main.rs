@@ -6,7 +6,9 @@
 
 mod common;
 mod exchange;
+mod full_spool;
 mod logs;
 mod metadata;
 mod options;
 mod records;
+mod stdout;

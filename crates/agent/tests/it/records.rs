@@ -151,3 +151,102 @@ fn monitor_checks_dirs_and_heartbeat() {
     assert!(text(&out.stderr).contains(&sb.rq.display().to_string()));
     assert!(!sb.log.exists(), "monitor opens no log");
 }
+
+/// Writes a heartbeat naming `pid` on this host (as fence_watcher does).
+fn local_heartbeat(sb: &Sandbox, pid: u32) -> std::path::PathBuf {
+    let path = sb.rs.join(".fence_watcher.heartbeat");
+    let host = gfs2_fence_protocol::hostname();
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"pid":{pid},"host":"{host}","started":"2025-10-20T14:30:00Z","interval_secs":10}}"#
+        ),
+    )
+    .expect("hb");
+    path
+}
+
+/// Issue 11 #6: `touch -d '+1 hour'` on a dead daemon's heartbeat kept `monitor` green. A
+/// heartbeat more than 5 s in the future is stale, and one written on this host needs its pid
+/// alive, whatever its mtime.
+#[test]
+fn a_heartbeat_dated_in_the_future_is_not_fresh_for_ever() {
+    let sb = Sandbox::new();
+    let mut gone = std::process::Command::new("true").spawn().expect("true");
+    let dead = gone.id();
+    gone.wait().expect("reaped");
+    let path = local_heartbeat(&sb, dead);
+    let touch = std::process::Command::new("touch")
+        .args(["-d", "+1 hour"])
+        .arg(&path)
+        .status()
+        .expect("touch");
+    assert!(touch.success());
+    let out = sb.run("action=monitor\n");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a future heartbeat of a dead pid"
+    );
+    assert!(
+        text(&out.stderr).contains("in the future"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Dated now but by a dead pid of this host: not a responder.
+    set_age(&path, Duration::ZERO);
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(1), "dead local pid");
+    assert!(
+        text(&out.stderr).contains(&format!("pid {dead} on this host")),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A live pid of this host (this test) with a fresh beat is fine; 1 h ahead it is not.
+    local_heartbeat(&sb, std::process::id());
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("hb");
+    f.set_modified(SystemTime::now() + Duration::from_secs(3600))
+        .expect("mtime");
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(1), "live pid, 1 h in the future");
+    // Within the tolerance (a coarse or slightly slewed clock) it still counts.
+    f.set_modified(SystemTime::now() + Duration::from_secs(2))
+        .expect("mtime");
+    let out = sb.run("action=monitor\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// An RFC 3339 time `secs` from now.
+fn rfc3339_from_now(secs: u64) -> String {
+    gfs2_fence_protocol::Timestamp::now()
+        .plus(Duration::from_secs(secs))
+        .to_string()
+}
+
+/// Issue 11 #8: an `off` answered by a responder whose clock is 1 h ahead outranked a later
+/// `on`, so `status` said OFF (exit 2) for a node that is on. Records rank by when this host saw
+/// them appear (mtime), and the future-dated one is flagged.
+#[test]
+fn status_does_not_say_off_for_a_node_that_is_on() {
+    let sb = Sandbox::new();
+    record(&sb, "a1.json", "cn1", true, "off", &rfc3339_from_now(3600));
+    set_age(&sb.rs.join("a1.json"), Duration::from_secs(60));
+    record(&sb, "a2.json", "cn1", true, "on", &rfc3339_from_now(0));
+    let out = sb.run("action=status\nport=cn1\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "Status: ON");
+    assert!(
+        text(&out.stderr).contains("a1.json is dated") && text(&out.stderr).contains("ahead"),
+        "the future timestamp is flagged: {}",
+        text(&out.stderr)
+    );
+    let out = sb.run("action=list-status\n");
+    assert_eq!(text(&out.stdout), "cn1,,ON\n");
+}

@@ -397,7 +397,11 @@ impl<'a> AgentSyncs<'a> {
     /// A6-7: whether LOG_DIR and its parent were fsynced.
     fn log_dir_syncs(&self, logs: &Path) -> (bool, bool) {
         let dir = self.dir_of(system_tests::spool::LOG_FILES[0]);
-        let dir_synced = self.main.iter().any(|c| c.syncs_fd(&dir));
+        // Only syncs from the first log's open on: the same fd number may have been another
+        // file's before LOG_DIR was opened (the request's temporary file, fsynced by A1).
+        let first_log = format!("\"{}\"", system_tests::spool::LOG_FILES[0]);
+        let from = self.position(|c| c.opens(&first_log)).unwrap_or(0);
+        let dir_synced = self.main[from..].iter().any(|c| c.syncs_fd(&dir));
         let parent = logs.parent().expect("LOG_DIR has a parent");
         let q = quoted(parent);
         let parent_synced = self.main.iter().enumerate().any(|(i, c)| {
