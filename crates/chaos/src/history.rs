@@ -39,6 +39,10 @@ pub struct AgentRecord {
     pub stopped_ms: u64,
     /// The request file it published, from its own stderr (`None`: it never said).
     pub request: Option<String>,
+    /// It said the publish failed (`cannot publish the request`): the name it announced
+    /// (logged before the publish, issue 11 #12) never reached the spool.
+    #[serde(default)]
+    pub publish_failed: bool,
     /// Where its stderr is kept, for the failure report.
     pub stderr: String,
 }

@@ -54,6 +54,9 @@ struct RunArgs {
     backend_min_ms: u64,
     #[arg(long, default_value_t = 500, value_name = "MS")]
     backend_max_ms: u64,
+    /// Longest `fence_timeout` of an agent, in seconds (the shortest is 4).
+    #[arg(long, default_value_t = 20, value_name = "S")]
+    fence_timeout_max: u64,
     /// systemd's RestartSec for the daemon, in seconds.
     #[arg(long, default_value_t = 2.0)]
     restart_sec: f64,
@@ -263,7 +266,7 @@ fn config(a: &RunArgs, seed: u64) -> Config {
         concurrency: a.concurrency.max(1),
         nodes: a.nodes.max(1),
         fault_gap_ms: (a.fault_gap_min, a.fault_gap_max.max(a.fault_gap_min)),
-        fence_timeout_s: (4, 20),
+        fence_timeout_s: (4, a.fence_timeout_max.max(4)),
         backend_ms: (a.backend_min_ms, a.backend_max_ms.max(a.backend_min_ms)),
         backend_fail_permille: 30,
         restart_delay: Duration::from_secs_f64(a.restart_sec.max(0.0)),
@@ -278,8 +281,13 @@ fn campaign(a: RunArgs) -> ExitCode {
     let seed = a.seed.unwrap_or_else(fresh_seed);
     println!(
         "gfs2-chaos: seed {seed} (replay: gfs2-chaos --seed {seed} --exchanges {} --faults {} \
-         --concurrency {} --backend-min-ms {} --backend-max-ms {})",
-        a.exchanges, a.faults, a.concurrency, a.backend_min_ms, a.backend_max_ms
+         --concurrency {} --backend-min-ms {} --backend-max-ms {} --fence-timeout-max {})",
+        a.exchanges,
+        a.faults,
+        a.concurrency,
+        a.backend_min_ms,
+        a.backend_max_ms,
+        a.fence_timeout_max
     );
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -195,8 +195,9 @@ fn check_answered(h: &History, a: &AgentRecord, v: &mut Verdict) {
     let ran = a
         .request_id()
         .is_some_and(|id| h.runs.iter().any(|r| r.request_id == id));
-    if a.killed && !left && !ran {
-        // Killed between announcing the name and publishing it: no request ever existed.
+    if (a.killed || a.publish_failed) && !left && !ran {
+        // Killed between announcing the name and publishing it, or the publish failed (a
+        // full or read-only REQUEST_DIR): no request ever existed.
         v.unpublished += 1;
         return;
     }

@@ -21,6 +21,7 @@ fn agent(idx: usize, node: &str, action: &str, start: u64, end: u64, exit: i32) 
         overran: false,
         stopped_ms: 0,
         request: Some(format!("req-{idx}.json")),
+        publish_failed: false,
         stderr: String::new(),
     }
 }
@@ -140,6 +141,10 @@ fn a_withdrawn_or_never_published_request_needs_no_response() {
     let v = check(&h, Tolerance::default());
     assert!(v.violations.is_empty());
     assert_eq!(v.unpublished, 1);
+    // Its publish failed (a full REQUEST_DIR): no request either.
+    h.agents[0].killed = false;
+    h.agents[0].publish_failed = true;
+    assert_eq!(kinds(&h), Vec::<&str>::new());
     // Killed, but the request is still there: it was published, and nobody answered it.
     h.requests_left = vec!["req-0.json".to_owned()];
     assert_eq!(kinds(&h), ["unanswered"]);
