@@ -6,9 +6,14 @@
 # tmpfs; the campaign's processes run as a dedicated uid) and libfaketime
 # (apt-get install -y faketime).
 #
-# Exit status: 0 every oracle held; 1 a violation; 2 the campaign could not run; 3 it was cut
-# short by its time bound (too few exchanges to count). The campaign runs in a private
-# directory /tmp/gfs2-chaos.ci-XXXXXX (its TMPDIR): removed on success, kept and named on any
+# Bounded to 4 minutes with a cached build: agents are started for at most 120 s, then the
+# quiescent period (at most 90 s) and the resource check (at most 20 s). A campaign cut short by
+# that bound says so (a warning: fewer exchanges, not a violation).
+#
+# Exit status: 0 every oracle held; 1 a violation; 2 the campaign could not run (or printed no
+# summary). The campaign runs in a private
+# directory /tmp/gfs2-chaos.ci-XXXXXX (its TMPDIR; CHAOS_TMP=/dev/shm puts it in memory):
+# removed on success, kept and named on any
 # failure, whatever ended the campaign (a crash, a signal, a time-out of this script).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -17,7 +22,7 @@ EXCHANGES="${CHAOS_EXCHANGES:-500}"
 CONCURRENCY="${CHAOS_CONCURRENCY:-8}"
 echo "run-ci.sh: chaos seed $SEED, $EXCHANGES exchanges, concurrency $CONCURRENCY"
 cargo build --release -p fence-watcher -p fence-gfs2-recorder -p gfs2-chaos
-WORK=$(mktemp -d /tmp/gfs2-chaos.ci-XXXXXX)
+WORK=$(mktemp -d "${CHAOS_TMP:-/tmp}/gfs2-chaos.ci-XXXXXX")
 # The campaign's processes run as another uid and must reach their tree inside.
 chmod 755 "$WORK"
 REPORT="${CHAOS_REPORT:-target/chaos-report.json}"
@@ -27,8 +32,8 @@ trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; fi' INT 
 start=$(date +%s)
 status=0
 TMPDIR="$WORK" target/release/gfs2-chaos --seed "$SEED" --exchanges "$EXCHANGES" --faults all \
-    --concurrency "$CONCURRENCY" --backend-min-ms 10 --backend-max-ms 200 \
-    --max-secs 200 --keep --report "$WORK/report.json" >"$WORK/out.txt" 2>&1 &
+    --concurrency "$CONCURRENCY" --backend-min-ms 10 --backend-max-ms 200 --fault-every 10 \
+    --max-secs 120 --keep --report "$WORK/report.json" >"$WORK/out.txt" 2>&1 &
 child=$!
 wait "$child" || status=$?
 # A signal interrupts the first wait; the campaign is still cleaning up.
@@ -36,9 +41,8 @@ while kill -0 "$child" 2>/dev/null; do wait "$child" || status=$?; done
 child=
 cat "$WORK/out.txt"
 [ -f "$WORK/report.json" ] && cp "$WORK/report.json" "$REPORT"
-if [ "$status" = 0 ] && grep -q '"cut_short":true' "$WORK/out.txt"; then
-    echo "run-ci.sh: the campaign was cut short by its time bound"
-    status=3
+if grep -q '"cut_short":true' "$WORK/out.txt"; then
+    echo "run-ci.sh: warning: the campaign was cut short by its time bound (fewer exchanges)"
 fi
 if [ "$status" = 0 ] && ! grep -q '^SUMMARY ' "$WORK/out.txt"; then
     status=2

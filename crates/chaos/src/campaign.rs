@@ -29,6 +29,9 @@ pub struct Config {
     pub nodes: u64,
     /// Milliseconds between two injections (uniform).
     pub fault_gap_ms: (u64, u64),
+    /// Also inject once this many exchanges started since the last injection (0: never), so
+    /// that a fast campaign still gets its share of faults.
+    pub fault_every: usize,
     pub fence_timeout_s: (u64, u64),
     pub backend_ms: (u64, u64),
     pub backend_fail_permille: u64,
@@ -160,6 +163,7 @@ impl Campaign {
     /// Runs agents until `upto` were started and all ended; injects faults if `faulty`.
     fn phase(&mut self, upto: usize, faulty: bool) -> Result<()> {
         let mut next_fault = Instant::now() + self.fault_gap();
+        let mut last_spawned = self.spawned;
         loop {
             self.interrupted()?;
             self.tick()?;
@@ -170,13 +174,16 @@ impl Campaign {
             {
                 self.spawn()?;
             }
+            let by_count =
+                self.cfg.fault_every > 0 && self.spawned >= last_spawned + self.cfg.fault_every;
             if faulty
                 && !self.faults.is_empty()
                 && self.spawned < upto
-                && Instant::now() >= next_fault
+                && (Instant::now() >= next_fault || by_count)
+                && self.inject()?
             {
-                self.inject()?;
                 next_fault = Instant::now() + self.fault_gap();
+                last_spawned = self.spawned;
             }
             self.revert_due(false)?;
             if self.agents.is_empty() && (self.spawned >= upto || self.cut_short) {
@@ -260,7 +267,8 @@ impl Campaign {
         Ok(())
     }
 
-    fn inject(&mut self) -> Result<()> {
+    /// Injects one fault of a random class; false when that class had nothing to act on.
+    fn inject(&mut self) -> Result<bool> {
         let n = self.faults.len() as u64;
         let k = usize::try_from(self.fault_rng.range(0, n - 1)).unwrap_or(0);
         let mut cx = Ctx {
@@ -271,7 +279,7 @@ impl Campaign {
             history: &mut self.history,
         };
         let Some(inj) = self.faults[k].inject(&mut cx, &mut self.fault_rng)? else {
-            return Ok(());
+            return Ok(false);
         };
         let now = now_ns();
         self.history.faults.push(FaultRecord {
@@ -284,7 +292,7 @@ impl Campaign {
             let rec = self.history.faults.len() - 1;
             self.active.push((k, inj.token, Instant::now() + d, rec));
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Reverts the injections that are due (all of them when `all`).

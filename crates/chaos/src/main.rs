@@ -49,6 +49,10 @@ struct RunArgs {
     fault_gap_min: u64,
     #[arg(long, default_value = "1500", value_name = "MS")]
     fault_gap_max: u64,
+    /// Also inject a fault once this many exchanges started since the last one (0: only by
+    /// time), so that a fast campaign gets its share.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    fault_every: usize,
     /// Shortest and longest backend run, in ms (backlog nodes always take 0-5 ms).
     #[arg(long, default_value_t = 20, value_name = "MS")]
     backend_min_ms: u64,
@@ -266,6 +270,7 @@ fn config(a: &RunArgs, seed: u64) -> Config {
         concurrency: a.concurrency.max(1),
         nodes: a.nodes.max(1),
         fault_gap_ms: (a.fault_gap_min, a.fault_gap_max.max(a.fault_gap_min)),
+        fault_every: a.fault_every,
         fence_timeout_s: (4, a.fence_timeout_max.max(4)),
         backend_ms: (a.backend_min_ms, a.backend_max_ms.max(a.backend_min_ms)),
         backend_fail_permille: 30,
@@ -281,13 +286,14 @@ fn campaign(a: RunArgs) -> ExitCode {
     let seed = a.seed.unwrap_or_else(fresh_seed);
     println!(
         "gfs2-chaos: seed {seed} (replay: gfs2-chaos --seed {seed} --exchanges {} --faults {} \
-         --concurrency {} --backend-min-ms {} --backend-max-ms {} --fence-timeout-max {})",
+         --concurrency {} --backend-min-ms {} --backend-max-ms {} --fence-timeout-max {} --fault-every {})",
         a.exchanges,
         a.faults,
         a.concurrency,
         a.backend_min_ms,
         a.backend_max_ms,
-        a.fence_timeout_max
+        a.fence_timeout_max,
+        a.fault_every
     );
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -37,6 +37,17 @@ pub(super) fn pick_free(cx: &Ctx<'_>, rng: &mut Rng) -> Option<u64> {
     })
 }
 
+/// How long a disk fault on `token`'s areas lasts: 1-6 s, but 0.2-1 s when REQUEST_DIR is
+/// among them (every agent then fails at once, and a long one would turn a whole stretch of
+/// the campaign into instant failures).
+pub(super) fn duration(rng: &mut Rng, token: u64) -> Option<std::time::Duration> {
+    if token & Area::Requests.bit() != 0 {
+        lasting(rng, 200, 1000)
+    } else {
+        lasting(rng, 1000, 6000)
+    }
+}
+
 /// The tmpfs of `area`, or an error: a disk fault never touches anything else.
 pub(super) fn mount(cx: &Ctx<'_>, area: Area) -> Result<PathBuf> {
     cx.w.mount_of(area).ok_or_else(|| {
@@ -71,7 +82,7 @@ impl Fault for FullDisk {
         }
         Ok(Some(Injection {
             detail: format!("full disk: {}", filled.join(", ")),
-            lasts: lasting(rng, 1000, 6000),
+            lasts: super::disk::duration(rng, token),
             token,
         }))
     }

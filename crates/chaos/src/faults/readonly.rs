@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::disk::{areas, mount, pick_free};
-use super::{lasting, Ctx, Fault, Injection};
+use super::{Ctx, Fault, Injection};
 use crate::error::Result;
 use crate::rng::Rng;
 
@@ -60,7 +60,7 @@ impl Fault for ReadOnly {
         }
         Ok(Some(Injection {
             detail: format!("read-only: {}", done.join(", ")),
-            lasts: lasting(rng, 1000, 6000),
+            lasts: super::disk::duration(rng, token),
             token,
         }))
     }

@@ -162,6 +162,22 @@ fn check_success(h: &History, a: &AgentRecord, v: &mut Verdict) {
                 .to_owned(),
         ),
     };
+    if kind == "fake-success" {
+        // A run that had ended just before the agent started: a share of a finished run.
+        let last = h
+            .runs
+            .iter()
+            .filter(covers)
+            .filter_map(|r| r.end_ns.filter(|e| *e <= a.start_ns).map(|e| (e, r)))
+            .max_by_key(|(e, _)| *e);
+        if let Some((e, r)) = last.filter(|(e, _)| a.start_ns - e < 2_000_000_000) {
+            msg.push_str(&format!(
+                "; the last run for it (request {}) had ended {} ms before the agent started",
+                r.request_id,
+                (a.start_ns - e) / 1_000_000
+            ));
+        }
+    }
     if let Some(lie) = h.lies.iter().find(|l| a.request.as_ref() == Some(&l.name)) {
         msg.push_str(&format!(
             "; the lying responder answered its request first ({})",
