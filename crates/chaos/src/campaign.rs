@@ -164,6 +164,7 @@ impl Campaign {
     fn phase(&mut self, upto: usize, faulty: bool) -> Result<()> {
         let mut next_fault = Instant::now() + self.fault_gap();
         let mut last_spawned = self.spawned;
+        let mut last_fault = Instant::now();
         loop {
             self.interrupted()?;
             self.tick()?;
@@ -174,8 +175,11 @@ impl Campaign {
             {
                 self.spawn()?;
             }
-            let by_count =
-                self.cfg.fault_every > 0 && self.spawned >= last_spawned + self.cfg.fault_every;
+            // By count too, but never closer than the shortest gap: a stretch of instant
+            // failures (a full REQUEST_DIR) must not become a storm of faults.
+            let by_count = self.cfg.fault_every > 0
+                && self.spawned >= last_spawned + self.cfg.fault_every
+                && last_fault.elapsed() >= Duration::from_millis(self.cfg.fault_gap_ms.0);
             if faulty
                 && !self.faults.is_empty()
                 && self.spawned < upto
@@ -184,6 +188,7 @@ impl Campaign {
             {
                 next_fault = Instant::now() + self.fault_gap();
                 last_spawned = self.spawned;
+                last_fault = Instant::now();
             }
             self.revert_due(false)?;
             if self.agents.is_empty() && (self.spawned >= upto || self.cut_short) {

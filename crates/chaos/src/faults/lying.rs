@@ -1,5 +1,5 @@
 //! A lying third-party responder on the spool for a few seconds: `gfs2-chaos liar` (this
-//! executable), which answers half the requests it sees before `fence_watcher` does, with
+//! executable), which answers a fifth of the requests it sees before `fence_watcher` does, with
 //! self-contradictory successes (see [`crate::liar`]). Agents must refuse those answers.
 
 use std::process::{Child, Command, Stdio};
@@ -22,7 +22,9 @@ impl Fault for LyingResponder {
     }
 
     fn inject(&mut self, cx: &mut Ctx<'_>, rng: &mut Rng) -> Result<Option<Injection>> {
-        let lasts = lasting(rng, 1000, 5000);
+        // Each forged answer costs its agent a whole fence_timeout (the real answer cannot
+        // replace it), so the liar is brief and answers a fifth of what it sees.
+        let lasts = lasting(rng, 1000, 3000);
         let secs = lasts.map_or(10, |d| d.as_secs() + 2);
         let p = &cx.w.paths;
         let mut cmd = Command::new(&cx.w.bins.chaos);
@@ -33,7 +35,7 @@ impl Fault for LyingResponder {
             .arg(&p.responses)
             .arg("--log")
             .arg(&p.liar_log)
-            .args(["--secs", &secs.to_string(), "--permille", "500"])
+            .args(["--secs", &secs.to_string(), "--permille", "200"])
             .args(["--seed", &rng.next_u64().to_string()])
             .env_clear()
             .stdin(Stdio::null())
