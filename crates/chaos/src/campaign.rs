@@ -29,8 +29,8 @@ pub struct Config {
     pub nodes: u64,
     /// Milliseconds between two injections (uniform).
     pub fault_gap_ms: (u64, u64),
-    /// Also inject once this many exchanges started since the last injection (0: never), so
-    /// that a fast campaign still gets its share of faults.
+    /// At least one injection per this many exchanges started (0: by time only), so that a
+    /// fast campaign still gets its share of faults.
     pub fault_every: usize,
     pub fence_timeout_s: (u64, u64),
     pub backend_ms: (u64, u64),
@@ -163,7 +163,7 @@ impl Campaign {
     /// Runs agents until `upto` were started and all ended; injects faults if `faulty`.
     fn phase(&mut self, upto: usize, faulty: bool) -> Result<()> {
         let mut next_fault = Instant::now() + self.fault_gap();
-        let mut last_spawned = self.spawned;
+        let (first, mut injected) = (self.spawned, 0);
         let mut last_fault = Instant::now();
         loop {
             self.interrupted()?;
@@ -175,10 +175,13 @@ impl Campaign {
             {
                 self.spawn()?;
             }
-            // By count too, but never closer than the shortest gap: a stretch of instant
-            // failures (a full REQUEST_DIR) must not become a storm of faults.
-            let by_count = self.cfg.fault_every > 0
-                && self.spawned >= last_spawned + self.cfg.fault_every
+            // By count too: one fault owed per `fault_every` exchanges of this phase, never two
+            // closer than the shortest gap (a stretch of instant failures, a full REQUEST_DIR,
+            // runs up a debt that is paid when exchanges slow down, not a storm at once).
+            let owed = (self.spawned - first)
+                .checked_div(self.cfg.fault_every)
+                .unwrap_or(0);
+            let by_count = injected < owed
                 && last_fault.elapsed() >= Duration::from_millis(self.cfg.fault_gap_ms.0);
             if faulty
                 && !self.faults.is_empty()
@@ -187,7 +190,7 @@ impl Campaign {
                 && self.inject()?
             {
                 next_fault = Instant::now() + self.fault_gap();
-                last_spawned = self.spawned;
+                injected += 1;
                 last_fault = Instant::now();
             }
             self.revert_due(false)?;

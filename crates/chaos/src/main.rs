@@ -49,8 +49,8 @@ struct RunArgs {
     fault_gap_min: u64,
     #[arg(long, default_value = "1500", value_name = "MS")]
     fault_gap_max: u64,
-    /// Also inject a fault once this many exchanges started since the last one (0: only by
-    /// time), so that a fast campaign gets its share.
+    /// At least one fault per N exchanges (a debt paid no faster than the shortest gap; 0: by
+    /// time only), so that a fast campaign gets its share.
     #[arg(long, default_value_t = 0, value_name = "N")]
     fault_every: usize,
     /// Shortest and longest backend run, in ms (backlog nodes always take 0-5 ms).
