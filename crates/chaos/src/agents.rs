@@ -86,6 +86,7 @@ impl Running {
                 overran: false,
                 stopped_ms: 0,
                 request: None,
+                publish_failed: false,
                 stderr: err_path.display().to_string(),
             },
             child,
@@ -142,9 +143,9 @@ impl Running {
         let mut rec = self.rec.clone();
         rec.end_ns = now_ns();
         rec.exit = status.code();
-        rec.request = std::fs::read_to_string(&rec.stderr)
-            .ok()
-            .and_then(|t| request_name(&t));
+        let err = std::fs::read_to_string(&rec.stderr).unwrap_or_default();
+        rec.request = request_name(&err);
+        rec.publish_failed = err.contains(PUBLISH_FAILED);
         rec
     }
 }
@@ -176,6 +177,9 @@ fn options(w: &World, ask: &Ask) -> String {
     ];
     opts.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
 }
+
+/// What the agent says when its request could not be written into REQUEST_DIR.
+pub const PUBLISH_FAILED: &str = "cannot publish the request";
 
 /// The request file the agent announced (`request X.json published in DIR`) on stderr.
 pub fn request_name(stderr: &str) -> Option<String> {

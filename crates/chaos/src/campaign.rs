@@ -29,6 +29,9 @@ pub struct Config {
     pub nodes: u64,
     /// Milliseconds between two injections (uniform).
     pub fault_gap_ms: (u64, u64),
+    /// At least one injection per this many exchanges started (0: by time only), so that a
+    /// fast campaign still gets its share of faults.
+    pub fault_every: usize,
     pub fence_timeout_s: (u64, u64),
     pub backend_ms: (u64, u64),
     pub backend_fail_permille: u64,
@@ -61,9 +64,11 @@ pub struct Campaign {
     pub start_ns: u64,
     /// Set when the time bound cut the campaign short.
     pub cut_short: bool,
+    last_sample: Instant,
 }
 
 const TICK: Duration = Duration::from_millis(10);
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
 impl Campaign {
     /// Sets up the world and starts the daemon.
@@ -71,7 +76,8 @@ impl Campaign {
         let faults = faults::parse_list(&cfg.faults)?;
         let spec = WorldSpec {
             ids: cfg.ids,
-            tmpfs_kib: faults.iter().any(|f| f.needs_tmpfs()).then_some(8192),
+            tmpfs: faults.iter().any(|f| f.needs_tmpfs()),
+            hook: faults.iter().any(|f| f.class() == "hostile-hook"),
             backend_ms: cfg.backend_ms,
             backend_fail_permille: cfg.backend_fail_permille,
             max_concurrent: cfg.max_concurrent,
@@ -95,6 +101,7 @@ impl Campaign {
             started: Instant::now(),
             start_ns: now_ns(),
             cut_short: false,
+            last_sample: Instant::now(),
         })
     }
 
@@ -130,6 +137,7 @@ impl Campaign {
         self.revert_all()?;
         self.phase(total, false)?;
         self.quiesce()?;
+        self.history.hook_survivors = self.hook_survivors();
         self.history.final_resources = self.settled_resources();
         self.daemon.shutdown(&mut self.w, Duration::from_secs(20));
         crate::collect::collect(&self.w, &mut self.history);
@@ -155,6 +163,8 @@ impl Campaign {
     /// Runs agents until `upto` were started and all ended; injects faults if `faulty`.
     fn phase(&mut self, upto: usize, faulty: bool) -> Result<()> {
         let mut next_fault = Instant::now() + self.fault_gap();
+        let (first, mut injected) = (self.spawned, 0);
+        let mut last_fault = Instant::now();
         loop {
             self.interrupted()?;
             self.tick()?;
@@ -165,13 +175,23 @@ impl Campaign {
             {
                 self.spawn()?;
             }
+            // By count too: one fault owed per `fault_every` exchanges of this phase, never two
+            // closer than the shortest gap (a stretch of instant failures, a full REQUEST_DIR,
+            // runs up a debt that is paid when exchanges slow down, not a storm at once).
+            let owed = (self.spawned - first)
+                .checked_div(self.cfg.fault_every)
+                .unwrap_or(0);
+            let by_count = injected < owed
+                && last_fault.elapsed() >= Duration::from_millis(self.cfg.fault_gap_ms.0);
             if faulty
                 && !self.faults.is_empty()
                 && self.spawned < upto
-                && Instant::now() >= next_fault
+                && (Instant::now() >= next_fault || by_count)
+                && self.inject()?
             {
-                self.inject()?;
                 next_fault = Instant::now() + self.fault_gap();
+                injected += 1;
+                last_fault = Instant::now();
             }
             self.revert_due(false)?;
             if self.agents.is_empty() && (self.spawned >= upto || self.cut_short) {
@@ -184,6 +204,7 @@ impl Campaign {
     fn tick(&mut self) -> Result<()> {
         self.daemon.poll(&mut self.w)?;
         self.w.poll();
+        self.sample();
         let mut i = 0;
         while i < self.agents.len() {
             if let Some(rec) = self.agents[i].poll() {
@@ -194,6 +215,36 @@ impl Campaign {
             }
         }
         Ok(())
+    }
+
+    /// Every 100 ms after the baseline: the daemon's peak fds and RSS.
+    fn sample(&mut self) {
+        if self.history.baseline.is_none() || self.last_sample.elapsed() < SAMPLE_EVERY {
+            return;
+        }
+        self.last_sample = Instant::now();
+        let Some(now) = self.daemon.pid().and_then(crate::procs::resources) else {
+            return;
+        };
+        let peak = self.history.peak.get_or_insert(now);
+        peak.fds = peak.fds.max(now.fds);
+        peak.rss_kib = peak.rss_kib.max(now.rss_kib);
+    }
+
+    /// Hook descendants alive after the quiescent period: a daemon that ends the hook's
+    /// process group with the hook leaves none; waits a little for the group to be killed.
+    fn hook_survivors(&mut self) -> Vec<u32> {
+        let end = Instant::now() + Duration::from_secs(crate::hook::TIMEOUT_SECS + 3);
+        loop {
+            let left: Vec<u32> = crate::procs::running_from(&self.w.paths.bin)
+                .into_iter()
+                .filter(|p| crate::hook::is_child(*p))
+                .collect();
+            if left.is_empty() || Instant::now() > end || self.stop.load(Ordering::Relaxed) {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn fault_gap(&mut self) -> Duration {
@@ -224,7 +275,8 @@ impl Campaign {
         Ok(())
     }
 
-    fn inject(&mut self) -> Result<()> {
+    /// Injects one fault of a random class; false when that class had nothing to act on.
+    fn inject(&mut self) -> Result<bool> {
         let n = self.faults.len() as u64;
         let k = usize::try_from(self.fault_rng.range(0, n - 1)).unwrap_or(0);
         let mut cx = Ctx {
@@ -232,9 +284,10 @@ impl Campaign {
             daemon: &mut self.daemon,
             agents: &mut self.agents,
             skews: &mut self.skews,
+            history: &mut self.history,
         };
         let Some(inj) = self.faults[k].inject(&mut cx, &mut self.fault_rng)? else {
-            return Ok(());
+            return Ok(false);
         };
         let now = now_ns();
         self.history.faults.push(FaultRecord {
@@ -247,7 +300,7 @@ impl Campaign {
             let rec = self.history.faults.len() - 1;
             self.active.push((k, inj.token, Instant::now() + d, rec));
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Reverts the injections that are due (all of them when `all`).
@@ -261,6 +314,7 @@ impl Campaign {
                 daemon: &mut self.daemon,
                 agents: &mut self.agents,
                 skews: &mut self.skews,
+                history: &mut self.history,
             };
             self.faults[k].revert(&mut cx, token)?;
             if let Some(f) = self.history.faults.get_mut(rec) {
@@ -293,9 +347,10 @@ impl Campaign {
     }
 
     fn drained(&self) -> bool {
+        // Hook descendants are judged after this (they may live for minutes).
         let others = crate::procs::running_from(&self.w.paths.bin)
             .into_iter()
-            .filter(|p| Some(*p) != self.daemon.pid())
+            .filter(|p| Some(*p) != self.daemon.pid() && !crate::hook::is_child(*p))
             .count();
         let p = &self.w.paths;
         let answered = self

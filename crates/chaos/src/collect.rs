@@ -12,6 +12,9 @@ pub fn collect(w: &World, h: &mut History) {
     let p = &w.paths;
     h.instances = w.instances.clone();
     h.runs = runs_from_log(&std::fs::read_to_string(&p.run_log).unwrap_or_default());
+    h.hook_runs =
+        crate::hook::runs_from_log(&std::fs::read_to_string(&p.hook_log).unwrap_or_default());
+    h.lies = crate::liar::lies_from_log(&std::fs::read_to_string(&p.liar_log).unwrap_or_default());
     h.responses = json_names(&p.responses)
         .into_iter()
         .map(|name| read_response(&p.responses, name))

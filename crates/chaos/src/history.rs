@@ -39,6 +39,10 @@ pub struct AgentRecord {
     pub stopped_ms: u64,
     /// The request file it published, from its own stderr (`None`: it never said).
     pub request: Option<String>,
+    /// It said the publish failed (`cannot publish the request`): the name it announced
+    /// (logged before the publish, issue 11 #12) never reached the spool.
+    #[serde(default)]
+    pub publish_failed: bool,
     /// Where its stderr is kept, for the failure report.
     pub stderr: String,
 }
@@ -139,6 +143,9 @@ pub struct Instance {
     pub ending: Ending,
     /// Whether it wrote its heartbeat (it watched the spool) before it ended.
     pub ready: bool,
+    /// Seconds its wall clock was skewed by libfaketime (the daemon-skew fault).
+    #[serde(default)]
+    pub skew_s: Option<i64>,
 }
 
 impl Instance {
@@ -191,6 +198,37 @@ pub struct History {
     /// Baseline and final resources of the daemon (none when it never became ready).
     pub baseline: Option<Resources>,
     pub final_resources: Option<Resources>,
+    /// The most the supervised daemon held at once after the baseline (sampled every 100 ms).
+    #[serde(default)]
+    pub peak: Option<Resources>,
+    /// Every run of the hostile hook, from its own log.
+    #[serde(default)]
+    pub hook_runs: Vec<crate::hook::HookRun>,
+    /// Hook descendants still alive after the quiescent period (PIDs).
+    #[serde(default)]
+    pub hook_survivors: Vec<u32>,
+    /// The lying responder's forged answers.
+    #[serde(default)]
+    pub lies: Vec<crate::liar::Lie>,
+    /// Backlog requests not yet answered when their fault ended (answered ones are counted in
+    /// the fault's detail and their responses removed, to keep RESPONSE_DIR small).
+    #[serde(default)]
+    pub backlog: Vec<String>,
+    /// Each move of RESPONSE_DIR.
+    #[serde(default)]
+    pub moves: Vec<MoveRecord>,
+}
+
+/// One move of RESPONSE_DIR by the moved-response-dir fault.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MoveRecord {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// The supervised daemon when the directory was moved, if it was running and not stopped.
+    pub daemon_pid: Option<u32>,
+    /// Responses that appeared in the old directory while it was moved away, and not in the
+    /// new one: written where nobody reads.
+    pub only_in_old: Vec<String>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub mod error;
 pub mod faults;
 pub mod history;
 pub mod hogs;
+pub mod hook;
+pub mod liar;
 pub mod oracle;
 pub mod procs;
 pub mod report;

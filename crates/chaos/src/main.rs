@@ -1,5 +1,6 @@
-//! `gfs2-chaos`: the command line. The campaign by default; `backend`, `flood` and
-//! `inotify-hog` are the helper processes the campaign runs (this same executable).
+//! `gfs2-chaos`: the command line. The campaign by default; `backend`, `flood`,
+//! `inotify-hog`, `hook`, `hook-child` and `liar` are the helper processes the campaign runs
+//! (this same executable).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use gfs2_chaos::campaign::{Campaign, Config};
 use gfs2_chaos::world::Ids;
-use gfs2_chaos::{backend, hogs, oracle, report};
+use gfs2_chaos::{backend, hogs, hook, liar, oracle, report};
 
 /// A chaos campaign against fence_watcher and fence_gfs2_recorder. Exit status: 0 when every
 /// oracle held, 1 when one failed, 2 when the campaign could not run.
@@ -48,6 +49,18 @@ struct RunArgs {
     fault_gap_min: u64,
     #[arg(long, default_value = "1500", value_name = "MS")]
     fault_gap_max: u64,
+    /// At least one fault per N exchanges (a debt paid no faster than the shortest gap; 0: by
+    /// time only), so that a fast campaign gets its share.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    fault_every: usize,
+    /// Shortest and longest backend run, in ms (backlog nodes always take 0-5 ms).
+    #[arg(long, default_value_t = 20, value_name = "MS")]
+    backend_min_ms: u64,
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    backend_max_ms: u64,
+    /// Longest `fence_timeout` of an agent, in seconds (the shortest is 4).
+    #[arg(long, default_value_t = 20, value_name = "S")]
+    fence_timeout_max: u64,
     /// systemd's RestartSec for the daemon, in seconds.
     #[arg(long, default_value_t = 2.0)]
     restart_sec: f64,
@@ -97,6 +110,38 @@ enum Helper {
         #[arg(long)]
         secs: u64,
     },
+    /// The after-fence hook (run by the daemon).
+    #[command(hide = true)]
+    Hook {
+        #[arg(long)]
+        mode: PathBuf,
+        #[arg(long)]
+        log: PathBuf,
+        node: String,
+        action: String,
+    },
+    /// A hook's background child: lives `secs` unless killed.
+    #[command(hide = true)]
+    HookChild {
+        #[arg(long)]
+        secs: u64,
+    },
+    /// A lying third-party responder on the spool.
+    #[command(hide = true)]
+    Liar {
+        #[arg(long)]
+        requests: PathBuf,
+        #[arg(long)]
+        responses: PathBuf,
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(long)]
+        secs: u64,
+        #[arg(long)]
+        permille: u64,
+        #[arg(long)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -142,6 +187,34 @@ fn helper(h: Helper) -> ExitCode {
         Helper::Judge { report } => judge(&report),
         Helper::InotifyHog { secs } => {
             hogs::inotify_hog(secs);
+            ExitCode::SUCCESS
+        }
+        Helper::Hook {
+            mode, log, node, ..
+        } => {
+            hook::run(&mode, &log, &node);
+            ExitCode::SUCCESS
+        }
+        Helper::HookChild { secs } => {
+            std::thread::sleep(Duration::from_secs(secs));
+            ExitCode::SUCCESS
+        }
+        Helper::Liar {
+            requests,
+            responses,
+            log,
+            secs,
+            permille,
+            seed,
+        } => {
+            liar::run(&liar::LiarArgs {
+                requests: &requests,
+                responses: &responses,
+                log: &log,
+                secs,
+                permille,
+                seed,
+            });
             ExitCode::SUCCESS
         }
     }
@@ -197,8 +270,9 @@ fn config(a: &RunArgs, seed: u64) -> Config {
         concurrency: a.concurrency.max(1),
         nodes: a.nodes.max(1),
         fault_gap_ms: (a.fault_gap_min, a.fault_gap_max.max(a.fault_gap_min)),
-        fence_timeout_s: (4, 20),
-        backend_ms: (20, 500),
+        fault_every: a.fault_every,
+        fence_timeout_s: (4, a.fence_timeout_max.max(4)),
+        backend_ms: (a.backend_min_ms, a.backend_max_ms.max(a.backend_min_ms)),
         backend_fail_permille: 30,
         restart_delay: Duration::from_secs_f64(a.restart_sec.max(0.0)),
         daemon_nofile: 1024,
@@ -210,8 +284,17 @@ fn config(a: &RunArgs, seed: u64) -> Config {
 
 fn campaign(a: RunArgs) -> ExitCode {
     let seed = a.seed.unwrap_or_else(fresh_seed);
-    println!("gfs2-chaos: seed {seed} (replay: gfs2-chaos --seed {seed} --exchanges {} --faults {} --concurrency {})",
-        a.exchanges, a.faults, a.concurrency);
+    println!(
+        "gfs2-chaos: seed {seed} (replay: gfs2-chaos --seed {seed} --exchanges {} --faults {} \
+         --concurrency {} --backend-min-ms {} --backend-max-ms {} --fence-timeout-max {} --fault-every {})",
+        a.exchanges,
+        a.faults,
+        a.concurrency,
+        a.backend_min_ms,
+        a.backend_max_ms,
+        a.fence_timeout_max,
+        a.fault_every
+    );
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(sig, Arc::clone(&stop));

@@ -29,6 +29,8 @@ pub struct Supervisor {
     state: State,
     restart_delay: Duration,
     starts: usize,
+    /// Wall-clock skew (seconds, libfaketime) of the next start: the daemon-skew fault.
+    skew_s: Option<i64>,
 }
 
 impl Supervisor {
@@ -39,6 +41,7 @@ impl Supervisor {
             },
             restart_delay,
             starts: 0,
+            skew_s: None,
         }
     }
 
@@ -76,12 +79,19 @@ impl Supervisor {
     fn start(&mut self, w: &mut World) -> Result<()> {
         self.starts += 1;
         let (log, _) = w.out_file(&format!("fence_watcher.{}.log", self.starts))?;
-        let child = w
-            .responder(&w.paths.main_config.clone())
+        let mut cmd = w.responder(&w.paths.main_config.clone());
+        if let (Some(skew), Some(lib)) = (self.skew_s, crate::agents::libfaketime()) {
+            // The wall clock only: tokio's timers run on the monotonic clock.
+            cmd.env("LD_PRELOAD", lib)
+                .env("FAKETIME", format!("{skew:+}s"))
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        }
+        let child = cmd
             .stderr(log)
             .spawn()
             .map_err(ChaosError::io("start fence_watcher"))?;
         let instance = w.add_instance(child.id(), "main");
+        w.instances[instance].skew_s = self.skew_s;
         self.state = State::Up {
             child,
             instance,
@@ -123,6 +133,11 @@ impl Supervisor {
             return Some(child.id());
         }
         None
+    }
+
+    /// Skews (or, with `None`, unskews) the wall clock of the next start.
+    pub fn set_skew(&mut self, skew_s: Option<i64>) {
+        self.skew_s = skew_s;
     }
 
     /// How many times it was started.

@@ -1,6 +1,7 @@
-//! The campaign's private world: a directory tree with copies of the binaries, the spool (its
-//! response and log directories on small tmpfs mounts when the full-disk fault is selected),
-//! the daemon's configurations, and every process the campaign started.
+//! The campaign's private world: a directory tree with copies of the binaries, the spool (each of
+//! its request, response and log directories inside a tmpfs mount of its own when a disk fault
+//! is selected: inside, not on, so that a fault can also rename the directory), the daemon's
+//! configurations, and every process the campaign started.
 //!
 //! Whatever happens, [`World`]'s `Drop` continues stopped processes, kills every process the
 //! campaign started (children by PID, orphans by their private executable) and unmounts its
@@ -29,6 +30,51 @@ pub struct Paths {
     pub out: PathBuf,
     pub main_config: PathBuf,
     pub second_config: PathBuf,
+    /// What the hostile hook does next (`hook::Mode` as JSON); the hook's own run log.
+    pub hook_mode: PathBuf,
+    pub hook_log: PathBuf,
+    /// The lying responder's log of the answers it forged.
+    pub liar_log: PathBuf,
+}
+
+/// The three spool directories, as disk faults name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Area {
+    Requests,
+    Responses,
+    Logs,
+}
+
+impl Area {
+    pub const ALL: [Area; 3] = [Area::Requests, Area::Responses, Area::Logs];
+
+    /// Its bit in a fault's token.
+    pub fn bit(self) -> u64 {
+        match self {
+            Area::Requests => 1,
+            Area::Responses => 2,
+            Area::Logs => 4,
+        }
+    }
+
+    /// The directory of this area.
+    pub fn dir(self, p: &Paths) -> &Path {
+        match self {
+            Area::Requests => &p.requests,
+            Area::Responses => &p.responses,
+            Area::Logs => &p.logs,
+        }
+    }
+
+    /// Size of its tmpfs: room for a backlog of near-64 KiB requests, and for the responses
+    /// (a page each) and event logs of a 20,000-exchange benchmark.
+    fn tmpfs_kib(self) -> u64 {
+        match self {
+            Area::Requests => 96 * 1024,
+            Area::Responses => 128 * 1024,
+            Area::Logs => 64 * 1024,
+        }
+    }
 }
 
 /// The binaries under test and our own, copied so a rebuild during the campaign changes nothing
@@ -75,6 +121,10 @@ pub struct World {
     retiring: Vec<Retiring>,
     /// PIDs a fault stopped, continued at cleanup whatever happened.
     pub stopped: Vec<u32>,
+    /// Areas a disk fault (full, read-only, FIFO, moved) holds now: one fault per area at a
+    /// time, so that no revert meets a file system another fault made unwritable.
+    pub busy: std::collections::BTreeSet<Area>,
+
     keep: bool,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -83,8 +133,10 @@ pub struct World {
 #[derive(Debug, Clone)]
 pub struct WorldSpec {
     pub ids: Ids,
-    /// Put RESPONSE_DIR and LOG_DIR on tmpfs mounts of this many KiB (full-disk fault).
-    pub tmpfs_kib: Option<u64>,
+    /// Put each spool directory inside a tmpfs of its own (the disk faults).
+    pub tmpfs: bool,
+    /// Configure `[after_fence]` as the campaign's hostile hook.
+    pub hook: bool,
     pub backend_ms: (u64, u64),
     pub backend_fail_permille: u64,
     pub max_concurrent: usize,
@@ -103,15 +155,26 @@ impl World {
             .tempdir()
             .map_err(io("create the campaign directory"))?;
         let root = tmp.path().to_path_buf();
+        // With tmpfs, `spool/<name>.fs` is the mount and the directory is inside it.
+        let spool = |name: &str| {
+            if spec.tmpfs {
+                root.join(format!("spool/{name}.fs/{name}"))
+            } else {
+                root.join(format!("spool/{name}"))
+            }
+        };
         let paths = Paths {
             bin: root.join("bin"),
-            requests: root.join("spool/requests"),
-            responses: root.join("spool/responses"),
-            logs: root.join("spool/log"),
+            requests: spool("requests"),
+            responses: spool("responses"),
+            logs: spool("log"),
             run_log: root.join("runs.jsonl"),
             out: root.join("out"),
             main_config: root.join("fence-watcher.toml"),
             second_config: root.join("second.toml"),
+            hook_mode: root.join("hook-mode.json"),
+            hook_log: root.join("hooks.jsonl"),
+            liar_log: root.join("lies.jsonl"),
             root,
         };
         let mut w = World {
@@ -123,35 +186,43 @@ impl World {
             mounts: Vec::new(),
             retiring: Vec::new(),
             stopped: Vec::new(),
+            busy: Default::default(),
             keep: false,
             _tmp: Some(tmp),
         };
-        w.make_dirs(spec.tmpfs_kib)?;
+        w.make_dirs(spec.tmpfs)?;
         w.write_configs(spec)?;
         Ok(w)
     }
 
-    fn make_dirs(&mut self, tmpfs_kib: Option<u64>) -> Result<()> {
+    fn make_dirs(&mut self, tmpfs: bool) -> Result<()> {
         let p = self.paths.clone();
         for d in [&p.root, &p.root.join("spool"), &p.out, &p.bin] {
             std::fs::create_dir_all(d).map_err(io(format!("create {}", d.display())))?;
             chmod(d, 0o755)?;
         }
-        for d in [&p.requests, &p.responses, &p.logs] {
-            std::fs::create_dir_all(d).map_err(io(format!("create {}", d.display())))?;
-            if let Some(kib) = tmpfs_kib.filter(|_| d != &p.requests) {
-                self.mount_tmpfs(d, kib)?;
+        for area in Area::ALL {
+            let d = area.dir(&p).to_path_buf();
+            if tmpfs {
+                let mnt = mount_point(&d)?;
+                std::fs::create_dir_all(&mnt).map_err(io(format!("create {}", mnt.display())))?;
+                self.mount_tmpfs(&mnt, area.tmpfs_kib())?;
             }
-            self.own(d, 0o750)?;
+            std::fs::create_dir_all(&d).map_err(io(format!("create {}", d.display())))?;
+            self.own(&d, 0o750)?;
         }
-        std::fs::write(&p.run_log, b"").map_err(io("create the run log"))?;
-        self.own(&p.run_log, 0o644)?;
+        for f in [&p.run_log, &p.hook_log, &p.liar_log] {
+            std::fs::write(f, b"").map_err(io(format!("create {}", f.display())))?;
+            self.own(f, 0o666)?;
+        }
+        std::fs::write(&p.hook_mode, b"{}").map_err(io("create the hook's mode file"))?;
+        self.own(&p.hook_mode, 0o644)?;
         self.own(&p.out, 0o755)
     }
 
     fn mount_tmpfs(&mut self, dir: &Path, kib: u64) -> Result<()> {
         let opts = format!(
-            "size={kib}k,mode=0750,uid={},gid={}",
+            "size={kib}k,mode=0755,uid={},gid={}",
             self.ids.uid, self.ids.gid
         );
         let out = Command::new("mount")
@@ -202,7 +273,18 @@ impl World {
             spec.max_concurrent
         );
         let metrics = format!("metrics_listen = \"127.0.0.1:{}\"\n\n", self.metrics_port);
-        let main = format!("{spool}{daemon}{metrics}{backend}");
+        let hook = if spec.hook {
+            format!(
+                "[after_fence]\ncommand = [\"{}\", \"hook\", \"--mode\", \"{}\", \"--log\", \"{}\",                  \"{{node}}\", \"{{action}}\"]\ntimeout_secs = {}\n\n",
+                self.bins.chaos.display(),
+                p.hook_mode.display(),
+                p.hook_log.display(),
+                crate::hook::TIMEOUT_SECS
+            )
+        } else {
+            String::new()
+        };
+        let main = format!("{spool}{daemon}{metrics}{hook}{backend}");
         let second = format!("{spool}{daemon}\n{backend}");
         for (path, text) in [(&p.main_config, main), (&p.second_config, second)] {
             std::fs::write(path, text).map_err(io(format!("write {}", path.display())))?;
@@ -218,6 +300,8 @@ impl World {
         cmd.env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("RUST_LOG", "info")
+            // A secret in the unit's environment: no child of the daemon may see it.
+            .env(crate::hook::SECRET_VAR, crate::hook::SECRET)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null());
         self.ids.apply(&mut cmd);
@@ -234,6 +318,7 @@ impl World {
     /// Records a responder instance; returns its index.
     pub fn add_instance(&mut self, pid: u32, role: &str) -> usize {
         self.instances.push(Instance {
+            skew_s: None,
             pid,
             role: role.to_owned(),
             start_ns: now_ns(),
@@ -287,9 +372,16 @@ impl World {
         }
     }
 
-    /// Whether `dir` is one of the campaign's tmpfs mounts (the only place it fills).
-    pub fn mounted(&self, dir: &Path) -> bool {
-        self.mounts.iter().any(|m| m == dir)
+    /// The campaign's tmpfs mount holding `area`, if the disk faults are on (the only place
+    /// they ever fill or remount).
+    pub fn mount_of(&self, area: Area) -> Option<PathBuf> {
+        let m = mount_point(area.dir(&self.paths)).ok()?;
+        self.mounts.contains(&m).then_some(m)
+    }
+
+    /// Gives `path` to the campaign's uid with `mode` (as the daemon's own files are).
+    pub fn give(&self, path: &Path, mode: u32) -> Result<()> {
+        self.own(path, mode)
     }
 
     /// Whether helpers are still being stopped.
@@ -327,6 +419,11 @@ impl World {
             std::thread::sleep(Duration::from_millis(20));
         }
         for m in self.mounts.drain(..) {
+            // A read-only fault may still hold it: writable again, then gone.
+            let _ = Command::new("mount")
+                .args(["-o", "remount,rw"])
+                .arg(&m)
+                .status();
             let ok = Command::new("umount")
                 .arg(&m)
                 .status()
@@ -345,6 +442,13 @@ impl Drop for World {
             eprintln!("campaign directory kept: {}", self.paths.root.display());
         }
     }
+}
+
+/// The tmpfs mount point of a spool directory: its parent, `spool/<name>.fs`.
+fn mount_point(dir: &Path) -> Result<PathBuf> {
+    dir.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| ChaosError::Setup(format!("{} has no parent", dir.display())))
 }
 
 fn chmod(path: &Path, mode: u32) -> Result<()> {

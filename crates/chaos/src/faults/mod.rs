@@ -2,11 +2,18 @@
 //!
 //! A class injects one fault when the campaign asks ([`Fault::inject`]) and says how long it
 //! lasts; the campaign reverts it then ([`Fault::revert`]) and at the end, whatever happened.
-//! To add a class (a read-only disk, a lying BMC), write a module with a type implementing
-//! [`Fault`] and add its name to [`CLASSES`] and [`make`].
+//! To add a class (a lying BMC), write a module with a type implementing [`Fault`] and add its
+//! name to [`CLASSES`] and [`make`].
 
+mod backlog;
+mod daemon_skew;
 mod disk;
 mod exhaust;
+mod fifo;
+mod hostile_hook;
+mod lying;
+mod moved;
+mod readonly;
 mod responder;
 mod signals;
 mod skew;
@@ -15,6 +22,7 @@ use std::time::Duration;
 
 use crate::agents::Running;
 use crate::error::{ChaosError, Result};
+use crate::history::History;
 use crate::rng::Rng;
 use crate::supervisor::Supervisor;
 use crate::world::World;
@@ -26,6 +34,8 @@ pub struct Ctx<'a> {
     pub agents: &'a mut Vec<Running>,
     /// Clock skews (seconds) the next agents start with.
     pub skews: &'a mut Vec<i64>,
+    /// What a fault records for the oracle beyond its own record (moves, backlogs).
+    pub history: &'a mut History,
 }
 
 /// One injection: what was done, how long it lasts (`None`: instantaneous), and a token that
@@ -48,14 +58,14 @@ pub trait Fault {
         let _ = (cx, token);
         Ok(())
     }
-    /// Whether RESPONSE_DIR and LOG_DIR must be small tmpfs mounts.
+    /// Whether the spool directories must be inside tmpfs mounts of their own.
     fn needs_tmpfs(&self) -> bool {
         false
     }
 }
 
 /// Every class, in the order `--faults all` lists them.
-pub const CLASSES: [&str; 10] = [
+pub const CLASSES: [&str; 17] = [
     "kill-daemon",
     "stop-daemon",
     "kill-agent",
@@ -66,6 +76,13 @@ pub const CLASSES: [&str; 10] = [
     "fd-exhaustion",
     "inotify-exhaustion",
     "clock-skew",
+    "hostile-hook",
+    "fifo-logdir",
+    "lying-responder",
+    "backlog",
+    "moved-response-dir",
+    "read-only",
+    "daemon-skew",
 ];
 
 /// The class called `name`.
@@ -81,6 +98,13 @@ pub fn make(name: &str) -> Result<Box<dyn Fault>> {
         "fd-exhaustion" => Box::new(exhaust::FdFlood::default()),
         "inotify-exhaustion" => Box::new(exhaust::InotifyHog::default()),
         "clock-skew" => Box::new(skew::ClockSkew::new()?),
+        "hostile-hook" => Box::new(hostile_hook::HostileHook::default()),
+        "fifo-logdir" => Box::new(fifo::FifoLogdir),
+        "lying-responder" => Box::new(lying::LyingResponder::default()),
+        "backlog" => Box::new(backlog::Backlog::default()),
+        "moved-response-dir" => Box::new(moved::MovedResponseDir::default()),
+        "read-only" => Box::new(readonly::ReadOnly),
+        "daemon-skew" => Box::new(daemon_skew::DaemonSkew::new()?),
         other => {
             return Err(ChaosError::Setup(format!(
                 "unknown fault class {other:?}; known: all, none, {}",
@@ -112,7 +136,8 @@ mod tests {
     #[test]
     fn every_listed_class_can_be_made_and_unknown_ones_are_named() {
         for name in CLASSES {
-            if name == "clock-skew" && crate::agents::libfaketime().is_none() {
+            let faketime = ["clock-skew", "daemon-skew"].contains(&name);
+            if faketime && crate::agents::libfaketime().is_none() {
                 // Without libfaketime the class refuses to run, and says how to install it.
                 assert!(
                     std::env::var_os("CI").is_none(),

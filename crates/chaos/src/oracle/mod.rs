@@ -19,6 +19,13 @@
 //! `fence_timeout` by more than the slack Pacemaker allows (`agent-overran`, 7), and no request
 //! of the campaign's agents, all well-formed, was answered `invalid` (`invalid-answer`, 8: a
 //! transient error turned into a permanent refusal).
+//!
+//! The rule of 1 is strict on purpose: identical requests may share only a run that has not
+//! started yet; a request that arrives while a run is under way waits for the next one. The
+//! oracle takes the agent's start as the moment its request was published (the agent publishes
+//! a few milliseconds later, so this errs toward accepting). `node-overlap` holds that requests
+//! for one node are serialised. The oracles of the later fault classes (9-13) are in
+//! [`faults`].
 
 use serde::Serialize;
 
@@ -45,6 +52,9 @@ pub struct Tolerance {
     pub fds: usize,
     pub rss_kib: u64,
     pub rss_percent: u64,
+    /// The most RSS the daemon may reach at any time (issue 10: below 64 MB for a backlog of
+    /// 10,000 requests).
+    pub rss_peak_kib: u64,
 }
 
 impl Default for Tolerance {
@@ -53,6 +63,7 @@ impl Default for Tolerance {
             fds: 2,
             rss_kib: 4096,
             rss_percent: 50,
+            rss_peak_kib: 64 * 1024,
         }
     }
 }
@@ -84,6 +95,7 @@ pub fn check(h: &History, tol: Tolerance) -> Verdict {
     check_extra_runs(h, &mut v);
     check_overlaps(h, &mut v);
     check_resources(h, tol, &mut v);
+    faults::check(h, tol, &mut v);
     v
 }
 
@@ -131,21 +143,47 @@ fn check_success(h: &History, a: &AgentRecord, v: &mut Verdict) {
         .iter()
         .filter(covers)
         .find(|r| r.start_ns < a.start_ns && r.end_ns.is_some_and(|e| e > a.start_ns));
-    let (kind, msg) = match earlier {
+    let (kind, mut msg) = match earlier {
         Some(r) => (
             "stale-success",
             format!(
                 "exited 0, but the only completed run for it started {} ms before the agent \
-                 (run of request {})",
+                 (run of request {}); a success needs a run for its node and action that \
+                 started after its request was published: identical requests share only a \
+                 run that has not started yet, one arriving during a run waits for the next",
                 (a.start_ns - r.start_ns) / 1_000_000,
                 r.request_id
             ),
         ),
         None => (
             "fake-success",
-            "exited 0 with no completed backend run for its node and action".to_owned(),
+            "exited 0 with no completed backend run for its node and action that started \
+             after its request was published"
+                .to_owned(),
         ),
     };
+    if kind == "fake-success" {
+        // A run that had ended just before the agent started: a share of a finished run.
+        let last = h
+            .runs
+            .iter()
+            .filter(covers)
+            .filter_map(|r| r.end_ns.filter(|e| *e <= a.start_ns).map(|e| (e, r)))
+            .max_by_key(|(e, _)| *e);
+        if let Some((e, r)) = last.filter(|(e, _)| a.start_ns - e < 2_000_000_000) {
+            msg.push_str(&format!(
+                "; the last run for it (request {}) had ended {} ms before the agent started",
+                r.request_id,
+                (a.start_ns - e) / 1_000_000
+            ));
+        }
+    }
+    if let Some(lie) = h.lies.iter().find(|l| a.request.as_ref() == Some(&l.name)) {
+        msg.push_str(&format!(
+            "; the lying responder answered its request first ({})",
+            lie.lie
+        ));
+    }
     v.violations.push(agent_violation(a, kind, 1, msg));
 }
 
@@ -173,8 +211,9 @@ fn check_answered(h: &History, a: &AgentRecord, v: &mut Verdict) {
     let ran = a
         .request_id()
         .is_some_and(|id| h.runs.iter().any(|r| r.request_id == id));
-    if a.killed && !left && !ran {
-        // Killed between announcing the name and publishing it: no request ever existed.
+    if (a.killed || a.publish_failed) && !left && !ran {
+        // Killed between announcing the name and publishing it, or the publish failed (a
+        // full or read-only REQUEST_DIR): no request ever existed.
         v.unpublished += 1;
         return;
     }
@@ -296,7 +335,7 @@ fn check_overlaps(h: &History, v: &mut Verdict) {
             request: Some(format!("{}.json", r.request_id)),
             message: format!(
                 "{} of {} (request {}, responder {}) started while {} of it (request {}, \
-                 responder {}) still ran",
+                 responder {}) still ran: requests for one node must be serialised",
                 r.action, r.node, r.request_id, r.ppid, p.action, p.request_id, p.ppid
             ),
             from_ns: p.start_ns,
@@ -340,6 +379,9 @@ fn check_resources(h: &History, tol: Tolerance, v: &mut Verdict) {
         );
     }
 }
+
+mod faults;
+pub use faults::LATE_SLACK_NS;
 
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ fn agent(idx: usize, node: &str, action: &str, start: u64, end: u64, exit: i32) 
         overran: false,
         stopped_ms: 0,
         request: Some(format!("req-{idx}.json")),
+        publish_failed: false,
         stderr: String::new(),
     }
 }
@@ -55,6 +56,7 @@ fn daemon(pid: u32, start: u64, end: Option<u64>, ending: Ending) -> Instance {
         end_ns: end,
         ending,
         ready: true,
+        skew_s: None,
     }
 }
 
@@ -139,6 +141,10 @@ fn a_withdrawn_or_never_published_request_needs_no_response() {
     let v = check(&h, Tolerance::default());
     assert!(v.violations.is_empty());
     assert_eq!(v.unpublished, 1);
+    // Its publish failed (a full REQUEST_DIR): no request either.
+    h.agents[0].killed = false;
+    h.agents[0].publish_failed = true;
+    assert_eq!(kinds(&h), Vec::<&str>::new());
     // Killed, but the request is still there: it was published, and nobody answered it.
     h.requests_left = vec!["req-0.json".to_owned()];
     assert_eq!(kinds(&h), ["unanswered"]);
@@ -218,5 +224,98 @@ fn a_success_whose_request_is_unknown_is_reported_not_skipped() {
     h.agents[0].request = None;
     assert_eq!(kinds(&h), ["unannounced-request"]);
     h.agents[0].exit = Some(1);
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
+
+#[test]
+fn a_success_on_a_lie_names_the_lie() {
+    let mut h = honest();
+    h.runs.clear();
+    h.lies = vec![crate::liar::Lie {
+        name: "req-0.json".to_owned(),
+        lie: "executed-false".to_owned(),
+        t_ns: 10 * S + 2,
+    }];
+    let v = check(&h, Tolerance::default());
+    assert_eq!(v.violations.len(), 1);
+    assert_eq!(v.violations[0].kind, "fake-success");
+    assert!(v.violations[0].message.contains("lying responder"));
+    assert!(v.violations[0].message.contains("executed-false"));
+}
+
+#[test]
+fn a_peak_of_memory_above_the_bound_is_caught() {
+    let mut h = honest();
+    let r = |rss_kib| Some(Resources { fds: 17, rss_kib });
+    h.peak = r(64 * 1024);
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    h.peak = r(64 * 1024 + 1);
+    assert_eq!(kinds(&h), ["rss-peak"]);
+}
+
+#[test]
+fn hook_survivors_and_a_leaked_environment_are_caught() {
+    let mut h = honest();
+    let run = |env_leak| crate::hook::HookRun {
+        pid: 5,
+        node: "n1".to_owned(),
+        t_ns: 11 * S,
+        env_leak,
+        bytes: 0,
+        background: true,
+        hang_ms: 0,
+    };
+    h.hook_runs = vec![run(false)];
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    h.hook_runs.push(run(true));
+    h.hook_survivors = vec![4242];
+    assert_eq!(kinds(&h), ["hook-survivor", "hook-env-leak"]);
+}
+
+#[test]
+fn an_unanswered_backlog_request_is_caught() {
+    let mut h = honest();
+    h.backlog = vec!["req-0.json".to_owned()];
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    h.backlog.push("backlog-1-0001-ab.json".to_owned());
+    assert_eq!(kinds(&h), ["backlog-unanswered"]);
+}
+
+#[test]
+fn a_moved_response_dir_must_be_noticed_and_never_carry_a_success() {
+    let mut h = honest();
+    h.moves = vec![crate::history::MoveRecord {
+        start_ns: 10 * S,
+        end_ns: 15 * S,
+        daemon_pid: Some(7),
+        only_in_old: vec!["req-0.json".to_owned()],
+    }];
+    assert_eq!(kinds(&h), ["moved-dir-success", "moved-dir-unnoticed"]);
+    // The daemon exited before the directory was put back: noticed.
+    h.instances = vec![daemon(7, 0, Some(13 * S), Ending::Exited(1))];
+    h.moves[0].only_in_old.clear();
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    // Stopped by another fault meanwhile: it could not notice.
+    h.instances = vec![daemon(7, 0, None, Ending::Running)];
+    h.faults = vec![crate::history::FaultRecord {
+        class: "stop-daemon".to_owned(),
+        detail: String::new(),
+        start_ns: 11 * S,
+        end_ns: 12 * S,
+    }];
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+}
+
+#[test]
+fn a_run_started_after_the_deadline_is_late() {
+    let mut h = honest();
+    // Deadline: start 10 s + fence_timeout 10 s (+ the slack).
+    h.agents[0].exit = Some(1);
+    h.runs = vec![run("req-0", "n1", "off", 20 * S + LATE_SLACK_NS, 21 * S, 7)];
+    assert_eq!(kinds(&h), Vec::<&str>::new());
+    h.runs[0].start_ns += 1;
+    assert_eq!(kinds(&h), ["late-start"]);
+    // Time the agent was stopped moves its deadline with it.
+    h.agents[0].stopped_ms = 1;
     assert_eq!(kinds(&h), Vec::<&str>::new());
 }
