@@ -20,7 +20,9 @@ cd "$(dirname "$0")/../.."
 SEED="${CHAOS_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}"
 EXCHANGES="${CHAOS_EXCHANGES:-500}"
 CONCURRENCY="${CHAOS_CONCURRENCY:-8}"
-echo "run-ci.sh: chaos seed $SEED, $EXCHANGES exchanges, concurrency $CONCURRENCY"
+# Fault classes (gfs2-chaos --faults): all, or a comma-separated list.
+FAULTS="${CHAOS_FAULTS:-all}"
+echo "run-ci.sh: chaos seed $SEED, $EXCHANGES exchanges, concurrency $CONCURRENCY, faults $FAULTS"
 cargo build --release -p fence-watcher -p fence-gfs2-recorder -p gfs2-chaos
 WORK=$(mktemp -d "${CHAOS_TMP:-/tmp}/gfs2-chaos.ci-XXXXXX")
 # The campaign's processes run as another uid and must reach their tree inside.
@@ -31,7 +33,7 @@ child=
 trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; fi' INT TERM
 start=$(date +%s)
 status=0
-TMPDIR="$WORK" target/release/gfs2-chaos --seed "$SEED" --exchanges "$EXCHANGES" --faults all \
+TMPDIR="$WORK" target/release/gfs2-chaos --seed "$SEED" --exchanges "$EXCHANGES" --faults "$FAULTS" \
     --concurrency "$CONCURRENCY" --backend-min-ms 10 --backend-max-ms 200 --fault-every 10 \
     --max-secs 120 --keep --report "$WORK/report.json" >"$WORK/out.txt" 2>&1 &
 child=$!
