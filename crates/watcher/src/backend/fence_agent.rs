@@ -215,7 +215,8 @@ impl FenceAgent {
     }
 
     async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
-        let deadline = Instant::now() + self.timeout;
+        let limit = job.limit(self.timeout);
+        let deadline = Instant::now() + limit;
         let vars = common::vars(job);
         let name = self.agent.file_name().unwrap_or_default().to_string_lossy();
         let what = format!("{name} {} of {}", job.action, job.node.as_str());
@@ -223,7 +224,7 @@ impl FenceAgent {
             Ok(r) => r,
             Err(e) => return BackendOutcome::failed(format!("{what} not run: {e}")),
         };
-        let outcome = message::exit_outcome(&what, &run, &self.agent, self.timeout, &secrets);
+        let outcome = message::exit_outcome(&what, &run, &self.agent, limit, &secrets);
         if !(outcome.success && self.verify && job.action == Action::Off) {
             return outcome;
         }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gfs2_fence_protocol::{LevelResult, NodeName};
+use gfs2_fence_protocol::{LevelResult, NodeName, Timestamp};
 
 use crate::backend::{Backend, BackendBuildError, BackendOutcome, FenceJob};
 use crate::config::Config;
@@ -96,13 +96,20 @@ impl Routes {
     }
 }
 
-/// Runs the levels in order until one succeeds.
+/// Runs the levels in order until one succeeds. No level starts once the job's deadline has
+/// passed (the result names the level not started, the deadline and the time it was seen), and
+/// each one gets at most the time left: a late success would answer nobody, and could strike a
+/// node that has rejoined since Pacemaker gave up on the request.
 pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> RunResult {
     let started = Instant::now();
     let mut results = Vec::with_capacity(levels.len());
     for (i, level) in levels.iter().enumerate() {
         let t0 = Instant::now();
-        let limit = level.backend.timeout() + BACKEND_GRACE;
+        if job.time_left().is_some_and(|left| left.is_zero()) {
+            results.push(not_started(i, level, job));
+            break;
+        }
+        let limit = job.limit(level.backend.timeout()) + BACKEND_GRACE;
         let outcome = tokio::time::timeout(limit, level.backend.fence(job))
             .await
             .unwrap_or_else(|_| {
@@ -124,6 +131,22 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
         }
     }
     summarize(job, results, started.elapsed())
+}
+
+/// The result of a level the deadline kept from starting: a failure, with both times.
+fn not_started(i: usize, level: &Level, job: &FenceJob) -> LevelResult {
+    let deadline = job.deadline.map(Timestamp::from).map(|t| t.to_string());
+    LevelResult {
+        level: i as u32 + 1,
+        backend: level.name.clone(),
+        success: false,
+        message: format!(
+            "not started: the request's deadline {} passed (now {})",
+            deadline.unwrap_or_default(),
+            Timestamp::now()
+        ),
+        duration_ms: 0,
+    }
 }
 
 fn summarize(job: &FenceJob, levels: Vec<LevelResult>, duration: Duration) -> RunResult {
@@ -177,6 +200,7 @@ mod tests {
             node: NodeName::parse("cn1").expect("valid"),
             action: Action::Off,
             gfs2_filesystems: vec![],
+            deadline: None,
         };
         let r = summarize(&job, vec![level(1, false), level(2, true)], Duration::ZERO);
         assert!(r.success && r.backend == "b2");

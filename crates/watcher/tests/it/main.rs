@@ -20,6 +20,7 @@ mod concurrency;
 mod crash;
 mod fd_budget;
 mod flood_bench;
+mod levels_deadline;
 mod lifecycle;
 mod one_responder;
 mod output_escaping;

@@ -89,6 +89,16 @@ impl Redfish {
 
     /// Fences `node`; `Ok` carries the confirmation message, only after the BMC showed the state.
     pub async fn fence(&self, node: &NodeName, action: Action) -> Result<String, FenceError> {
+        self.fence_within(node, action, self.timeout()).await
+    }
+
+    /// [`Redfish::fence`] within `budget` (the backend timeout cut to the request's time left).
+    pub async fn fence_within(
+        &self,
+        node: &NodeName,
+        action: Action,
+        budget: Duration,
+    ) -> Result<String, FenceError> {
         let target = self.cfg.target(node).map_err(|e| FenceError {
             bmc: "(unresolved)".to_owned(),
             step: Step::Discover,
@@ -97,7 +107,9 @@ impl Redfish {
                 reason: e.to_string(),
             },
         })?;
-        let result = power::Run::new(self, node, &target).execute(action).await;
+        let result = power::Run::new(self, node, &target, budget)
+            .execute(action)
+            .await;
         if result.is_err() {
             // A stale URI found by name must not outlive a failure.
             self.found_uris().remove(node);
@@ -138,7 +150,8 @@ impl Backend for Redfish {
 
     fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
         Box::pin(async move {
-            match Redfish::fence(self, &job.node, job.action).await {
+            let budget = job.limit(Redfish::timeout(self));
+            match self.fence_within(&job.node, job.action, budget).await {
                 Ok(message) => BackendOutcome::ok(message),
                 Err(e) => BackendOutcome::failed(e.to_string()),
             }

@@ -32,10 +32,17 @@ pub struct Run<'a> {
     system_uri: Option<&'a str>,
     started: Instant,
     deadline: Instant,
+    /// The backend timeout, cut to the time the request has left.
+    budget: Duration,
 }
 
 impl<'a> Run<'a> {
-    pub fn new(backend: &'a Redfish, node: &'a NodeName, target: &'a Target) -> Run<'a> {
+    pub fn new(
+        backend: &'a Redfish,
+        node: &'a NodeName,
+        target: &'a Target,
+        budget: Duration,
+    ) -> Run<'a> {
         let started = Instant::now();
         Run {
             backend,
@@ -43,7 +50,8 @@ impl<'a> Run<'a> {
             bmc: &target.bmc,
             system_uri: target.system_uri.as_deref(),
             started,
-            deadline: started + backend.timeout(),
+            deadline: started + budget,
+            budget,
         }
     }
 
@@ -60,11 +68,7 @@ impl<'a> Run<'a> {
         let slot =
             tokio::time::timeout_at(self.deadline, self.backend.limiter.acquire(&label)).await;
         let _permit = match slot {
-            Err(_) => {
-                return Err(self.fail(Step::WaitSlot)(Cause::Timeout(
-                    self.backend.timeout(),
-                )))
-            }
+            Err(_) => return Err(self.fail(Step::WaitSlot)(Cause::Timeout(self.budget))),
             Ok(Err(e)) => return Err(self.fail(Step::WaitSlot)(Cause::Transport(e.to_string()))),
             Ok(Ok(permit)) => permit,
         };
@@ -174,7 +178,7 @@ impl<'a> Run<'a> {
         }
         Err(Cause::Unconfirmed {
             last,
-            after: self.backend.timeout(),
+            after: self.budget,
             last_error,
         })
     }
