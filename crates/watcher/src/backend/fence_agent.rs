@@ -185,14 +185,23 @@ impl FenceAgent {
         if let Some(over) = self.nodes.get(vars.node) {
             merged.extend(over.iter().map(|(k, t)| (k.as_str(), t)));
         }
+        let mut login = None;
         for (key, template) in merged {
-            lines.push_str(&format!("{key}={}\n", template.render(vars)));
+            let value = template.render(vars);
+            lines.push_str(&format!("{key}={value}\n"));
+            if matches!(key, "login" | "username") {
+                login = Some(value);
+            }
         }
         let mut secrets = Vec::new();
         for (key, path) in &self.secret_files {
             let secret =
                 read_secret(&format!("secret_files.{key}"), path).map_err(|e| e.to_string())?;
             lines.push_str(&format!("{key}={}\n", secret.expose()));
+            // An agent speaking HTTP sends (and may print) the base64 of login:password.
+            if let Some(login) = &login {
+                secrets.push(Secret::credentials(login, &secret));
+            }
             secrets.push(secret);
         }
         Ok((lines, secrets))
