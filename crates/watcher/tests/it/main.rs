@@ -9,6 +9,7 @@
 
 mod backend_support;
 mod common;
+mod hostile_bmc;
 
 mod after_fence;
 mod answers;
@@ -27,6 +28,7 @@ mod output_escaping;
 mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
+mod redfish_proof;
 mod redfish_tls;
 mod spool_watch;
 mod startup;
