@@ -29,6 +29,7 @@ mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
 mod redfish_proof;
+mod redfish_secrets;
 mod redfish_tls;
 mod spool_watch;
 mod startup;
