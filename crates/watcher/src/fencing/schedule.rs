@@ -260,6 +260,10 @@ impl Shared {
             deadline: run.wanted_until().flatten(),
             ..job.clone()
         };
+        if job.time_left().is_some_and(|left| left.is_zero()) {
+            // The last deadline passed between the start and here: nothing ran.
+            return Done::NotRun;
+        }
         let result = Arc::new(run_levels(&levels, &job, &self.metrics).await);
         self.metrics.fence_duration(result.duration);
         if result.success {

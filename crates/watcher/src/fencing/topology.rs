@@ -18,6 +18,9 @@ use crate::observe::Metrics;
 /// enforce their timeouts themselves; this only keeps a broken one from holding a slot forever.
 const BACKEND_GRACE: Duration = Duration::from_secs(10);
 
+/// How close to the deadline a failed level counts as cut by it.
+const CUT_TOLERANCE: Duration = Duration::from_millis(50);
+
 /// One level: a backend and the name it has in the configuration.
 #[derive(Debug, Clone)]
 pub struct Level {
@@ -96,21 +99,23 @@ impl Routes {
     }
 }
 
-/// Runs the levels in order until one succeeds. No level starts once the job's deadline has
-/// passed (the result names the level not started, the deadline and the time it was seen), and
-/// each one gets at most the time left: a late success would answer nobody, and could strike a
-/// node that has rejoined since Pacemaker gave up on the request.
+/// Runs the levels in order until one succeeds. No level after the first starts once the job's
+/// deadline has passed (the result names the level not started, the deadline and the time it
+/// was seen; the caller checks before the first, as a run that started no level did not run),
+/// and each one gets at most the time left: a late success would answer nobody, and could
+/// strike a node that has rejoined since Pacemaker gave up on the request.
 pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> RunResult {
     let started = Instant::now();
     let mut results = Vec::with_capacity(levels.len());
     for (i, level) in levels.iter().enumerate() {
         let t0 = Instant::now();
-        if job.time_left().is_some_and(|left| left.is_zero()) {
+        if i > 0 && job.time_left().is_some_and(|left| left.is_zero()) {
             results.push(not_started(i, level, job));
             break;
         }
+        let cut = job.limit(level.backend.timeout()) < level.backend.timeout();
         let limit = job.limit(level.backend.timeout()) + BACKEND_GRACE;
-        let outcome = tokio::time::timeout(limit, level.backend.fence(job))
+        let mut outcome = tokio::time::timeout(limit, level.backend.fence(job))
             .await
             .unwrap_or_else(|_| {
                 BackendOutcome::failed(format!(
@@ -118,6 +123,18 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
                     limit.as_secs()
                 ))
             });
+        // Within a tick of the deadline: the backend's monotonic timer and the wall-clock
+        // deadline may disagree by a hair.
+        let at_deadline = job.time_left().is_some_and(|left| left < CUT_TOLERANCE);
+        if cut && !outcome.success && at_deadline {
+            // Say why a level failed sooner than its timeout_secs.
+            let deadline = job.deadline.map(Timestamp::from).map(|t| t.to_string());
+            outcome.message = format!(
+                "{} (cut at the request's deadline {})",
+                outcome.message,
+                deadline.unwrap_or_default()
+            );
+        }
         metrics.backend_run(&level.name, outcome.success);
         results.push(LevelResult {
             level: i as u32 + 1,

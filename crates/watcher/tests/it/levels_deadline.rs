@@ -50,6 +50,12 @@ fn levels_start_after_the_deadline() {
         "{}",
         r.message
     );
+    assert!(
+        r.message.contains("level 1 (slow): sh off of cn-1 failed")
+            && r.message.contains("(cut at the request's deadline 20"),
+        "{}",
+        r.message
+    );
     // Level 1 was cut at the deadline, not left to run its 4 s (slack for a loaded machine).
     assert!(
         took < Duration::from_millis(3900),
