@@ -94,14 +94,15 @@ impl Backend for CommandBackend {
                 env: &self.env,
                 stdin: None,
             };
-            let run = process::run(spec, Instant::now() + self.timeout).await;
+            let limit = job.limit(self.timeout);
+            let run = process::run(spec, Instant::now() + limit).await;
             let name = self
                 .program
                 .file_name()
                 .unwrap_or_default()
                 .to_string_lossy();
             let what = format!("{name} {} of {}", job.action, job.node.as_str());
-            message::exit_outcome(&what, &run, &self.program, self.timeout, &[])
+            message::exit_outcome(&what, &run, &self.program, limit, &[])
         })
     }
 }

@@ -185,14 +185,23 @@ impl FenceAgent {
         if let Some(over) = self.nodes.get(vars.node) {
             merged.extend(over.iter().map(|(k, t)| (k.as_str(), t)));
         }
+        let mut login = None;
         for (key, template) in merged {
-            lines.push_str(&format!("{key}={}\n", template.render(vars)));
+            let value = template.render(vars);
+            lines.push_str(&format!("{key}={value}\n"));
+            if matches!(key, "login" | "username") {
+                login = Some(value);
+            }
         }
         let mut secrets = Vec::new();
         for (key, path) in &self.secret_files {
             let secret =
                 read_secret(&format!("secret_files.{key}"), path).map_err(|e| e.to_string())?;
             lines.push_str(&format!("{key}={}\n", secret.expose()));
+            // An agent speaking HTTP sends (and may print) the base64 of login:password.
+            if let Some(login) = &login {
+                secrets.push(Secret::credentials(login, &secret));
+            }
             secrets.push(secret);
         }
         Ok((lines, secrets))
@@ -215,7 +224,8 @@ impl FenceAgent {
     }
 
     async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
-        let deadline = Instant::now() + self.timeout;
+        let limit = job.limit(self.timeout);
+        let deadline = Instant::now() + limit;
         let vars = common::vars(job);
         let name = self.agent.file_name().unwrap_or_default().to_string_lossy();
         let what = format!("{name} {} of {}", job.action, job.node.as_str());
@@ -223,7 +233,7 @@ impl FenceAgent {
             Ok(r) => r,
             Err(e) => return BackendOutcome::failed(format!("{what} not run: {e}")),
         };
-        let outcome = message::exit_outcome(&what, &run, &self.agent, self.timeout, &secrets);
+        let outcome = message::exit_outcome(&what, &run, &self.agent, limit, &secrets);
         if !(outcome.success && self.verify && job.action == Action::Off) {
             return outcome;
         }

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use gfs2_fence_protocol::{Action, NodeName, RequestId};
 use serde::Deserialize;
@@ -37,6 +37,26 @@ pub struct FenceJob {
     pub action: Action,
     /// Not used by the built-in backends (they fence whole nodes); kept for logs and hooks.
     pub gfs2_filesystems: Vec<String>,
+    /// When the requests this run answers stop waiting (`None`: never). No level starts after
+    /// it, and no backend runs past it: see [`FenceJob::limit`].
+    pub deadline: Option<SystemTime>,
+}
+
+impl FenceJob {
+    /// Time until the deadline: `None` without one, zero once it has passed.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline.map(|d| {
+            d.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
+    }
+
+    /// A backend's own `timeout`, cut to the time left before the deadline: a result nobody
+    /// waits for any more proves nothing to anyone, and a late fence can strike a node that
+    /// has rejoined since.
+    pub fn limit(&self, timeout: Duration) -> Duration {
+        self.time_left().map_or(timeout, |left| timeout.min(left))
+    }
 }
 
 /// What a backend reports. `success` is true only when the action was confirmed.

@@ -89,9 +89,10 @@ impl Backend for Simulate {
     fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
         Box::pin(async move {
             let what = format!("{} of {}", job.action, job.node.as_str());
-            if self.delay > self.timeout {
-                tokio::time::sleep(self.timeout).await;
-                let secs = self.timeout.as_secs_f64();
+            let limit = job.limit(self.timeout);
+            if self.delay > limit {
+                tokio::time::sleep(limit).await;
+                let secs = limit.as_secs_f64();
                 return BackendOutcome::failed(format!(
                     "simulated {what} timed out after {secs} s (no real fencing)"
                 ));

@@ -155,6 +155,7 @@ impl Scheduler {
             node: req.target_node.clone(),
             action: req.action,
             gfs2_filesystems: req.gfs2_filesystems.clone(),
+            deadline,
         };
         let (shared, this) = (self.shared.clone(), run.clone());
         let carry = Box::pin(async move { shared.carry(this, tail, job).await });
@@ -254,10 +255,19 @@ impl Shared {
         let Some(owner) = run.start() else {
             return Done::NotRun;
         };
-        let result = Arc::new(run_levels(&levels, job, &self.metrics).await);
+        // The run answers every member still in it: it may go on until the last one's deadline.
+        let job = FenceJob {
+            deadline: run.wanted_until().flatten(),
+            ..job.clone()
+        };
+        if job.time_left().is_some_and(|left| left.is_zero()) {
+            // The last deadline passed between the start and here: nothing ran.
+            return Done::NotRun;
+        }
+        let result = Arc::new(run_levels(&levels, &job, &self.metrics).await);
         self.metrics.fence_duration(result.duration);
         if result.success {
-            self.routing.after_fence(job, &self.metrics);
+            self.routing.after_fence(&job, &self.metrics);
         }
         Done::Ran { result, owner }
     }

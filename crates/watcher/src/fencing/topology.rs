@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gfs2_fence_protocol::{LevelResult, NodeName};
+use gfs2_fence_protocol::{LevelResult, NodeName, Timestamp};
 
 use crate::backend::{Backend, BackendBuildError, BackendOutcome, FenceJob};
 use crate::config::Config;
@@ -17,6 +17,9 @@ use crate::observe::Metrics;
 /// How long past its own timeout a backend may take before the daemon gives up on it. Backends
 /// enforce their timeouts themselves; this only keeps a broken one from holding a slot forever.
 const BACKEND_GRACE: Duration = Duration::from_secs(10);
+
+/// How close to the deadline a failed level counts as cut by it.
+const CUT_TOLERANCE: Duration = Duration::from_millis(50);
 
 /// One level: a backend and the name it has in the configuration.
 #[derive(Debug, Clone)]
@@ -96,14 +99,23 @@ impl Routes {
     }
 }
 
-/// Runs the levels in order until one succeeds.
+/// Runs the levels in order until one succeeds. No level after the first starts once the job's
+/// deadline has passed (the result names the level not started, the deadline and the time it
+/// was seen; the caller checks before the first, as a run that started no level did not run),
+/// and each one gets at most the time left: a late success would answer nobody, and could
+/// strike a node that has rejoined since Pacemaker gave up on the request.
 pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> RunResult {
     let started = Instant::now();
     let mut results = Vec::with_capacity(levels.len());
     for (i, level) in levels.iter().enumerate() {
         let t0 = Instant::now();
-        let limit = level.backend.timeout() + BACKEND_GRACE;
-        let outcome = tokio::time::timeout(limit, level.backend.fence(job))
+        if i > 0 && job.time_left().is_some_and(|left| left.is_zero()) {
+            results.push(not_started(i, level, job));
+            break;
+        }
+        let cut = job.limit(level.backend.timeout()) < level.backend.timeout();
+        let limit = job.limit(level.backend.timeout()) + BACKEND_GRACE;
+        let mut outcome = tokio::time::timeout(limit, level.backend.fence(job))
             .await
             .unwrap_or_else(|_| {
                 BackendOutcome::failed(format!(
@@ -111,6 +123,18 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
                     limit.as_secs()
                 ))
             });
+        // Within a tick of the deadline: the backend's monotonic timer and the wall-clock
+        // deadline may disagree by a hair.
+        let at_deadline = job.time_left().is_some_and(|left| left < CUT_TOLERANCE);
+        if cut && !outcome.success && at_deadline {
+            // Say why a level failed sooner than its timeout_secs.
+            let deadline = job.deadline.map(Timestamp::from).map(|t| t.to_string());
+            outcome.message = format!(
+                "{} (cut at the request's deadline {})",
+                outcome.message,
+                deadline.unwrap_or_default()
+            );
+        }
         metrics.backend_run(&level.name, outcome.success);
         results.push(LevelResult {
             level: i as u32 + 1,
@@ -125,6 +149,22 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
         }
     }
     summarize(job, results, started.elapsed())
+}
+
+/// The result of a level the deadline kept from starting: a failure, with both times.
+fn not_started(i: usize, level: &Level, job: &FenceJob) -> LevelResult {
+    let deadline = job.deadline.map(Timestamp::from).map(|t| t.to_string());
+    LevelResult {
+        level: i as u32 + 1,
+        backend: level.name.clone(),
+        success: false,
+        message: format!(
+            "not started: the request's deadline {} passed (now {})",
+            deadline.unwrap_or_default(),
+            Timestamp::now()
+        ),
+        duration_ms: 0,
+    }
 }
 
 fn summarize(job: &FenceJob, levels: Vec<LevelResult>, duration: Duration) -> RunResult {
@@ -179,6 +219,7 @@ mod tests {
             node: NodeName::parse("cn1").expect("valid"),
             action: Action::Off,
             gfs2_filesystems: vec![],
+            deadline: None,
         };
         let r = summarize(&job, vec![level(1, false), level(2, true)], Duration::ZERO);
         assert!(r.success && r.backend == "b2");

@@ -26,6 +26,7 @@ pub fn job(node: &str, action: Action) -> FenceJob {
         node: NodeName::parse(node).expect("node name"),
         action,
         gfs2_filesystems: vec![],
+        deadline: None,
     }
 }
 

@@ -98,19 +98,30 @@ fn memory_follows_the_backlog_no_more_3000_near_64_kib_requests_stay_bounded() {
         hwm < 64 * 1024,
         "3000 queued 64 KiB requests took the daemon to {hwm} KiB (now {rss} KiB)"
     );
-    let (mut ran, mut expired) = (0, 0);
+    // Issue 11, #3: a backend gets at most the time its request has left, so a run that
+    // started just before the deadline is cut at it (and says so) instead of succeeding late.
+    let (mut ran, mut expired, mut cut, mut failed) = (0, 0, 0, Vec::new());
     for n in &names {
         let bytes = std::fs::read(spool.responses.join(n)).expect("response");
         let r = Response::from_json(&bytes).expect("parses");
         match r.executed {
-            Some(true) => ran += usize::from(r.success),
+            Some(true) if !r.success && r.message.contains("(cut at the request's deadline") => {
+                cut += 1
+            }
+            Some(true) if !r.success => failed.push(r.message),
+            Some(true) => ran += 1,
             _ => expired += 1,
         }
     }
-    assert_eq!(ran + expired, names.len(), "a request failed");
+    assert_eq!(
+        ran + expired + cut,
+        names.len(),
+        "a request failed: {failed:?}"
+    );
     assert!(ran >= 4, "nothing ran: {ran} ran, {expired} expired");
     println!(
-        "3000 x {bytes} B behind 4 x 2 s: answered in {:.1} s ({ran} ran, {expired} expired); \
+        "3000 x {bytes} B behind 4 x 2 s: answered in {:.1} s ({ran} ran, {expired} expired, \
+         {cut} cut at their deadline); \
          peak RSS {hwm} KiB, at most {peak_fds} fds",
         took.as_secs_f64()
     );

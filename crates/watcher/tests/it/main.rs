@@ -9,6 +9,7 @@
 
 mod backend_support;
 mod common;
+mod hostile_bmc;
 
 mod after_fence;
 mod answers;
@@ -20,12 +21,15 @@ mod concurrency;
 mod crash;
 mod fd_budget;
 mod flood_bench;
+mod levels_deadline;
 mod lifecycle;
 mod one_responder;
 mod output_escaping;
 mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
+mod redfish_proof;
+mod redfish_secrets;
 mod redfish_tls;
 mod spool_watch;
 mod startup;

@@ -48,9 +48,57 @@ async fn off_on_reboot_are_confirmed_over_tls_with_ca_file() {
 
     let msg = rf.fence(&n1, Action::Reboot).await.expect("reboot");
     assert_eq!(emu.power_state(U1), "On", "{msg}");
-    assert!(msg.contains("ForceRestart"), "{msg}");
-    // off, on, reboot: three resets reached the emulator (the second off was a no-op).
-    assert_eq!(emu.reset_posts(), 3, "{}", emu.log());
+    // Issue 11, #1: the default reboot is ForceOff, confirm Off, On, confirm On (it was one
+    // ForceRestart, a success with no Off ever seen).
+    assert!(
+        msg.contains("ForceOff confirmed PowerState Off, then On confirmed PowerState On"),
+        "{msg}"
+    );
+    // off, on, reboot (ForceOff and On): four resets reached the emulator (the second off was
+    // a no-op).
+    assert_eq!(emu.reset_posts(), 4, "{}", emu.log());
+}
+
+/// Regression (issue 11, #1): "A Redfish reboot succeeds with no proof". Against the real
+/// emulator, the default reboot powers off, reads Off, powers on, reads On; `restart`, whose
+/// ForceRestart sushy applies with no Off state ever visible, is a failure saying so (it was
+/// a success: "ForceRestart accepted, PowerState confirmed On (no Off state was visible)").
+#[tokio::test]
+async fn a_redfish_reboot_succeeds_with_no_proof_against_sushy() {
+    let Some(emu) = Sushy::start(Opts::fast(8458)) else {
+        return;
+    };
+    let n1 = node("node1");
+    let rf = backend(&emu, &[U1_ID], "");
+    let msg = rf.fence(&n1, Action::Reboot).await.expect("default reboot");
+    assert!(
+        msg.contains("reboot of node1 confirmed by redfish bmc 127.0.0.1:8458")
+            && msg.contains("ForceOff confirmed PowerState Off, then On confirmed PowerState On"),
+        "{msg}"
+    );
+    assert_eq!(emu.power_state(U1), "On", "{msg}");
+    assert_eq!(emu.reset_posts(), 2, "ForceOff and On: {}", emu.log());
+
+    let rf = backend(
+        &emu,
+        &[
+            U1_ID,
+            ("reboot_method", "\"restart\""),
+            ("timeout_secs", "3"),
+        ],
+        "",
+    );
+    let text = rf
+        .fence(&n1, Action::Reboot)
+        .await
+        .expect_err("sushy's ForceRestart shows no Off: no proof")
+        .to_string();
+    assert!(
+        text.contains("step \"confirm PowerState Off\"")
+            && text.contains("no proof that the node restarted"),
+        "{text}"
+    );
+    assert_eq!(emu.reset_posts(), 3, "one ForceRestart more: {}", emu.log());
 }
 
 #[tokio::test]

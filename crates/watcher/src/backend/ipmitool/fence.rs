@@ -46,7 +46,7 @@ impl Ipmitool {
                 Err(e) => return BackendOutcome::failed(format!("{what} not run: {e}")),
             }
         }
-        let deadline = Instant::now() + self.timeout;
+        let deadline = Instant::now() + job.limit(self.timeout);
         let s = Session {
             backend: self,
             args,

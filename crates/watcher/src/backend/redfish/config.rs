@@ -68,12 +68,14 @@ pub enum Scheme {
     Http,
 }
 
-/// How `reboot` is done: one `ForceRestart`, or `ForceOff`, confirm Off, `On`, confirm On.
+/// How `reboot` is done: `ForceOff`, confirm Off, `On`, confirm On (the default, as
+/// fence_redfish does), or one `ForceRestart`, a success only when PowerState read Off or
+/// PoweringOff after it was accepted, and then On.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RebootMethod {
-    #[default]
     Restart,
+    #[default]
     OnOff,
 }
 

@@ -66,6 +66,14 @@ pub enum Cause {
         after: Duration,
         last_error: Option<String>,
     },
+    #[error("ForceRestart was accepted, but PowerState still read {last} and never Off or PoweringOff when the backend timeout of {}s expired: no proof that the node restarted (reboot_method = \"onoff\" powers it off and on, each confirmed)", .after.as_secs())]
+    RestartUnproven { last: String, after: Duration },
+    #[error("http {status} redirect on {path} (to {location}): a reset is never followed elsewhere or repeated as a GET, so it was not done")]
+    Redirected {
+        status: u16,
+        path: String,
+        location: String,
+    },
     #[error("bad answer from {path}: {reason}")]
     BadAnswer { path: String, reason: String },
     #[error("no member of {collection} has Name or HostName {node:?}")]

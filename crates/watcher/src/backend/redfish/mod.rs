@@ -16,7 +16,7 @@
 //! # insecure = true                         # no verification at all, warned at every start
 //! timeout_secs = 60
 //! poll_interval_ms = 500
-//! reboot_method = "restart"                 # or "onoff": ForceOff, confirm Off, On, confirm On
+//! reboot_method = "onoff"                   # ForceOff, confirm Off, On, confirm On; or "restart"
 //! max_concurrent_per_bmc = 2
 //! [backends.bmc.nodes.node7]
 //! host = "10.0.0.17"
@@ -24,9 +24,11 @@
 //! pinned_cert_sha256 = "..."
 //! ```
 //!
-//! Limit: with `reboot_method = "restart"` success means the BMC accepted `ForceRestart` and then
-//! read `PowerState` On; a BMC that never shows Off during a restart cannot prove the restart
-//! happened (the message says whether Off was seen). Use `onoff` where that proof is needed.
+//! Proof: a success is reported only when PowerState, read by us after our reset, shows the
+//! wanted state. A `restart` counts only when Off or PoweringOff was read after `ForceRestart`
+//! was accepted, then On; a BMC that never shows Off fails it (use `onoff`, the default). A
+//! reset POST answered by anything but 2xx fails, a redirect included (never followed, never
+//! repeated as a GET); a 503 or 429 with `Retry-After` is retried within the timeout.
 
 pub mod config;
 mod error;
@@ -44,6 +46,7 @@ use gfs2_fence_protocol::{Action, NodeName};
 pub use config::RedfishConfig;
 pub use error::{BuildError, Cause, FenceError, Step};
 
+use super::support::message::clean;
 use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
 use config::Scheme;
 use http::Http;
@@ -89,6 +92,16 @@ impl Redfish {
 
     /// Fences `node`; `Ok` carries the confirmation message, only after the BMC showed the state.
     pub async fn fence(&self, node: &NodeName, action: Action) -> Result<String, FenceError> {
+        self.fence_within(node, action, self.timeout()).await
+    }
+
+    /// [`Redfish::fence`] within `budget` (the backend timeout cut to the request's time left).
+    pub async fn fence_within(
+        &self,
+        node: &NodeName,
+        action: Action,
+        budget: Duration,
+    ) -> Result<String, FenceError> {
         let target = self.cfg.target(node).map_err(|e| FenceError {
             bmc: "(unresolved)".to_owned(),
             step: Step::Discover,
@@ -97,7 +110,9 @@ impl Redfish {
                 reason: e.to_string(),
             },
         })?;
-        let result = power::Run::new(self, node, &target).execute(action).await;
+        let result = power::Run::new(self, node, &target, budget)
+            .execute(action)
+            .await;
         if result.is_err() {
             // A stale URI found by name must not outlive a failure.
             self.found_uris().remove(node);
@@ -138,9 +153,11 @@ impl Backend for Redfish {
 
     fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
         Box::pin(async move {
-            match Redfish::fence(self, &job.node, job.action).await {
-                Ok(message) => BackendOutcome::ok(message),
-                Err(e) => BackendOutcome::failed(e.to_string()),
+            let budget = job.limit(Redfish::timeout(self));
+            match self.fence_within(&job.node, job.action, budget).await {
+                // Every message through the one cleaner: no form of the password, one line.
+                Ok(message) => BackendOutcome::ok(clean(&message, self.http.secrets())),
+                Err(e) => BackendOutcome::failed(clean(&e.to_string(), self.http.secrets())),
             }
         })
     }

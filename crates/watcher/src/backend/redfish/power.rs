@@ -20,11 +20,6 @@ struct System {
     power_state: String,
 }
 
-/// How a wait for a power state ended.
-struct Seen {
-    off_seen: bool,
-}
-
 pub struct Run<'a> {
     backend: &'a Redfish,
     node: &'a NodeName,
@@ -32,10 +27,17 @@ pub struct Run<'a> {
     system_uri: Option<&'a str>,
     started: Instant,
     deadline: Instant,
+    /// The backend timeout, cut to the time the request has left.
+    budget: Duration,
 }
 
 impl<'a> Run<'a> {
-    pub fn new(backend: &'a Redfish, node: &'a NodeName, target: &'a Target) -> Run<'a> {
+    pub fn new(
+        backend: &'a Redfish,
+        node: &'a NodeName,
+        target: &'a Target,
+        budget: Duration,
+    ) -> Run<'a> {
         let started = Instant::now();
         Run {
             backend,
@@ -43,7 +45,8 @@ impl<'a> Run<'a> {
             bmc: &target.bmc,
             system_uri: target.system_uri.as_deref(),
             started,
-            deadline: started + backend.timeout(),
+            deadline: started + budget,
+            budget,
         }
     }
 
@@ -60,11 +63,7 @@ impl<'a> Run<'a> {
         let slot =
             tokio::time::timeout_at(self.deadline, self.backend.limiter.acquire(&label)).await;
         let _permit = match slot {
-            Err(_) => {
-                return Err(self.fail(Step::WaitSlot)(Cause::Timeout(
-                    self.backend.timeout(),
-                )))
-            }
+            Err(_) => return Err(self.fail(Step::WaitSlot)(Cause::Timeout(self.budget))),
             Ok(Err(e)) => return Err(self.fail(Step::WaitSlot)(Cause::Transport(e.to_string()))),
             Ok(Ok(permit)) => permit,
         };
@@ -112,20 +111,28 @@ impl<'a> Run<'a> {
         Ok(format!("{reset} confirmed PowerState {want}"))
     }
 
-    /// `ForceRestart`, then wait for On; says whether the Off in between was visible.
+    /// `ForceRestart`, then PowerState must read Off or PoweringOff, then On. An accepted
+    /// restart with On throughout proves nothing (issue 11, #1: a BMC may accept it and do
+    /// nothing), so without the Off it is a failure, however On the node reads.
     async fn restart(&self, system: &System) -> Result<String, FenceError> {
         self.reset(system, "ForceRestart").await?;
-        // Give the BMC one interval to start the restart before reading On as "back".
-        self.sleep(self.backend.poll_interval()).await;
-        let seen = self
-            .confirm(&system.uri, "On")
+        let went_off = |s: &str| s == "Off" || s == "PoweringOff";
+        let off = match self.wait_for(&system.uri, went_off).await {
+            Ok(state) => state,
+            Err(Cause::Unconfirmed { last, after, .. }) => {
+                return Err(self.fail(Step::Confirm("Off"))(Cause::RestartUnproven {
+                    last,
+                    after,
+                }))
+            }
+            Err(cause) => return Err(self.fail(Step::Confirm("Off"))(cause)),
+        };
+        self.confirm(&system.uri, "On")
             .await
             .map_err(self.fail(Step::Confirm("On")))?;
-        Ok(if seen.off_seen {
-            "ForceRestart: PowerState went Off, then confirmed On".to_owned()
-        } else {
-            "ForceRestart accepted, PowerState confirmed On (no Off state was visible)".to_owned()
-        })
+        Ok(format!(
+            "ForceRestart: PowerState read {off} after the reset, then confirmed On"
+        ))
     }
 
     async fn reset(&self, system: &System, reset: &'static str) -> Result<(), FenceError> {
@@ -138,10 +145,14 @@ impl<'a> Run<'a> {
             .map_err(self.fail(Step::Reset(reset)))
     }
 
-    /// Polls until PowerState reads `want`. Transient failures (5xx, refused connections) are
-    /// retried until the deadline: BMCs stumble while a power change settles.
-    async fn confirm(&self, uri: &str, want: &str) -> Result<Seen, Cause> {
-        let mut seen = Seen { off_seen: false };
+    /// Polls until PowerState reads `want`.
+    async fn confirm(&self, uri: &str, want: &str) -> Result<String, Cause> {
+        self.wait_for(uri, |state| state == want).await
+    }
+
+    /// Polls until PowerState is one `accept`s; returns it. Transient failures (5xx, refused
+    /// connections) are retried until the deadline: BMCs stumble while a power change settles.
+    async fn wait_for(&self, uri: &str, accept: impl Fn(&str) -> bool) -> Result<String, Cause> {
         let mut last = "(not read)".to_owned();
         let mut last_error = None;
         loop {
@@ -156,10 +167,9 @@ impl<'a> Run<'a> {
                         .get("PowerState")
                         .and_then(Value::as_str)
                         .unwrap_or("(missing)");
-                    if state == want {
-                        return Ok(seen);
+                    if accept(state) {
+                        return Ok(state.to_owned());
                     }
-                    seen.off_seen |= state.contains("Off") || state == "PoweringOn";
                     last = state.to_owned();
                     last_error = None;
                 }
@@ -174,7 +184,7 @@ impl<'a> Run<'a> {
         }
         Err(Cause::Unconfirmed {
             last,
-            after: self.backend.timeout(),
+            after: self.budget,
             last_error,
         })
     }

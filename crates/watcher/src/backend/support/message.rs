@@ -18,6 +18,26 @@ use crate::backend::BackendOutcome;
 
 /// Most characters of a backend message.
 pub const MAX_MESSAGE: usize = 300;
+/// Most characters of a peer's answer (an HTTP error body) quoted in a message.
+pub const MAX_EXCERPT: usize = 200;
+
+/// A bounded, escaped, scrubbed excerpt of what a peer answered, to quote in a message: the
+/// whole text is scrubbed before it is cut, so the cut can never leave part of a secret, and
+/// whitespace runs become one space. `"no details"` when nothing is left.
+pub fn excerpt(text: &str, secrets: &[Secret]) -> String {
+    let scrubbed = scrub(text, secrets);
+    let words = scrubbed.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut bounded: String = words.chars().take(MAX_EXCERPT).collect();
+    if words.chars().nth(MAX_EXCERPT).is_some() {
+        bounded.push('…');
+    }
+    let clean = clean(&bounded, secrets);
+    if clean.is_empty() {
+        "no details".to_owned()
+    } else {
+        clean
+    }
+}
 
 /// The outcome of a run where exit 0 means success: `<what> succeeded: <line>` or
 /// `<what> failed (exit 1): <line>` / `<what> failed (timed out after 5 s): <line>`.

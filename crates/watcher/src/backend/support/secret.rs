@@ -142,15 +142,161 @@ pub fn read_secret(key: &str, path: &Path) -> Result<Secret, SecretError> {
     Ok(Secret(value.to_owned()))
 }
 
-/// Replaces every occurrence of every secret in `text` with `***`.
+/// Replaces every form of every secret in `text` with `***`, then every `Basic`/`Bearer`
+/// credential, whoever's it is. A BMC or an agent may echo what we sent it in any encoding
+/// (issue 11, #2: a 500 body quoting `Authorization: Basic ...`), so the literal alone is not
+/// enough: see [`forms`].
 pub fn scrub(text: &str, secrets: &[Secret]) -> String {
+    let mut all: Vec<String> = secrets.iter().flat_map(|s| forms(&s.0)).collect();
+    // Longest first, so that a form containing another is replaced whole.
+    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    all.dedup();
     let mut out = text.to_owned();
-    for s in secrets {
-        if !s.0.is_empty() && out.contains(&s.0) {
-            out = out.replace(&s.0, "***");
+    for form in all {
+        if out.contains(&form) {
+            out = out.replace(&form, "***");
+        }
+    }
+    scrub_auth_tokens(&out)
+}
+
+impl Secret {
+    /// The `user:password` pair of HTTP basic authentication, a secret of its own: its base64
+    /// is what crosses the wire, and what a BMC echoes.
+    pub fn credentials(user: &str, password: &Secret) -> Secret {
+        Secret(format!("{user}:{}", password.0))
+    }
+}
+
+/// The forms in which `secret` can come back: literal, JSON-escaped, percent- and
+/// form-encoded, HTML-escaped, and base64 (standard and URL-safe, with and without padding) of
+/// the secret and of `:secret` (a password after an empty or unknown user).
+fn forms(secret: &str) -> Vec<String> {
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(secret)
+        .to_owned();
+    let mut out = vec![
+        secret.to_owned(),
+        json.replace('/', "\\/"),
+        json,
+        percent(secret, false),
+        percent(secret, false).to_lowercase(),
+        percent(secret, true),
+        html(secret),
+    ];
+    for raw in [secret.to_owned(), format!(":{secret}")] {
+        for url_safe in [false, true] {
+            let b64 = base64(raw.as_bytes(), url_safe);
+            out.push(b64.trim_end_matches('=').to_owned());
+            out.push(b64);
+        }
+    }
+    out.retain(|f| !f.is_empty());
+    out
+}
+
+/// Percent-encoding of every byte but the unreserved ones; `form`: space as `+`.
+fn percent(text: &str, form: bool) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' if form => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
         }
     }
     out
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Base64 (RFC 4648), standard or URL-safe alphabet, padded.
+fn base64(bytes: &[u8], url_safe: bool) -> String {
+    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let alphabet = |i: u32| {
+        let c = STD[(i & 63) as usize];
+        match (url_safe, c) {
+            (true, b'+') => '-',
+            (true, b'/') => '_',
+            (_, c) => c as char,
+        }
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet(n >> (18 - 6 * i)));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Replaces the credential after every `Basic` or `Bearer` (any case, then spaces): a token
+/// in a body is someone's secret even when it is not one we hold.
+fn scrub_auth_tokens(text: &str) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "+/=-._~".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, scheme)) = next_scheme(rest) {
+        let after = &rest[at + scheme..];
+        let spaces = after.len() - after.trim_start_matches([' ', '\t']).len();
+        let token = after[spaces..]
+            .find(|c: char| !token_char(c))
+            .unwrap_or(after.len() - spaces);
+        out.push_str(&rest[..at + scheme + spaces]);
+        if spaces > 0 && token > 0 {
+            out.push_str("***");
+        } else {
+            out.push_str(&after[spaces..spaces + token]);
+        }
+        rest = &after[spaces + token..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first `basic` or `bearer` (ASCII case-insensitive) that starts a word: (offset, length).
+fn next_scheme(text: &str) -> Option<(usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    let mut best: Option<(usize, usize)> = None;
+    for scheme in ["basic", "bearer"] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(scheme).map(|i| i + from) {
+            let word_start = lower[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+            if word_start {
+                if best.is_none_or(|(b, _)| i < b) {
+                    best = Some((i, scheme.len()));
+                }
+                break;
+            }
+            from = i + scheme.len();
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -241,6 +387,49 @@ mod tests {
             read_secret("k", &theirs).expect("root-owned").expose(),
             "s3cret"
         );
+    }
+
+    /// Regression (issue 11, #2): "The BMC password leaks through error bodies": every form
+    /// a BMC or an agent can echo is scrubbed, not only the literal.
+    #[test]
+    fn the_bmc_password_leaks_through_error_bodies() {
+        let pw = Secret("p&ss w/rd\"é".into());
+        let pair = Secret::credentials("fence", &pw);
+        let secrets = [pw.clone(), pair.clone()];
+        let b64 = |t: &str, u| base64(t.as_bytes(), u);
+        let echoes = [
+            pw.0.clone(),
+            b64("fence:p&ss w/rd\"é", false),
+            b64(":p&ss w/rd\"é", false),
+            b64("fence:p&ss w/rd\"é", true)
+                .trim_end_matches('=')
+                .to_owned(),
+            "p%26ss%20w%2Frd%22%C3%A9".to_owned(),
+            "p%26ss%20w%2frd%22%c3%a9".to_owned(),
+            "p%26ss+w%2Frd%22%C3%A9".to_owned(),
+            "p&ss w/rd\\\"é".to_owned(),
+            "p&ss w\\/rd\\\"é".to_owned(),
+            "p&amp;ss w/rd&quot;é".to_owned(),
+        ];
+        for echo in echoes {
+            let body = format!("{{\"echo\": \"{echo}\"}}");
+            let out = scrub(&body, &secrets);
+            assert!(
+                !out.contains(&echo) && out.contains("***"),
+                "{echo} -> {out}"
+            );
+        }
+        // Any Basic or Bearer credential, ours or not, in any case.
+        let out = scrub(
+            "Authorization: Basic ZmVuY2U6eHl6\r\nx: bearer abc.def-ghi_j~k+l/m= end basically",
+            &[],
+        );
+        assert_eq!(
+            out,
+            "Authorization: Basic ***\r\nx: bearer *** end basically"
+        );
+        assert_eq!(base64(b"fence:pw", false), "ZmVuY2U6cHc=");
+        assert_eq!(base64(b"\xfb\xff", true), "-_8=");
     }
 
     #[test]

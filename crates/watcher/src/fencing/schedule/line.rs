@@ -80,10 +80,13 @@ impl Run {
     /// the member was still in time (it then waits for the result: it was started for it).
     pub fn leave(&self, member: u64) -> bool {
         let mut members = self.members();
-        let before = members.len();
-        members.retain(|(m, _)| *m != member);
-        // Once started, the members are those it was started for (`start` keeps only them).
-        matches!(*self.state.borrow(), State::Waiting) || members.len() == before
+        if matches!(*self.state.borrow(), State::Waiting) {
+            members.retain(|(m, _)| *m != member);
+            return true;
+        }
+        // Once started, the members are those it was started for (`start` keeps only them):
+        // one of them stays, and is answered with the run's result.
+        !members.iter().any(|(m, _)| *m == member)
     }
 
     /// Whether `member` is (still) one the run is for.
