@@ -5,11 +5,12 @@
 
 use std::ffi::OsStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use gfs2_fence_protocol::{Outcome, Request, SpoolError, SpoolName};
 
 use super::claim::{self, Examined, PickUp};
+use super::clock;
 use super::context::Work;
 use super::respond::{self, Answer, Unpublished};
 use super::Context;
@@ -225,6 +226,8 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
             format!("{what} was cancelled by the requester; nothing was executed"),
         );
     }
+    let now = SystemTime::now();
+    let mtime = d.spool.claimed.modified(name.as_str()).ok().flatten();
     if origin == Origin::Recovered {
         if req.is_expired() {
             return Answer::unexecuted(
@@ -235,14 +238,28 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
                 ),
             );
         }
+        if let Some(why) = mtime.and_then(|t| clock::recovered_too_old(req, now, t)) {
+            tracing::warn!(request = %name, "clock skew: {why}");
+            return Answer::unexecuted(
+                Outcome::Expired,
+                format!(
+                    "{what} was under way when fence_watcher stopped; its outcome is unknown and \
+                     {why}, so it was not run again"
+                ),
+            );
+        }
         d.metrics.recovered();
         tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
     }
+    if let Some(why) = clock::future_timestamp(req, now) {
+        tracing::warn!(request = %name, "clock skew: {what} {why}");
+        return Answer::unexecuted(Outcome::Failed, format!("{what} {why}"));
+    }
     match d.scheduler.fence(req).await {
-        Decision::Expired => Answer::unexecuted(
-            Outcome::Expired,
-            format!("{what} was not started: its deadline passed"),
-        ),
+        Decision::Expired => {
+            let why = clock::deadline_passed(req, SystemTime::now(), mtime);
+            Answer::unexecuted(Outcome::Expired, format!("{what} {why}"))
+        }
         Decision::NoRoute => Answer::unexecuted(
             Outcome::Failed,
             format!(

@@ -16,6 +16,7 @@ mod backend_command;
 mod backend_fence_agent;
 mod backend_ipmi;
 mod backlog;
+mod clock_skew;
 mod concurrency;
 mod crash;
 mod fd_budget;
