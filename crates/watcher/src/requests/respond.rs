@@ -3,7 +3,7 @@
 
 use gfs2_fence_protocol::{
     LevelResult, NodeName, Outcome, Publish, Request, RequestId, Response, SpoolError, SpoolName,
-    Timestamp, SCHEMA_VERSION,
+    Timestamp, MAX_SPOOL_FILE, SCHEMA_VERSION,
 };
 
 use super::claim::Invalid;
@@ -82,6 +82,14 @@ fn finish(d: &Context, name: &SpoolName, r: Response, a: &Answer) -> Result<(), 
 pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
     match publish(d, name, &r) {
         Ok(()) => Ok(()),
+        Err(SpoolError::AlreadyExists { path }) if is_ours(d, name, &r) => {
+            tracing::info!(
+                request = %name,
+                "response {} is ours, published by an earlier attempt; the claim is removed",
+                path.display()
+            );
+            Ok(())
+        }
         Err(SpoolError::AlreadyExists { path }) => {
             tracing::warn!(
                 request = %name,
@@ -95,6 +103,17 @@ pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpubli
             Err(Unpublished(Box::new(r)))
         }
     }
+}
+
+/// Whether the existing response of `name` is this responder's answer to the same request
+/// (an earlier attempt published it and then could not remove the claim).
+fn is_ours(d: &Context, name: &SpoolName, r: &Response) -> bool {
+    let Ok(bytes) = d.spool.responses.read(name.as_str(), MAX_SPOOL_FILE) else {
+        return false;
+    };
+    Response::from_json(&bytes).is_ok_and(|theirs| {
+        theirs.request_id == r.request_id && theirs.responder.as_deref() == Some(&d.responder)
+    })
 }
 
 /// Publishes the response, then removes the claim, so a crash in between leaves a claim that

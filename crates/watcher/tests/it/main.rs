@@ -24,6 +24,7 @@ mod flood_bench;
 mod lifecycle;
 mod one_responder;
 mod output_escaping;
+mod publish_faults;
 mod redfish_bench;
 mod redfish_errors;
 mod redfish_power;
