@@ -118,6 +118,12 @@ async fn blocking<T: Send + 'static>(
 }
 
 async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
+    // A fence started now could not be answered: the request stays unclaimed in REQUEST_DIR,
+    // cancelled and expired ones too (their answers could not be published either), and the
+    // scan made when publishing works again picks it up.
+    if !d.can_publish() {
+        return;
+    }
     match blocking(d, name, |d, n| claim::pick_up(&d.spool, n)).await {
         Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New).await,
         Ok(PickUp::AlreadyAnswered) => {
@@ -140,6 +146,9 @@ async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
 
 async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
     let _in_flight = d.metrics.in_flight();
+    if origin == Origin::Recovered && publish_kept(d, name).await {
+        return;
+    }
     match examine(d, name).await {
         Examined::Unreadable(e) => tracing::warn!(
             request = %name,
@@ -165,6 +174,25 @@ async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
             }
         }
     }
+}
+
+/// Publishes the outcome an earlier run kept for this claim (its backend ran, its response was
+/// not published): the real result, instead of a second run or "outcome unknown". False when
+/// none was kept.
+async fn publish_kept(d: &Arc<Context>, name: &SpoolName) -> bool {
+    let Some(r) = blocking(d, name, respond::kept).await else {
+        return false;
+    };
+    tracing::warn!(
+        request = %name,
+        success = r.success,
+        "publishing the outcome kept from before the restart (its backend ran; it was not run again)"
+    );
+    let sent = blocking(d, name, move |d, n| respond::deliver(d, n, r)).await;
+    if let Err(u) = sent {
+        retry(d, name, u).await;
+    }
+    true
 }
 
 /// Reads the claimed request, again and again with growing pauses (1 s doubling to 30 s, as
@@ -195,15 +223,21 @@ async fn examine(d: &Arc<Context>, name: &SpoolName) -> Examined {
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Publishes a response that could not be published, again and again with growing pauses (1 s
-/// doubling to 30 s), while the daemon runs: a full or read-only response directory is
-/// usually repaired by an operator, and then the answer must appear without a restart. The
-/// claim stays meanwhile, so a daemon stopped first handles it at its next start.
+/// doubling to 30 s), while the daemon runs and through the grace period of its stop (every
+/// second then): a full or read-only response directory is usually repaired by an operator,
+/// and then the answer must appear without a restart. The claim stays meanwhile, with the
+/// outcome kept beside it where it could be, so a daemon stopped first publishes it at its next
+/// start; until then this request counts as unpublished, which the stop reports.
 pub(crate) async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpublished) {
     let tick = Duration::from_millis(250);
     let (mut pause, mut waited) = (Duration::from_secs(1), Duration::ZERO);
-    while !d.is_stopping() {
+    let mut _count = d.unpublished(pending.1);
+    while !d.retries_end() {
         tokio::time::sleep(tick).await;
         waited += tick;
+        if d.is_stopping() {
+            pause = pause.min(Duration::from_secs(1));
+        }
         if waited < pause {
             continue;
         }
@@ -213,7 +247,12 @@ pub(crate) async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpub
                 tracing::info!(request = %name, "response published after an earlier failure");
                 return;
             }
-            Err(u) => pending = u,
+            Err(u) => {
+                if u.1 != pending.1 {
+                    _count = d.unpublished(u.1);
+                }
+                pending = u;
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 //!    the claim (retrying while the response directory refuses it);
 //! 5. `recovery.rs`: at start-up, answered claims are removed and unanswered ones handled again.
 //!
-//! `clock.rs` says when a requester's clock and this host's disagree. `spool.rs` opens the four
+//! `clock.rs` says when a requester's clock and this host's disagree. `spool.rs` opens the five
 //! directories; `context.rs` is the state the request tasks share;
 //! `sweep.rs` answers requests that pass their deadline while they wait for a task.
 
