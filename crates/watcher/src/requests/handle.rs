@@ -176,9 +176,8 @@ async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
     }
 }
 
-/// Publishes the outcome an earlier run kept for this claim (its backend ran, its response was
-/// not published): the real result, instead of a second run or "outcome unknown". False when
-/// none was kept.
+/// Publishes the response an earlier run kept for this claim because it could not publish it:
+/// the real result, instead of a second run or "outcome unknown". False when none was kept.
 async fn publish_kept(d: &Arc<Context>, name: &SpoolName) -> bool {
     let Some(r) = blocking(d, name, respond::kept).await else {
         return false;
@@ -186,7 +185,8 @@ async fn publish_kept(d: &Arc<Context>, name: &SpoolName) -> bool {
     tracing::warn!(
         request = %name,
         success = r.success,
-        "publishing the outcome kept from before the restart (its backend ran; it was not run again)"
+        executed = r.executed.unwrap_or(false),
+        "publishing the response kept from before the restart; the request is not run again"
     );
     let sent = blocking(d, name, move |d, n| respond::deliver(d, n, r)).await;
     if let Err(u) = sent {
@@ -268,17 +268,8 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
     let now = SystemTime::now();
     let mtime = d.spool.claimed.modified(name.as_str()).ok().flatten();
     if origin == Origin::Recovered {
-        if req.is_expired() {
-            return Answer::unexecuted(
-                Outcome::Expired,
-                format!(
-                    "{what} was under way when fence_watcher stopped; its outcome is unknown and \
-                     its deadline has passed, so it was not run again"
-                ),
-            );
-        }
-        if let Some(why) = mtime.and_then(|t| clock::recovered_too_old(req, now, t)) {
-            tracing::warn!(request = %name, "clock skew: {why}");
+        if let Some(why) = not_again(req, now, mtime) {
+            tracing::warn!(request = %name, "request {name} of unknown outcome is not run again: {why}");
             return Answer::unexecuted(
                 Outcome::Expired,
                 format!(
@@ -287,12 +278,14 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
                 ),
             );
         }
-        d.metrics.recovered();
-        tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
     }
     if let Some(why) = clock::future_timestamp(req, now) {
         tracing::warn!(request = %name, "clock skew: {what} {why}");
         return Answer::unexecuted(Outcome::Failed, format!("{what} {why}"));
+    }
+    if origin == Origin::Recovered {
+        d.metrics.recovered();
+        tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
     }
     match d.scheduler.fence(req).await {
         Decision::Expired => {
@@ -326,4 +319,14 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
             duration_ms: result.duration.as_millis() as u64,
         },
     }
+}
+
+/// Why a recovered claim of unknown outcome must not run again: nobody waits for it any more
+/// (its deadline passed), or, by this host's clock, its file is older than its window or dated
+/// in the future, so its deadline cannot be trusted (`clock.rs`).
+fn not_again(req: &Request, now: SystemTime, mtime: Option<SystemTime>) -> Option<String> {
+    if req.is_expired() {
+        return Some("its deadline has passed".into());
+    }
+    mtime.and_then(|t| clock::recovered_too_old(req, now, t))
 }
