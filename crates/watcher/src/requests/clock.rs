@@ -2,9 +2,10 @@
 //!
 //! A request carries times from its writer's clock (`timestamp`, `deadline`); its file's mtime
 //! is what this host's file system recorded when it was written. Where the two disagree beyond
-//! [`TOLERANCE`], the request's times cannot be trusted: a request dated in the future is not
-//! started (its deadline may lie long after its agent gave up), and a recovered claim is bounded
-//! by its file's own age as well as by the deadline it carries. Every message names both times,
+//! [`TOLERANCE`], the request's times cannot be trusted: a request dated in the future runs
+//! only within its window counted from its file's time (its deadline may lie long after its
+//! agent gave up), and a recovered claim is bounded by its file's own age as well as by the
+//! deadline it carries. Every message names both times,
 //! so an operator sees which clock is off and by how much.
 
 use std::time::{Duration, SystemTime};
@@ -14,20 +15,30 @@ use gfs2_fence_protocol::{Request, Timestamp};
 /// How far two clocks may disagree before the daemon calls it skew.
 pub const TOLERANCE: Duration = Duration::from_secs(60);
 
-/// Why a new request must not start although its own deadline allows it: its timestamp is in
-/// this host's future.
+/// The skew of a request dated in this host's future beyond the tolerance, naming both times.
+/// Such a request is still run (its writer's clock is ahead, its deadline with it), but only
+/// within its window counted from its file's time by this host's clock ([`late_by_file`]).
 pub fn future_timestamp(req: &Request, now: SystemTime) -> Option<String> {
     let ts = req.timestamp?;
     let ahead = ts.to_system_time().duration_since(now).ok()?;
     (ahead > TOLERANCE).then(|| {
         format!(
-            "was not started: its timestamp {ts} is {} s ahead of this host's clock ({}); the \
-             requester's clock and this host's disagree, so its deadline {} cannot be trusted",
+            "its timestamp {ts} is {} s ahead of this host's clock ({}): the requester's clock \
+             and this host's disagree",
             ahead.as_secs(),
-            Timestamp::from(now),
-            show(req.deadline)
+            Timestamp::from(now)
         )
     })
+}
+
+/// Whether the request's window (`deadline - timestamp`), counted from its file's time by
+/// this host's clock, has passed: the deadline as this host sees it, where its writer's
+/// clock cannot be trusted.
+pub fn late_by_file(req: &Request, now: SystemTime, mtime: Option<SystemTime>) -> bool {
+    match (mtime, window(req)) {
+        (Some(t), Some(w)) => t + w <= now,
+        _ => false,
+    }
 }
 
 /// The message of a request not started because its deadline passed: both times, and the
@@ -118,6 +129,19 @@ mod tests {
         let m = future_timestamp(&req, now - HOUR).expect("skew");
         assert!(m.contains(&req.timestamp.expect("ts").to_string()), "{m}");
         assert!(m.contains(&Timestamp::from(now - HOUR).to_string()), "{m}");
+    }
+
+    #[test]
+    fn the_window_counts_from_the_file_by_this_hosts_clock() {
+        let req = request(Duration::from_secs(60));
+        let now = SystemTime::now() - HOUR;
+        assert!(!late_by_file(
+            &req,
+            now,
+            Some(now - Duration::from_secs(30))
+        ));
+        assert!(late_by_file(&req, now, Some(now - Duration::from_secs(61))));
+        assert!(!late_by_file(&req, now, None));
     }
 
     #[test]

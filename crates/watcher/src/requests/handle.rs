@@ -279,9 +279,18 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
             );
         }
     }
-    if let Some(why) = clock::future_timestamp(req, now) {
-        tracing::warn!(request = %name, "clock skew: {what} {why}");
-        return Answer::unexecuted(Outcome::Failed, format!("{what} {why}"));
+    let skew = clock::future_timestamp(req, now);
+    if let Some(note) = &skew {
+        tracing::warn!(request = %name, "clock skew: {what}: {note}");
+        if clock::late_by_file(req, now, mtime) {
+            return Answer::unexecuted(
+                Outcome::Expired,
+                format!(
+                    "{what} was not started: {note}, and its window counted from its file's \
+                     time by this host's clock has passed"
+                ),
+            );
+        }
     }
     if origin == Origin::Recovered {
         d.metrics.recovered();
@@ -305,14 +314,17 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
             } else {
                 Outcome::Failed
             },
-            message: if joined {
-                format!(
-                    "{} (shared with a concurrent request for the same node and action)",
-                    result.message
-                )
-            } else {
-                result.message.clone()
-            },
+            message: with_skew(
+                if joined {
+                    format!(
+                        "{} (shared with a concurrent request for the same node and action)",
+                        result.message
+                    )
+                } else {
+                    result.message.clone()
+                },
+                skew.as_deref(),
+            ),
             executed: true,
             levels: result.levels.clone(),
             backend: result.backend.clone(),
@@ -329,4 +341,12 @@ fn not_again(req: &Request, now: SystemTime, mtime: Option<SystemTime>) -> Optio
         return Some("its deadline has passed".into());
     }
     mtime.and_then(|t| clock::recovered_too_old(req, now, t))
+}
+
+/// A result's message with the clock skew noted, so the record names both times.
+fn with_skew(message: String, skew: Option<&str>) -> String {
+    match skew {
+        Some(note) => format!("{message}; note: {note}"),
+        None => message,
+    }
 }
