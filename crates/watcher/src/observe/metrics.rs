@@ -6,6 +6,7 @@
 //! | `fence_watcher_backend_runs_total{backend,result}` | counter | backend invocations (one per level tried; coalesced requests share one) |
 //! | `fence_watcher_in_flight` | gauge | requests claimed and not yet answered |
 //! | `fence_watcher_inotify_fallback` | gauge | 1 while `REQUEST_DIR` is scanned periodically because no inotify instance or watch is left, else 0 |
+//! | `fence_watcher_can_publish` | gauge | 1 while a probe file can be published in `RESPONSE_DIR` (checked every heartbeat tick), 0 while it cannot (full, read-only, I/O error): no new fence starts then |
 //! | `fence_watcher_fence_duration_seconds` | histogram | time from the start of a fence to its result, all levels |
 //! | `fence_watcher_invalid_requests_total` | counter | requests answered `invalid` |
 //! | `fence_watcher_rejected_files_total` | counter | files with unusable names moved to `.rejected` |
@@ -35,6 +36,8 @@ pub struct Metrics {
     backend_runs: Mutex<BTreeMap<(String, &'static str), u64>>,
     in_flight: AtomicI64,
     inotify_fallback: AtomicI64,
+    /// Inverted so that `Default` (0) means "can publish" before the first probe.
+    cannot_publish: AtomicI64,
     bucket_counts: [AtomicU64; BUCKETS.len()],
     duration_count: AtomicU64,
     duration_sum_micros: AtomicU64,
@@ -85,6 +88,10 @@ impl Metrics {
 
     pub fn inotify_fallback(&self, polling: bool) {
         self.inotify_fallback.store(i64::from(polling), Relaxed);
+    }
+
+    pub fn can_publish(&self, ok: bool) {
+        self.cannot_publish.store(i64::from(!ok), Relaxed);
     }
 
     pub fn fence_duration(&self, d: Duration) {
@@ -190,6 +197,17 @@ impl Metrics {
             "fence_watcher_inotify_fallback {}",
             self.inotify_fallback.load(Relaxed)
         );
+        header(
+            o,
+            "can_publish",
+            "gauge",
+            "1 while a response could be published now (the heartbeat's probe), else 0.",
+        );
+        let _ = writeln!(
+            o,
+            "fence_watcher_can_publish {}",
+            1 - self.cannot_publish.load(Relaxed)
+        );
         self.render_histogram(o);
         let simple = [
             (
@@ -290,6 +308,8 @@ mod tests {
         m.fence_duration(Duration::from_millis(700));
         let g = m.in_flight();
         m.inotify_fallback(true);
+        assert!(m.render().contains("\nfence_watcher_can_publish 1\n"));
+        m.can_publish(false);
         let text = m.render();
         drop(g);
         for line in [
@@ -299,6 +319,7 @@ mod tests {
             "fence_watcher_backend_runs_total{backend=\"ipmi\",result=\"success\"} 1",
             "fence_watcher_in_flight 1",
             "fence_watcher_inotify_fallback 1",
+            "fence_watcher_can_publish 0",
             "fence_watcher_fence_duration_seconds_bucket{le=\"0.5\"} 0",
             "fence_watcher_fence_duration_seconds_bucket{le=\"1\"} 1",
             "fence_watcher_fence_duration_seconds_count 1",
@@ -329,6 +350,7 @@ mod tests {
             ".backend_run(",
             ".in_flight()",
             ".inotify_fallback(",
+            ".can_publish(",
             ".fence_duration(",
             ".rejected_file(",
             ".coalesced(",

@@ -48,8 +48,15 @@ pub struct Context {
     /// Woken when work is queued (for `sweep.rs`).
     queued: Notify,
     stopping: AtomicBool,
+    /// Set by a stop with a grace period: unpublished responses are retried until the exit.
+    draining: AtomicBool,
     tasks: AtomicUsize,
     idle: Notify,
+    /// False while the heartbeat's probe (or a response) could not be published: no request is
+    /// claimed then, so no new fence starts that could not be answered.
+    publishable: AtomicBool,
+    /// Responses waiting to be published again, by whether their outcome is kept on disk.
+    unpublished: [AtomicUsize; 2],
 }
 
 /// One request to handle, queued until a task slot is free.
@@ -74,6 +81,16 @@ impl Drop for TaskGuard {
     }
 }
 
+/// Counts one response waiting to be published again (see [`Context::unpublished`]).
+#[derive(Debug)]
+pub struct UnpublishedGuard(Arc<Context>, bool);
+
+impl Drop for UnpublishedGuard {
+    fn drop(&mut self) {
+        self.0.unpublished[usize::from(self.1)].fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Context {
     /// The shared state of a daemon fencing through `routing`, at most `max_concurrent`
     /// backend runs at once.
@@ -90,8 +107,11 @@ impl Context {
             queue: Mutex::new(VecDeque::new()),
             queued: Notify::new(),
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             tasks: AtomicUsize::new(0),
             idle: Notify::new(),
+            publishable: AtomicBool::new(true),
+            unpublished: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }
     }
 
@@ -215,8 +235,56 @@ impl Context {
         }
     }
 
+    /// Whether a response could be published when last tried (probe or response).
+    pub fn can_publish(&self) -> bool {
+        self.publishable.load(Ordering::Acquire)
+    }
+
+    /// Records whether publishing works; true when that changed. Logged once per change, so a
+    /// full disk does not flood the log with one line per tick.
+    pub fn set_publishable(&self, ok: bool, why: &dyn std::fmt::Display) -> bool {
+        if self.publishable.swap(ok, Ordering::AcqRel) == ok {
+            return false;
+        }
+        self.metrics.can_publish(ok);
+        if ok {
+            tracing::info!("publishing in the response directory works again; fences resume");
+        } else {
+            tracing::warn!(
+                "cannot publish in the response directory ({why}): no new request is claimed \
+                 until it can be written again (the heartbeat is not touched meanwhile)"
+            );
+        }
+        true
+    }
+
+    /// Counts a response waiting to be published again while the returned guard lives.
+    pub fn unpublished(self: &Arc<Self>, kept: bool) -> UnpublishedGuard {
+        self.unpublished[usize::from(kept)].fetch_add(1, Ordering::AcqRel);
+        UnpublishedGuard(self.clone(), kept)
+    }
+
+    /// Responses not yet published: (outcome kept on disk, outcome not kept).
+    pub fn unpublished_counts(&self) -> (usize, usize) {
+        let n = |i: usize| self.unpublished[i].load(Ordering::Acquire);
+        (n(1), n(0))
+    }
+
+    /// Stops taking requests; nothing is retried any more.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
+    }
+
+    /// Stops taking requests, but keeps retrying unpublished responses until the process exits
+    /// (the grace period of SIGTERM bounds that).
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.stop();
+    }
+
+    /// Whether retries should end: stopped without a grace period.
+    pub fn retries_end(&self) -> bool {
+        self.is_stopping() && !self.draining.load(Ordering::Acquire)
     }
 
     pub fn is_stopping(&self) -> bool {

@@ -5,11 +5,12 @@
 
 use std::ffi::OsStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use gfs2_fence_protocol::{Outcome, Request, SpoolError, SpoolName};
 
 use super::claim::{self, Examined, PickUp};
+use super::clock;
 use super::context::Work;
 use super::respond::{self, Answer, Unpublished};
 use super::Context;
@@ -117,6 +118,12 @@ async fn blocking<T: Send + 'static>(
 }
 
 async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
+    // A fence started now could not be answered: the request stays unclaimed in REQUEST_DIR,
+    // cancelled and expired ones too (their answers could not be published either), and the
+    // scan made when publishing works again picks it up.
+    if !d.can_publish() {
+        return;
+    }
     match blocking(d, name, |d, n| claim::pick_up(&d.spool, n)).await {
         Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New).await,
         Ok(PickUp::AlreadyAnswered) => {
@@ -139,6 +146,9 @@ async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
 
 async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
     let _in_flight = d.metrics.in_flight();
+    if origin == Origin::Recovered && publish_kept(d, name).await {
+        return;
+    }
     match examine(d, name).await {
         Examined::Unreadable(e) => tracing::warn!(
             request = %name,
@@ -164,6 +174,25 @@ async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
             }
         }
     }
+}
+
+/// Publishes the response an earlier run kept for this claim because it could not publish it:
+/// the real result, instead of a second run or "outcome unknown". False when none was kept.
+async fn publish_kept(d: &Arc<Context>, name: &SpoolName) -> bool {
+    let Some(r) = blocking(d, name, respond::kept).await else {
+        return false;
+    };
+    tracing::warn!(
+        request = %name,
+        success = r.success,
+        executed = r.executed.unwrap_or(false),
+        "publishing the response kept from before the restart; the request is not run again"
+    );
+    let sent = blocking(d, name, move |d, n| respond::deliver(d, n, r)).await;
+    if let Err(u) = sent {
+        retry(d, name, u).await;
+    }
+    true
 }
 
 /// Reads the claimed request, again and again with growing pauses (1 s doubling to 30 s, as
@@ -194,15 +223,21 @@ async fn examine(d: &Arc<Context>, name: &SpoolName) -> Examined {
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Publishes a response that could not be published, again and again with growing pauses (1 s
-/// doubling to 30 s), while the daemon runs: a full or read-only response directory is
-/// usually repaired by an operator, and then the answer must appear without a restart. The
-/// claim stays meanwhile, so a daemon stopped first handles it at its next start.
+/// doubling to 30 s), while the daemon runs and through the grace period of its stop (every
+/// second then): a full or read-only response directory is usually repaired by an operator,
+/// and then the answer must appear without a restart. The claim stays meanwhile, with the
+/// outcome kept beside it where it could be, so a daemon stopped first publishes it at its next
+/// start; until then this request counts as unpublished, which the stop reports.
 pub(crate) async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpublished) {
     let tick = Duration::from_millis(250);
     let (mut pause, mut waited) = (Duration::from_secs(1), Duration::ZERO);
-    while !d.is_stopping() {
+    let mut _count = d.unpublished(pending.1);
+    while !d.retries_end() {
         tokio::time::sleep(tick).await;
         waited += tick;
+        if d.is_stopping() {
+            pause = pause.min(Duration::from_secs(1));
+        }
         if waited < pause {
             continue;
         }
@@ -212,7 +247,12 @@ pub(crate) async fn retry(d: &Arc<Context>, name: &SpoolName, mut pending: Unpub
                 tracing::info!(request = %name, "response published after an earlier failure");
                 return;
             }
-            Err(u) => pending = u,
+            Err(u) => {
+                if u.1 != pending.1 {
+                    _count = d.unpublished(u.1);
+                }
+                pending = u;
+            }
         }
     }
 }
@@ -225,24 +265,42 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
             format!("{what} was cancelled by the requester; nothing was executed"),
         );
     }
+    let now = SystemTime::now();
+    let mtime = d.spool.claimed.modified(name.as_str()).ok().flatten();
     if origin == Origin::Recovered {
-        if req.is_expired() {
+        if let Some(why) = not_again(req, now, mtime) {
+            tracing::warn!(request = %name, "request {name} of unknown outcome is not run again: {why}");
             return Answer::unexecuted(
                 Outcome::Expired,
                 format!(
                     "{what} was under way when fence_watcher stopped; its outcome is unknown and \
-                     its deadline has passed, so it was not run again"
+                     {why}, so it was not run again"
                 ),
             );
         }
+    }
+    let skew = clock::future_timestamp(req, now);
+    if let Some(note) = &skew {
+        tracing::warn!(request = %name, "clock skew: {what}: {note}");
+        if clock::late_by_file(req, now, mtime) {
+            return Answer::unexecuted(
+                Outcome::Expired,
+                format!(
+                    "{what} was not started: {note}, and its window counted from its file's \
+                     time by this host's clock has passed"
+                ),
+            );
+        }
+    }
+    if origin == Origin::Recovered {
         d.metrics.recovered();
         tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
     }
     match d.scheduler.fence(req).await {
-        Decision::Expired => Answer::unexecuted(
-            Outcome::Expired,
-            format!("{what} was not started: its deadline passed"),
-        ),
+        Decision::Expired => {
+            let why = clock::deadline_passed(req, SystemTime::now(), mtime);
+            Answer::unexecuted(Outcome::Expired, format!("{what} {why}"))
+        }
         Decision::NoRoute => Answer::unexecuted(
             Outcome::Failed,
             format!(
@@ -256,18 +314,39 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
             } else {
                 Outcome::Failed
             },
-            message: if joined {
-                format!(
-                    "{} (shared with a concurrent request for the same node and action)",
-                    result.message
-                )
-            } else {
-                result.message.clone()
-            },
+            message: with_skew(
+                if joined {
+                    format!(
+                        "{} (shared with a concurrent request for the same node and action)",
+                        result.message
+                    )
+                } else {
+                    result.message.clone()
+                },
+                skew.as_deref(),
+            ),
             executed: true,
             levels: result.levels.clone(),
             backend: result.backend.clone(),
             duration_ms: result.duration.as_millis() as u64,
         },
+    }
+}
+
+/// Why a recovered claim of unknown outcome must not run again: nobody waits for it any more
+/// (its deadline passed), or, by this host's clock, its file is older than its window or dated
+/// in the future, so its deadline cannot be trusted (`clock.rs`).
+fn not_again(req: &Request, now: SystemTime, mtime: Option<SystemTime>) -> Option<String> {
+    if req.is_expired() {
+        return Some("its deadline has passed".into());
+    }
+    mtime.and_then(|t| clock::recovered_too_old(req, now, t))
+}
+
+/// A result's message with the clock skew noted, so the record names both times.
+fn with_skew(message: String, skew: Option<&str>) -> String {
+    match skew {
+        Some(note) => format!("{message}; note: {note}"),
+        None => message,
     }
 }

@@ -8,10 +8,12 @@
 //!    the claim (retrying while the response directory refuses it);
 //! 5. `recovery.rs`: at start-up, answered claims are removed and unanswered ones handled again.
 //!
-//! `spool.rs` opens the four directories; `context.rs` is the state the request tasks share;
+//! `clock.rs` says when a requester's clock and this host's disagree. `spool.rs` opens the five
+//! directories; `context.rs` is the state the request tasks share;
 //! `sweep.rs` answers requests that pass their deadline while they wait for a task.
 
 pub mod claim;
+pub mod clock;
 pub mod context;
 pub mod handle;
 pub mod recovery;

@@ -2,7 +2,8 @@
 //!
 //! A request in `.claimed` was claimed by a previous run that did not finish it. If its
 //! response exists, the crash came between publishing and removing the claim: the claim is
-//! removed and nothing runs. Otherwise the outcome is unknown and the request is handled again:
+//! removed and nothing runs. If a response was kept for it (`.outcomes`, it could not be
+//! published), that is published first and nothing runs. Otherwise the outcome is unknown and the request is handled again:
 //! a fence whose outcome is unknown must complete, and repeating a power-off or reboot is safe
 //! where a missing one is not. (Unless its deadline has passed: then nobody waits for it any
 //! more and a late repeat could strike a node that has since come back, so it is answered
@@ -22,9 +23,15 @@ pub fn recover(d: &Arc<Context>) {
             return;
         }
     };
-    for name in scan.files {
+    // Claims with a kept response go first: their result is known, and publishing it takes no
+    // backend slot.
+    let mut files = scan.files;
+    files.sort_by_key(|n| !matches!(d.spool.outcomes.exists(n.as_str()), Ok(true)));
+    for name in files {
         match d.spool.responses.exists(name.as_str()) {
             Ok(true) => {
+                // A response kept for it is out of date: the published one is the record.
+                let _ = d.spool.outcomes.remove(name.as_str());
                 if let Err(e) = d.spool.claimed.remove(name.as_str()) {
                     tracing::error!(request = %name, "cannot remove an answered claim: {e}");
                 } else {

@@ -1,9 +1,10 @@
 //! Step 5 of the claim protocol: publish the response (content fsynced) without replacing any
-//! existing one, then remove the claim. Also the one audit line per fence decision.
+//! existing one, then remove the claim; a response that cannot be published is kept beside its
+//! claim, for the retry and for the next start. Also the one audit line per fence decision.
 
 use gfs2_fence_protocol::{
     LevelResult, NodeName, Outcome, Publish, Request, RequestId, Response, SpoolError, SpoolName,
-    Timestamp, SCHEMA_VERSION,
+    Timestamp, MAX_SPOOL_FILE, SCHEMA_VERSION,
 };
 
 use super::claim::Invalid;
@@ -36,9 +37,10 @@ impl Answer {
 }
 
 /// A response that could not be published (full or read-only file system, I/O error). The
-/// claim stays; the caller tries [`deliver`] again.
+/// claim stays; the caller tries [`deliver`] again. The flag says whether the response is kept
+/// in `.outcomes`, where the next start publishes it.
 #[derive(Debug)]
-pub struct Unpublished(pub Box<Response>);
+pub struct Unpublished(pub Box<Response>, pub bool);
 
 /// Answers a valid request.
 pub fn answer(d: &Context, name: &SpoolName, req: &Request, a: Answer) -> Result<(), Unpublished> {
@@ -77,39 +79,92 @@ fn finish(d: &Context, name: &SpoolName, r: Response, a: &Answer) -> Result<(), 
     deliver(d, name, r)
 }
 
-/// Publishes `r` and removes the claim. On failure the claim stays and `r` is handed back:
-/// the fence it reports has happened, so it must reach the requester's records.
-pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
-    match publish(d, name, &r) {
-        Ok(()) => Ok(()),
-        Err(SpoolError::AlreadyExists { path }) => {
+/// Keeps `r` as `.outcomes/<name>`, its content fsynced before it is named (the same publish
+/// as a response's), once its publication failed: a restart then publishes it instead of
+/// running the fence again or calling its outcome unknown. Not done before the first attempt,
+/// so an exchange costs no sync beyond the response's own (DESIGN.md, Durability, D6): only a
+/// crash in those few milliseconds leaves an unknown outcome, run again as before. False, with
+/// a warning, when it cannot be kept.
+pub fn keep(d: &Context, name: &SpoolName, r: &Response) -> bool {
+    match d
+        .spool
+        .outcomes
+        .publish(name, &r.to_json(), Publish::Replace)
+    {
+        Ok(()) => true,
+        Err(e) => {
             tracing::warn!(
                 request = %name,
-                "response {} already exists (another responder answered first); ours was dropped",
-                path.display()
+                "cannot keep the outcome with the claim: {e}; if fence_watcher stops before the \
+                 response is published, the request is handled again at the next start"
             );
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(request = %name, "cannot complete the response: {e}; the claim stays and publishing is retried");
-            Err(Unpublished(Box::new(r)))
+            false
         }
     }
 }
 
-/// Publishes the response, then removes the claim, so a crash in between leaves a claim that
-/// start-up recognises as answered. The response's content is on disk before its name appears
-/// (DESIGN.md, Durability, D3); the agent makes the name durable before it reports a success
-/// (A8); a claim whose removal a power loss undid is recovered at start-up (D4-5).
-fn publish(d: &Context, name: &SpoolName, r: &Response) -> Result<(), SpoolError> {
-    let published = d
+/// The outcome kept for `name` by an earlier run, if there is one that parses.
+pub fn kept(d: &Context, name: &SpoolName) -> Option<Response> {
+    let bytes = d.spool.outcomes.read(name.as_str(), MAX_SPOOL_FILE).ok()?;
+    Response::from_json(&bytes).ok()
+}
+
+/// Publishes `r` and removes the claim. On failure the claim stays and `r` is handed back
+/// (kept in `.outcomes` where possible): the fence it reports has happened, so it must reach
+/// the requester's records, now or after a restart.
+pub fn deliver(d: &Context, name: &SpoolName, r: Response) -> Result<(), Unpublished> {
+    match d
         .spool
         .responses
-        .publish(name, &r.to_json(), Publish::NoReplace);
-    if matches!(published, Ok(()) | Err(SpoolError::AlreadyExists { .. })) {
-        d.spool.claimed.remove(name.as_str())?;
+        .publish(name, &r.to_json(), Publish::NoReplace)
+    {
+        Ok(()) => {}
+        Err(SpoolError::AlreadyExists { path }) if is_ours(d, name, &r) => tracing::info!(
+            request = %name,
+            "response {} is ours, published by an earlier attempt; removing the claim",
+            path.display()
+        ),
+        Err(SpoolError::AlreadyExists { path }) => tracing::warn!(
+            request = %name,
+            "response {} already exists (another responder answered first); ours was dropped",
+            path.display()
+        ),
+        Err(e) => {
+            tracing::error!(request = %name, "cannot complete the response: {e}; the claim stays and publishing is retried");
+            d.set_publishable(false, &e);
+            let kept = matches!(d.spool.outcomes.exists(name.as_str()), Ok(true));
+            let kept = kept || keep(d, name, &r);
+            return Err(Unpublished(Box::new(r), kept));
+        }
     }
-    published
+    release(d, name).map_err(|e| {
+        tracing::error!(
+            request = %name,
+            "cannot complete the response: it is published, but the claim cannot be removed \
+             ({e}); retrying"
+        );
+        Unpublished(Box::new(r), false)
+    })
+}
+
+/// Removes the kept outcome, then the claim, once the response is published: a crash in
+/// between leaves a claim whose response exists, which start-up removes (DESIGN.md,
+/// Durability, D4-5). Not synced, as the claim's removal.
+fn release(d: &Context, name: &SpoolName) -> Result<(), SpoolError> {
+    d.spool.outcomes.remove(name.as_str())?;
+    d.spool.claimed.remove(name.as_str())?;
+    Ok(())
+}
+
+/// Whether the existing response of `name` is this responder's answer to the same request
+/// (an earlier attempt published it and then failed to remove the claim).
+fn is_ours(d: &Context, name: &SpoolName, r: &Response) -> bool {
+    let Ok(bytes) = d.spool.responses.read(name.as_str(), MAX_SPOOL_FILE) else {
+        return false;
+    };
+    Response::from_json(&bytes).is_ok_and(|theirs| {
+        theirs.request_id == r.request_id && theirs.responder.as_deref() == Some(&d.responder)
+    })
 }
 
 fn audit(

@@ -303,3 +303,30 @@ async fn memory_follows_the_backlog_no_more_a_queued_request_past_its_deadline_i
     assert!(ahead.iter().all(answered));
     sweep.abort();
 }
+
+/// A response that could not be published is kept beside its claim, and the next start
+/// publishes it as it was (the backend's real result) without running anything again.
+#[tokio::test]
+async fn a_kept_response_is_published_at_start_up_and_nothing_runs_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = context(tmp.path(), &TestBackend::open(true), 1);
+    let req = request("cn-1", Action::Off, MINUTE);
+    let name = claim(tmp.path(), &req);
+    let blocker = block_publishing(tmp.path(), &name);
+    let mut done = Answer::unexecuted(Outcome::Success, "fenced before the stop".into());
+    done.executed = true;
+    respond::answer(&d, &name, &req, done).expect_err("cannot publish");
+    let kept = tmp.path().join("req/.outcomes").join(name.as_str());
+    assert!(kept.exists(), "the response is kept with the claim");
+    std::fs::remove_dir_all(&blocker).expect("unblock");
+    drop(d);
+    let backend = TestBackend::open(true);
+    let d = context(tmp.path(), &backend, 1);
+    recovery::recover(&d);
+    idle(&d).await;
+    let r = response(tmp.path(), &name);
+    assert_eq!(r.message, "fenced before the stop");
+    assert_eq!((r.success, r.executed), (true, Some(true)));
+    assert_eq!(backend.runs(), 0, "not run again");
+    assert!(!claimed(tmp.path(), &name) && !kept.exists());
+}

@@ -181,12 +181,33 @@ async fn drain(d: &Arc<Context>, grace: Duration, tick: &mut Interval, interval_
     }
 }
 
-/// The only periodic work: one heartbeat touch and one watchdog ping.
-fn beat(d: &Context, interval_secs: u64) {
-    if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
-        tracing::error!("cannot touch the heartbeat: {e}");
+/// The only periodic work: one probe, one heartbeat touch and one watchdog ping. The
+/// heartbeat is touched only when the probe proves a response could be published now, so the
+/// agent's `monitor` fails while the response directory is full or read-only; meanwhile no
+/// request is claimed, and when the probe succeeds again `REQUEST_DIR` is scanned, so the
+/// requests left waiting are handled (those whose deadline passed meanwhile are answered
+/// `expired`, cancelled ones `cancelled`, none is run late). The watchdog is still pinged: the
+/// daemon is alive, and a restart would not make the disk writable.
+fn beat(d: &Arc<Context>, interval_secs: u64) {
+    let probed = heartbeat::probe(&d.spool.responses);
+    let status = match &probed {
+        Ok(()) => format!("running: {} requests in flight", d.tasks()),
+        Err(e) => format!("cannot publish responses ({e}); no new fence starts"),
+    };
+    match probed {
+        Ok(()) => {
+            if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
+                tracing::error!("cannot touch the heartbeat: {e}");
+            }
+            if d.set_publishable(true, &"the probe was published") {
+                recovery::scan_requests(d);
+            }
+        }
+        Err(e) => {
+            d.set_publishable(false, &e);
+        }
     }
-    notify::watchdog(&format!("running: {} requests in flight", d.tasks()));
+    notify::watchdog(&status);
 }
 
 /// Checked on every tick: a spool directory renamed (and perhaps recreated) while the daemon
