@@ -164,6 +164,7 @@ fn not_started(i: usize, level: &Level, job: &FenceJob) -> LevelResult {
             Timestamp::now()
         ),
         duration_ms: 0,
+        simulated: level.backend.simulated(),
     }
 }
 
