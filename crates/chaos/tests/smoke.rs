@@ -7,7 +7,16 @@ use std::process::Command;
 #[test]
 fn a_small_campaign_runs_judges_and_cleans_up() {
     let report = tempfile::NamedTempFile::new().expect("a report file");
+    // The campaign's tree goes under a directory of this test's own, so its mounts can be told
+    // from those of any other campaign running on the machine.
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
     let out = Command::new(env!("CARGO_BIN_EXE_gfs2-chaos"))
+        .env("TMPDIR", tmp.path())
         .args(["--seed", "7", "--exchanges", "12", "--concurrency", "2"])
         .args([
             "--faults",
@@ -47,7 +56,11 @@ fn a_small_campaign_runs_judges_and_cleans_up() {
         .expect("run gfs2-chaos judge");
     assert_eq!(judged.status.code(), out.status.code());
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    assert!(!mounts.contains("gfs2-chaos"), "a tmpfs was left mounted");
+    let ours = tmp.path().to_string_lossy().into_owned();
+    assert!(
+        !mounts.contains(&ours),
+        "a tmpfs was left mounted under {ours}"
+    );
     // The campaign directory is named in the output when kept; nothing may run from it.
     if let Some(dir) = err
         .lines()
