@@ -165,7 +165,14 @@ fn stray_entries(spool: &Spool) -> Vec<String> {
             })
             .unwrap_or_default()
     };
-    let private = [".claimed", ".rejected", gfs2_fence_protocol::LOCK_FILE];
+    // The daemon's own entries (its claims, rejected names, kept outcomes, its lock): only what
+    // is left inside them is stray.
+    let private = [
+        ".claimed",
+        ".rejected",
+        ".outcomes",
+        gfs2_fence_protocol::LOCK_FILE,
+    ];
     let mut stray: Vec<String> = list(&spool.requests)
         .into_iter()
         .filter(|n| !private.contains(&n.as_str()))
