@@ -241,7 +241,17 @@ mod tests {
             other => panic!("not held: {other:?}"),
         }
         drop(first);
-        assert_eq!(probe(&dir).expect("probe"), LockState::Free);
+        // Another test of this process may fork a child (corosync -t) at this moment: until
+        // that child execs, it shares the lock's open file description, so the lock outlives
+        // our close by that long. Wait for the condition, bounded.
+        let started = std::time::Instant::now();
+        while probe(&dir).expect("probe") != LockState::Free {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "the lock was not released"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         ResponderLock::acquire(&dir, &holder()).expect("free again");
     }
 
