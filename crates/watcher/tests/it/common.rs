@@ -61,3 +61,35 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// A python3 helper run as `uid` that takes hold of some resource (connections, inotify
+/// instances), prints one line once it holds it, and keeps it until it is killed, which
+/// dropping the hog does. Returns the hog and that line.
+pub struct Hog(std::process::Child);
+
+impl Hog {
+    pub fn start(script: &str, args: &[&str], uid: u32) -> (Hog, String) {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .uid(uid)
+            .gid(uid)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        let out = child.stdout.as_mut().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("read");
+        (Hog(child), line.trim().to_owned())
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

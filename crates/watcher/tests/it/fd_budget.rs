@@ -7,7 +7,7 @@ use std::time::Duration;
 use gfs2_fence_protocol::{Action, Outcome};
 use rustix::process::{prlimit, Pid, Resource, Rlimit};
 
-use crate::common::{daemon, free_port, scrape, spool, start, Daemon, Spool, DRAIN, PATIENCE};
+use crate::common::{daemon, free_port, scrape, spool, start, Daemon, Hog, Spool, DRAIN, PATIENCE};
 
 /// Sets the soft `RLIMIT_NOFILE` of `pid`, keeping its hard limit.
 fn set_soft_nofile(pid: u32, soft: u64) {
@@ -175,7 +175,9 @@ fn max_concurrent_600_failed_fences_for_lack_of_file_descriptors() {
 
 /// Holds `count` connections to the metrics port as an unprivileged user (nobody), replacing
 /// each one the daemon closes, until killed: the attack of issue 10, #1.
-pub struct Flood(std::process::Child);
+pub struct Flood {
+    _hog: Hog,
+}
 
 const FLOOD: &str = r#"
 import resource, socket, sys
@@ -214,29 +216,15 @@ while True:
 
 impl Flood {
     pub fn start(port: u16, count: usize) -> Flood {
-        use std::os::unix::process::CommandExt;
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-c", FLOOD, &port.to_string(), &count.to_string()])
-            .uid(65534)
-            .gid(65534)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        let out = child.stdout.as_mut().expect("stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("read");
-        assert_eq!(line.trim(), count.to_string(), "connections held");
-        Flood(child)
+        let args = [port.to_string(), count.to_string()];
+        let (hog, held) = Hog::start(FLOOD, &[&args[0], &args[1]], NOBODY);
+        assert_eq!(held, count.to_string(), "connections held");
+        Flood { _hog: hog }
     }
 }
 
-impl Drop for Flood {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// The unprivileged user the flood runs as.
+const NOBODY: u32 = 65534;
 
 /// Regression: a local user holding 3000 connections to the metrics port took the daemon to
 /// its 1024 fds; fences were answered `invalid`, timed out, or their backend could not start.

@@ -3,11 +3,10 @@
 
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 
 use gfs2_fence_protocol::Action;
 
-use crate::common::{daemon, free_port, metric, scrape, spool, start, DRAIN, PATIENCE};
+use crate::common::{daemon, free_port, metric, scrape, spool, start, Hog, DRAIN, PATIENCE};
 
 /// Regression: a RESPONSE_DIR renamed and recreated while the daemon ran went unnoticed; the
 /// daemon kept writing into the old directory where nobody reads.
@@ -31,33 +30,18 @@ const UID: u32 = 61_234;
 
 /// Holds every inotify instance `UID` may have (fs.inotify.max_user_instances is per user)
 /// until killed.
-struct Exhauster(Child);
+struct Exhauster {
+    _hog: Hog,
+}
 
 impl Exhauster {
     fn start() -> Exhauster {
         let script = "import ctypes,sys\nl=ctypes.CDLL(None)\nn=0\n\
                       while l.inotify_init1(0)>=0: n+=1\nprint(n,flush=True)\nsys.stdin.read()\n";
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-c", script])
-            .uid(UID)
-            .gid(UID)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        let out = child.stdout.as_mut().expect("stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("read");
-        let held: u32 = line.trim().parse().expect("count");
+        let (hog, line) = Hog::start(script, &[], UID);
+        let held: u32 = line.parse().expect("count");
         assert!(held > 0, "the exhauster got no instance at all");
-        Exhauster(child)
-    }
-}
-
-impl Drop for Exhauster {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        Exhauster { _hog: hog }
     }
 }
 
