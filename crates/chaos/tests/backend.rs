@@ -15,7 +15,14 @@ fn a_run_stopped_with_sigterm_records_its_end_as_terminated() {
         .arg("backend")
         .arg("--run-log")
         .arg(&log)
-        .args(["--min-ms", "60000", "--max-ms", "60001", "--fail-permille", "0"])
+        .args([
+            "--min-ms",
+            "60000",
+            "--max-ms",
+            "60001",
+            "--fail-permille",
+            "0",
+        ])
         .args(["node-01", "on", "req-1"])
         .stdin(Stdio::null())
         .spawn()
@@ -28,7 +35,11 @@ fn a_run_stopped_with_sigterm_records_its_end_as_terminated() {
     let pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
     let status = child.wait().expect("reap");
-    assert_eq!(status.code(), Some(gfs2_chaos::backend::TERMINATED), "{status:?}");
+    assert_eq!(
+        status.code(),
+        Some(gfs2_chaos::backend::TERMINATED),
+        "{status:?}"
+    );
     let text = std::fs::read_to_string(&log).expect("the run log");
     let ends: Vec<RunLine> = text
         .lines()

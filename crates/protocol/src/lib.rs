@@ -31,7 +31,9 @@ pub mod trust;
 
 pub use action::{Action, ParseActionError};
 pub use discovery::{FoundFilesystem, Gfs2Discovery, SourceFailure};
-pub use heartbeat::{Heartbeat, HEARTBEAT_FILE, PROBE_FILE};
+pub use heartbeat::{
+    Health, Heartbeat, LevelHealth, NodeHealth, ProbeStatus, HEARTBEAT_FILE, PROBE_FILE,
+};
 pub use host::hostname;
 pub use lock::{LockHolder, LockState, ResponderLock, LOCK_FILE};
 pub use naming::{FileNaming, InvalidSpoolName, SpoolName};

@@ -85,6 +85,26 @@ impl BackendOutcome {
 /// The future a backend returns.
 pub type FenceFuture<'a> = Pin<Box<dyn Future<Output = BackendOutcome> + Send + 'a>>;
 
+/// What the health checker asks a backend: can it reach `node`'s power controller now? A probe
+/// reads state only (`chassis power status`, `PowerState`, the agent's `status`); it never
+/// changes one.
+#[derive(Debug, Clone)]
+pub struct ProbeJob {
+    pub node: NodeName,
+    /// The probe gives up by then (the `[health]` timeout, never more than the backend's own).
+    pub deadline: SystemTime,
+}
+
+/// What a probe found; `message` is one line without secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    pub status: gfs2_fence_protocol::ProbeStatus,
+    pub message: String,
+}
+
+/// The future a probe returns.
+pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>>;
+
 /// A way to fence a node.
 pub trait Backend: Send + Sync + std::fmt::Debug {
     /// The backend type as written in the configuration (`fence-agent`, `ipmitool`, ...).
@@ -98,6 +118,17 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// the response, so that no agent takes a simulated success for a fence.
     fn simulated(&self) -> bool {
         false
+    }
+    /// Reads the node's power state without changing it (issue 12). A backend that has no way
+    /// to do so reports `Unprobed`.
+    fn probe<'a>(&'a self, job: &'a ProbeJob) -> ProbeFuture<'a> {
+        let _ = job;
+        Box::pin(async {
+            ProbeOutcome {
+                status: gfs2_fence_protocol::ProbeStatus::Unprobed,
+                message: "this backend cannot be probed".to_owned(),
+            }
+        })
     }
 }
 

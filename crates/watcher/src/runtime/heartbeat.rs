@@ -22,6 +22,8 @@ pub fn write(dir: &SpoolDir, interval_secs: u64) -> Result<(), SpoolError> {
         host: gfs2_fence_protocol::hostname(),
         started: Timestamp::now(),
         interval_secs,
+        simulated_routes: 0,
+        health: None,
     };
     let tmp = format!("{HEARTBEAT_FILE}.tmp");
     let err = |e: std::io::Error| SpoolError::Write {
