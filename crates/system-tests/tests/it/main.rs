@@ -18,4 +18,5 @@ mod hostile_names;
 mod hostile_requests;
 mod hostile_responses;
 mod hostile_spool;
+mod monitor;
 mod peers_backends;
