@@ -20,3 +20,4 @@ mod hostile_responses;
 mod hostile_spool;
 mod monitor;
 mod peers_backends;
+mod simulation;

@@ -90,6 +90,30 @@ impl Routes {
         Ok(self)
     }
 
+    /// Every route (a level of an entry) that fences through a simulated backend, described as
+    /// `topology[0] level 1 (simulate) for "*"`, in order. A success there fences nothing:
+    /// the daemon warns, counts them in a gauge and in the heartbeat.
+    pub fn simulated(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (i, (patterns, levels)) in self.entries.iter().enumerate() {
+            let nodes: Vec<String> = patterns
+                .iter()
+                .map(|p| format!("{:?}", p.as_str()))
+                .collect();
+            for (j, level) in levels.iter().enumerate() {
+                if level.backend.simulated() {
+                    found.push(format!(
+                        "topology[{i}] level {} ({}) for {}",
+                        j + 1,
+                        level.name,
+                        nodes.join(", ")
+                    ));
+                }
+            }
+        }
+        found
+    }
+
     /// The levels that fence `node`, or `None` when no entry matches it.
     pub fn route(&self, node: &NodeName) -> Option<&[Level]> {
         self.entries
@@ -211,6 +235,35 @@ mod tests {
             duration_ms: 1,
             simulated: false,
         }
+    }
+
+    fn level_of(name: &str, table: &str) -> Level {
+        let config: crate::backend::BackendConfig = toml::from_str(table).expect("a table");
+        Level {
+            name: name.into(),
+            backend: config.build(name).expect("builds"),
+        }
+    }
+
+    #[test]
+    fn simulated_routes_are_each_level_that_fences_through_the_simulation() {
+        let real = || level_of("ipmi", "type = \"command\"\nargv = [\"/bin/true\"]");
+        let sim = || level_of("sim", "type = \"simulate\"");
+        let none = Routes::default()
+            .with_route(&["*"], vec![real()])
+            .expect("route");
+        assert!(none.simulated().is_empty());
+        let some = Routes::default()
+            .with_route(&["cn-*", "gpu-*"], vec![real(), sim()])
+            .and_then(|r| r.with_route(&["*"], vec![sim()]))
+            .expect("routes");
+        assert_eq!(
+            some.simulated(),
+            [
+                "topology[0] level 2 (sim) for \"cn-*\", \"gpu-*\"",
+                "topology[1] level 1 (sim) for \"*\"",
+            ]
+        );
     }
 
     #[test]
