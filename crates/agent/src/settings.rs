@@ -12,7 +12,7 @@ use gfs2_fence_protocol::{FileNaming, NodeName};
 
 pub use crate::actions::AgentAction;
 use crate::actions::{self, ActionSpec};
-pub use crate::monitor::BackendHealth;
+pub use crate::heartbeat::BackendHealth;
 use crate::options::{key, parse_bool, OptSpec};
 use crate::parse::RawOptions;
 use crate::text::quoted;

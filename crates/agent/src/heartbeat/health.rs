@@ -1,4 +1,4 @@
-//! What `monitor` makes of the backend health in the responder's heartbeat (issue 12).
+//! What `monitor` (and `gfs2-fencing check`) make of the backend health in the responder's heartbeat (issue 12).
 //!
 //! The daemon probes every level of every node it serves without changing a power state and
 //! writes the last results into the heartbeat; here they become a verdict: a node that no level
