@@ -136,11 +136,17 @@ fn report_health(hb: &Heartbeat) -> bool {
     let result = match verdict.failure {
         Some(f) => Err(f.strip_prefix("backend health: ").unwrap_or(&f).to_owned()),
         None => Ok(format!(
-            "{} nodes, {levels} levels probed, {down} down; every node can be fenced by a level",
-            health.nodes.len()
+            "{}, {} probed, {down} down; every node can be fenced by a level",
+            count(health.nodes.len(), "node"),
+            count(levels, "level")
         )),
     };
     report(what, result)
+}
+
+/// `1 node`, `2 nodes`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Who holds the one-responder-per-spool lock (asked of the kernel, never taken).

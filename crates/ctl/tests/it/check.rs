@@ -118,7 +118,7 @@ fn check_reports_unfenceable_nodes_and_levels_down() {
     );
     let l = line(&sb, &[], "backend health");
     assert!(
-        l.starts_with("OK   backend health: 1 nodes, 2 levels probed, 1 down"),
+        l.starts_with("OK   backend health: 1 node, 2 levels probed, 1 down"),
         "{l}"
     );
     heartbeat(&sb, 10, 0, health(vec![degraded, dead]), 0);
