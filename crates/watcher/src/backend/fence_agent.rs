@@ -14,7 +14,7 @@
 //! verify = false                   # true: confirm off with action=status (exit 2)
 //! timeout_secs = 60
 //! env = { REQUESTS_CA_BUNDLE = "/etc/gfs2-fencing/bmc-ca.pem" }
-//! secret_files = { password = "/etc/gfs2-fencing/bmc.pw" }   # not world-readable
+//! secret_files = { password = "/etc/gfs2-fencing/bmc.pw" }   # mode 0600 or 0400
 //! [backends.ipmi.params]           # key=value lines; {node} = the node name
 //! ip = "{node}-bmc"
 //! username = "fence"
@@ -50,7 +50,7 @@ pub struct FenceAgentConfig {
     /// Agent parameters; string values may use `{node}`.
     #[serde(default)]
     pub params: BTreeMap<String, ParamValue>,
-    /// Parameter name -> file holding its value (read at fence time, never world-readable).
+    /// Parameter name -> file holding its value (mode 0600 or 0400, checked at build, read at fence time).
     #[serde(default)]
     pub secret_files: BTreeMap<String, PathBuf>,
     /// Per-node parameter overrides.

@@ -17,6 +17,7 @@ mod backend_command;
 mod backend_fence_agent;
 mod backend_ipmi;
 mod backlog;
+mod check_config;
 mod clock_skew;
 mod concurrency;
 mod crash;

@@ -201,7 +201,7 @@ fn a_password_file_others_can_read_is_refused() {
         .expect_err("world-readable")
         .to_string();
     assert!(
-        err.contains("password_file") && err.contains("0644") && err.contains("chmod o-rwx"),
+        err.contains("password_file") && err.contains("0644") && err.contains("chmod 0600"),
         "{err}"
     );
     assert!(!err.contains(PASSWORD), "{err}");
