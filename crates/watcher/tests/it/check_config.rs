@@ -76,3 +76,22 @@ fn check_config_refuses_a_secret_file_owned_by_another_user() {
         "{err}"
     );
 }
+
+/// Regression (issue 12): `unknown field verfy` was reported at `[backends.ipmi]`, on several
+/// lines. Now: the key's own line and column, one line, and the key it was probably meant to be.
+#[test]
+fn check_config_reports_a_misspelt_key_at_its_line_with_a_suggestion() {
+    let spool = common::spool();
+    let text = "[backends.ipmi]\ntype = \"fence-agent\"\nagent = \"fence_ipmilan\"\nverfy = true\n\
+                [[topology]]\nnodes = [\"*\"]\nlevels = [\"ipmi\"]\n";
+    let cfg = spool.config(text);
+    let (ok, _, err) = check(&spool, text);
+    assert!(!ok);
+    assert_eq!(
+        err,
+        format!(
+            "fence_watcher: {}:4:1: unknown key verfy in [backends.ipmi]; did you mean verify?\n",
+            cfg.display()
+        )
+    );
+}
