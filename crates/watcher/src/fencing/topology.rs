@@ -136,6 +136,9 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
             );
         }
         metrics.backend_run(&level.name, outcome.success);
+        if !outcome.success {
+            warn_level_failed(job, i + 1, &level.name, &outcome.message);
+        }
         results.push(LevelResult {
             level: i as u32 + 1,
             backend: level.name.clone(),
@@ -149,6 +152,20 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
         }
     }
     summarize(job, results, started.elapsed())
+}
+
+/// Every failed level is a WARN with its error, even when a later level saves the fence: a
+/// dead BMC must not hide behind a working PDU until the day the PDU fails too (issue 12).
+fn warn_level_failed(job: &FenceJob, level: usize, backend: &str, error: &str) {
+    let (action, node) = (job.action, &job.node);
+    tracing::warn!(
+        request_id = %job.request_id,
+        node = %node,
+        action = action.as_str(),
+        level,
+        backend,
+        "{action} of {node}: level {level} ({backend}) failed: {error}"
+    );
 }
 
 /// The result of a level the deadline kept from starting: a failure, with both times.

@@ -22,6 +22,7 @@ mod clock_skew;
 mod concurrency;
 mod crash;
 mod fd_budget;
+mod fence_logs;
 mod flood_bench;
 mod levels_deadline;
 mod lifecycle;
