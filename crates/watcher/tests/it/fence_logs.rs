@@ -61,3 +61,69 @@ fn a_failed_level_is_a_warning_and_a_failed_fence_an_error() {
         "a failed fence is an ERROR with the error:\n{log}"
     );
 }
+
+/// The value of `field` in a journal entry, as text.
+fn field<'a>(entry: &'a serde_json::Value, name: &str) -> &'a str {
+    entry.get(name).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+/// Regression (issue 12): under journald the daemon's text lines all had the same priority, so
+/// `journalctl -p err` found no failed fence. When `JOURNAL_STREAM` names its stderr (as
+/// systemd sets it for `StandardError=journal`), the daemon logs through journald's native
+/// protocol: a failed fence at priority 3 (err), a failed level at 4 (warning), with NODE,
+/// ACTION, REQUEST_ID and OUTCOME as fields. Real systemd-journald, read with journalctl.
+#[test]
+fn under_journald_a_failed_fence_is_found_by_priority_and_fields() {
+    let test = "under_journald_a_failed_fence_is_found_by_priority_and_fields";
+    if !system_tests::peers::require(test, &system_tests::journal::available()) {
+        return;
+    }
+    let journal = system_tests::journal::Journal::start();
+    let spool = common::spool();
+    let cfg = spool.config(
+        "[backends.bmc]\ntype = \"command\"\n\
+         argv = [\"/bin/sh\", \"-c\", \"echo BMC does not answer >&2; exit 1\"]\n\
+         [[topology]]\nnodes = [\"*\"]\nlevels = [\"bmc\"]\n",
+    );
+    // stderr is the daemon's log file: JOURNAL_STREAM names it, as systemd names its stream.
+    let inner = common::daemon(&spool)
+        .args(["--config", cfg.to_str().expect("utf-8")])
+        .command();
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/2) exec \"$@\"")
+        .arg("sh")
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let d = common::daemon(&spool).start_command(cmd);
+    let (name, req) = spool.request("cn-7", Action::Reboot, Duration::from_secs(30));
+    assert!(!spool.wait_response(name.as_str()).success);
+    let id = format!("REQUEST_ID={}", req.request_id);
+    let errors = journal.wait_entries(Some("err"), &[id.clone()], 1);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = &errors[0];
+    assert_eq!(field(e, "PRIORITY"), "3", "{e}");
+    assert_eq!(field(e, "NODE"), "cn-7", "{e}");
+    assert_eq!(field(e, "ACTION"), "reboot", "{e}");
+    assert_eq!(field(e, "OUTCOME"), "failed", "{e}");
+    assert_eq!(field(e, "SYSLOG_IDENTIFIER"), "fence_watcher", "{e}");
+    assert!(field(e, "MESSAGE").contains("fence decision"), "{e}");
+    assert_eq!(field(e, "_PID"), d.pid().to_string(), "{e}");
+    let warnings = journal.wait_entries(Some("warning"), &[id, "BACKEND=bmc".into()], 2);
+    let level = warnings
+        .iter()
+        .find(|w| field(w, "PRIORITY") == "4")
+        .unwrap_or_else(|| panic!("no warning of the failed level: {warnings:?}"));
+    assert!(
+        field(level, "MESSAGE").contains("BMC does not answer"),
+        "{level}"
+    );
+    // Nothing of it went to stderr as text: the journal has it, with its priority.
+    assert!(!d.log_text().contains("fence decision"), "{}", d.log_text());
+}
