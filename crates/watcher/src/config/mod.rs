@@ -21,6 +21,7 @@ pub use cli::{Cli, LogFormat};
 
 pub mod cli;
 pub mod fds;
+pub mod lint;
 mod locate;
 mod validate;
 

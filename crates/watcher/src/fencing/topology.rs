@@ -46,8 +46,13 @@ pub struct RunResult {
 }
 
 impl Routes {
-    /// Builds every backend of the configuration (each once, shared between routes).
+    /// Builds every backend of the configuration (each once, shared between routes), and logs
+    /// at WARN what in it is probably not meant ([`crate::config::lint`]): at every start and
+    /// reload, and in `--check-config`'s output.
     pub fn build(cfg: &Config) -> Result<Routes, BackendBuildError> {
+        for warning in crate::config::lint::warnings(cfg) {
+            tracing::warn!("{warning}");
+        }
         let mut built: HashMap<&str, Arc<dyn Backend>> = HashMap::new();
         for (name, bc) in &cfg.backends {
             built.insert(name, bc.build(name)?);

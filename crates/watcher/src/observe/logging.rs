@@ -45,6 +45,52 @@ pub fn init(format: LogFormat) {
     text(filter(), format, on_journal);
 }
 
+/// For `--check-config`: its warnings on stderr as `fence_watcher: warning: ...` lines (the
+/// ones the daemon logs at start), nothing below WARN.
+pub fn init_check() {
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .event_format(CheckFormat)
+        .try_init();
+}
+
+/// `fence_watcher: warning: MESSAGE`, the message only (the fields repeat what it says).
+struct CheckFormat;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for CheckFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            _ => "note",
+        };
+        writeln!(writer, "fence_watcher: {level}: {}", message.0)
+    }
+}
+
+/// Collects an event's `message` field.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
 /// Text or JSON lines on stderr; without timestamps when journald captures them.
 fn text(filter: EnvFilter, format: LogFormat, captured: bool) {
     let builder = tracing_subscriber::fmt()

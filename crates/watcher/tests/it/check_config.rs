@@ -17,6 +17,19 @@ fn check(spool: &Spool, text: &str) -> (bool, String, String) {
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
+/// `--check-config` on `text` with no directory flags or variables: the file's `[spool]`
+/// counts.
+fn check_file_alone(spool: &Spool, text: &str) -> (bool, String) {
+    let cfg = spool.config(text);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fence_watcher"))
+        .args(["--config", cfg.to_str().expect("utf-8"), "--check-config"])
+        .env_clear()
+        .output()
+        .expect("run fence_watcher");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), err)
+}
+
 /// An `ipmitool` backend and a `fence-agent` backend reading `secret`.
 fn two_backends(secret: &std::path::Path) -> String {
     let s = secret.display();
@@ -94,4 +107,94 @@ fn check_config_reports_a_misspelt_key_at_its_line_with_a_suggestion() {
             cfg.display()
         )
     );
+}
+
+/// Regression (issue 12): `--check-config` accepted a parameter fence_ipmilan does not declare
+/// (fencing.py ignores it with a warning nobody reads, so the fence fails for want of an
+/// address) and a value of the wrong type. The real agent's metadata decides.
+#[test]
+fn check_config_refuses_what_the_fence_agent_does_not_declare_or_type() {
+    let agent = system_tests::peers::installed("/usr/sbin/fence_ipmilan");
+    let test = "check_config_refuses_what_the_fence_agent_does_not_declare_or_type";
+    if !system_tests::peers::require(test, &[agent]) {
+        return;
+    }
+    let spool = common::spool();
+    let secret = spool.write("bmc.pw", "s3cret\n", 0o600);
+    let table = |params: &str| {
+        format!(
+            "[backends.ipmi]\ntype = \"fence-agent\"\nagent = \"fence_ipmilan\"\n\
+             secret_files = {{ password = \"{}\" }}\n[backends.ipmi.params]\n{params}\n\
+             [[topology]]\nnodes = [\"*\"]\nlevels = [\"ipmi\"]\n",
+            secret.display()
+        )
+    };
+    let good = "ip = \"{node}-bmc\"\nusername = \"fence\"\nlanplus = true\npower_wait = 4\n\
+                method = \"cycle\"";
+    let (ok, out, err) = check(&spool, &table(good));
+    assert!(ok && out.contains("is valid"), "{err}");
+    let bad = "ipadress = \"{node}-bmc\"\nusername = \"fence\"\nlanplus = \"maybe\"\n\
+               power_wait = 2.5\nmethod = \"twice\"";
+    let (ok, _, err) = check(&spool, &table(bad));
+    assert!(!ok, "accepted: {err}");
+    for want in [
+        "fence_watcher: backend ipmi: params.ipadress: fence_ipmilan has no parameter ipadress; \
+         did you mean ip or ipaddr?",
+        "fence_watcher: backend ipmi: params.lanplus = \"maybe\": fence_ipmilan's lanplus must \
+         be a boolean",
+        "params.power_wait = 2.5: fence_ipmilan's power_wait must be a whole number of seconds",
+        "params.method = \"twice\": fence_ipmilan's method must be one of onoff, cycle",
+    ] {
+        assert!(err.contains(want), "{want}\nnot in:\n{err}");
+    }
+}
+
+/// An agent that prints no metadata (a site script) is not checked, and says so.
+#[test]
+fn check_config_says_when_an_agent_gives_no_metadata() {
+    let spool = common::spool();
+    let script = spool.write("fence_site", "#!/bin/sh\nexit 1\n", 0o755);
+    let text = format!(
+        "[backends.site]\ntype = \"fence-agent\"\nagent = \"{}\"\n[backends.site.params]\n\
+         anything = 1\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"site\"]\n",
+        script.display()
+    );
+    let (ok, _, err) = check(&spool, &text);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("fence_watcher: warning: the parameters for")
+            && err.contains("-o metadata failed (exit 1)"),
+        "{err}"
+    );
+}
+
+/// Regression (issue 12): a valid configuration that misroutes passed `--check-config` without
+/// a word: an entry after a `*` routes nothing, a pattern or a level given twice, a relative
+/// spool path, certificates not verified. Each is a warning (exit 0), naming the key.
+#[test]
+fn check_config_warns_on_shadowed_routes_duplicates_relative_paths_and_insecure() {
+    let spool = common::spool();
+    let secret = spool.write("bmc.pw", "s3cret\n", 0o600);
+    let text = format!(
+        "[spool]\nrequest_dir = \"spool/requests\"\nresponse_dir = \"{}\"\n\
+         [backends.a]\ntype = \"simulate\"\n[backends.b]\ntype = \"simulate\"\n\
+         [backends.rf]\ntype = \"redfish\"\nhost = \"{{node}}-bmc\"\nusername = \"u\"\n\
+         password_file = \"{}\"\ninsecure = true\n\
+         [[topology]]\nnodes = [\"cn-1\", \"*\"]\nlevels = [\"a\", \"b\", \"a\"]\n\
+         [[topology]]\nnodes = [\"cn-[0-9]*\"]\nlevels = [\"rf\"]\n\
+         [[topology]]\nnodes = [\"cn-1\"]\nlevels = [\"b\"]\n",
+        spool.responses.display(),
+        secret.display()
+    );
+    let (ok, err) = check_file_alone(&spool, &text);
+    assert!(ok, "{err}");
+    for want in [
+        "fence_watcher: warning: spool.request_dir \"spool/requests\" is a relative path",
+        "fence_watcher: warning: topology[0].levels names backend \"a\" twice",
+        "fence_watcher: warning: topology[1].nodes \"cn-[0-9]*\" is shadowed by topology[0]'s \"*\"",
+        "fence_watcher: warning: topology[2].nodes \"cn-1\": the same pattern is in topology[0]",
+        "fence_watcher: warning: redfish backend rf: insecure = true",
+    ] {
+        assert!(err.contains(want), "{want}\nnot in:\n{err}");
+    }
 }
