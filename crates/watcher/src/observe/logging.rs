@@ -20,8 +20,7 @@ const IDENTIFIER: &str = "fence_watcher";
 pub fn init(format: LogFormat) {
     let journal = std::env::var_os("JOURNAL_STREAM");
     let stderr = rustix::fs::fstat(std::io::stderr()).ok();
-    let on_journal =
-        stderr.is_some_and(|st| stream_is(journal.as_deref(), st.st_dev as u64, st.st_ino as u64));
+    let on_journal = stderr.is_some_and(|st| stream_is(journal.as_deref(), st.st_dev, st.st_ino));
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if format == LogFormat::Text && on_journal {
         match tracing_journald::layer() {

@@ -105,7 +105,7 @@ fn under_journald_a_failed_fence_is_found_by_priority_and_fields() {
     let (name, req) = spool.request("cn-7", Action::Reboot, Duration::from_secs(30));
     assert!(!spool.wait_response(name.as_str()).success);
     let id = format!("REQUEST_ID={}", req.request_id);
-    let errors = journal.wait_entries(Some("err"), &[id.clone()], 1);
+    let errors = journal.wait_entries(Some("err"), std::slice::from_ref(&id), 1);
     assert_eq!(errors.len(), 1, "{errors:?}");
     let e = &errors[0];
     assert_eq!(field(e, "PRIORITY"), "3", "{e}");
