@@ -105,15 +105,14 @@ fn descend(
     match v.get_ref() {
         DeValue::Table(t) => walk(t, path, key, out),
         DeValue::Array(items) => {
+            // An item is named by the array's key and its index: `topology[1]`.
+            let name = path.pop().unwrap_or_default();
             for (i, item) in items.iter().enumerate() {
-                if let Some(last) = path.last_mut() {
-                    last.push_str(&format!("[{i}]"));
-                }
+                path.push(format!("{name}[{i}]"));
                 descend(item, path, key, out);
-                if let Some(last) = path.last_mut() {
-                    last.truncate(last.rfind('[').unwrap_or(last.len()));
-                }
+                path.pop();
             }
+            path.push(name);
         }
         _ => {}
     }
