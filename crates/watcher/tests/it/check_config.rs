@@ -198,3 +198,21 @@ fn check_config_warns_on_shadowed_routes_duplicates_relative_paths_and_insecure(
         assert!(err.contains(want), "{want}\nnot in:\n{err}");
     }
 }
+
+/// The same warnings are logged at start (and at every reload: the routes are built the same
+/// way), for a daemon nobody checked first.
+#[test]
+fn a_shadowed_route_is_warned_at_start() {
+    let spool = common::spool();
+    let cfg = spool.config(
+        "[backends.a]\ntype = \"simulate\"\n[[topology]]\nnodes = [\"*\"]\nlevels = [\"a\"]\n\
+         [[topology]]\nnodes = [\"cn-1\"]\nlevels = [\"a\"]\n",
+    );
+    let d = common::start(&spool, &["--config", cfg.to_str().expect("utf-8")]);
+    let log = d.log_text();
+    assert!(
+        log.lines().any(|l| l.contains("WARN")
+            && l.contains("topology[1].nodes \"cn-1\" is shadowed by topology[0]'s \"*\"")),
+        "{log}"
+    );
+}
