@@ -21,6 +21,8 @@ pub use cli::{Cli, LogFormat};
 
 pub mod cli;
 pub mod fds;
+pub mod lint;
+mod locate;
 mod validate;
 
 /// Where the configuration lives unless `--config` says otherwise.
@@ -149,8 +151,14 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("configuration {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// `FILE:LINE:COL: message`, at the offending key (`locate.rs`).
+    #[error("{}{}: {message}", path.display(), at.map_or(String::new(), |(l, c)| format!(":{l}:{c}")))]
+    Parse {
+        path: PathBuf,
+        /// Line and column, 1-based.
+        at: Option<(usize, usize)>,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -201,10 +209,7 @@ fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        message: one_line(&e.to_string()),
-    })
+    toml::from_str(text).map_err(|e| locate::parse_error(path, text, &e))
 }
 
 /// The TOML error quotes the offending line of the file: the message goes to the journal as one

@@ -46,8 +46,13 @@ pub struct RunResult {
 }
 
 impl Routes {
-    /// Builds every backend of the configuration (each once, shared between routes).
+    /// Builds every backend of the configuration (each once, shared between routes), and logs
+    /// at WARN what in it is probably not meant ([`crate::config::lint`]): at every start and
+    /// reload, and in `--check-config`'s output.
     pub fn build(cfg: &Config) -> Result<Routes, BackendBuildError> {
+        for warning in crate::config::lint::warnings(cfg) {
+            tracing::warn!("{warning}");
+        }
         let mut built: HashMap<&str, Arc<dyn Backend>> = HashMap::new();
         for (name, bc) in &cfg.backends {
             built.insert(name, bc.build(name)?);
@@ -160,6 +165,9 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
             );
         }
         metrics.backend_run(&level.name, outcome.success);
+        if !outcome.success {
+            warn_level_failed(job, i + 1, &level.name, &outcome.message);
+        }
         results.push(LevelResult {
             level: i as u32 + 1,
             backend: level.name.clone(),
@@ -173,6 +181,20 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
         }
     }
     summarize(job, results, started.elapsed())
+}
+
+/// Every failed level is a WARN with its error, even when a later level saves the fence: a
+/// dead BMC must not hide behind a working PDU until the day the PDU fails too (issue 12).
+fn warn_level_failed(job: &FenceJob, level: usize, backend: &str, error: &str) {
+    let (action, node) = (job.action, &job.node);
+    tracing::warn!(
+        request_id = %job.request_id,
+        node = %node,
+        action = action.as_str(),
+        level,
+        backend,
+        "{action} of {node}: level {level} ({backend}) failed: {error}"
+    );
 }
 
 /// The result of a level the deadline kept from starting: a failure, with both times.
