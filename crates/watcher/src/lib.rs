@@ -5,8 +5,8 @@
 //!
 //! The layers, lowest first (each uses only those before it): `backend` (the ways to fence),
 //! `config` (command line and file into a validated configuration), `observe` (metrics, logs),
-//! `fencing` (scheduling, topology, after-fence), `requests` (the claim protocol), `runtime`
-//! (start-up, event loop, signals).
+//! `fencing` (scheduling, topology, after-fence), `health` (the backend probes), `requests` (the
+//! claim protocol), `runtime` (start-up, event loop, signals).
 //!
 //! The binary (`src/main.rs`) only parses the command line and calls [`run`]; everything else,
 //! `--check-config` included, is this library, so tests and fuzz targets use the same code.
@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod config;
 pub mod fencing;
+pub mod health;
 pub mod observe;
 pub mod requests;
 pub mod runtime;
@@ -51,8 +52,13 @@ pub fn run(cli: config::Cli) -> ExitCode {
     runtime.block_on(runtime::run(cfg, cli))
 }
 
-/// `--check-config`: validates the configuration and builds every backend, without starting.
+/// `--check-config`: validates the configuration, builds every backend and reads the nodes the
+/// health probes would probe, without starting.
 async fn check(cfg: &config::Config) -> ExitCode {
+    if let Err(e) = cfg.health.targets() {
+        eprintln!("fence_watcher: health.corosync_conf: {e}");
+        return ExitCode::FAILURE;
+    }
     match fencing::Routes::build(cfg) {
         Ok(_) => {
             let file = cfg

@@ -21,7 +21,10 @@ pub use cli::{Cli, LogFormat};
 
 pub mod cli;
 pub mod fds;
+pub mod health;
 mod validate;
+
+pub use health::HealthConfig;
 
 /// Where the configuration lives unless `--config` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/gfs2-fencing/fence-watcher.toml";
@@ -37,6 +40,7 @@ pub struct Config {
     pub after_fence: Option<AfterFenceConfig>,
     pub backends: BTreeMap<String, BackendConfig>,
     pub topology: Vec<TopologyEntry>,
+    pub health: HealthConfig,
     /// The file read, if any (for messages).
     pub file: Option<PathBuf>,
 }
@@ -54,6 +58,8 @@ struct FileConfig {
     backends: BTreeMap<String, BackendConfig>,
     #[serde(default)]
     topology: Vec<TopologyEntry>,
+    #[serde(default)]
+    health: HealthConfig,
 }
 
 /// `[spool]`
@@ -171,6 +177,7 @@ pub fn load(cli: &Cli, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config,
         after_fence: parsed.after_fence,
         backends: parsed.backends,
         topology: parsed.topology,
+        health: parsed.health,
         file,
     };
     if let Some(dir) = dirs::REQUEST_DIR.from_env(env) {

@@ -90,6 +90,13 @@ impl Routes {
         Ok(self)
     }
 
+    /// How many levels of all the entries fence through a backend that only pretends
+    /// (`simulate`): the heartbeat says it, so that no monitor takes them for fencing.
+    pub fn simulated_levels(&self) -> u32 {
+        let levels = self.entries.iter().flat_map(|(_, levels)| levels);
+        levels.filter(|l| l.backend.simulated()).count() as u32
+    }
+
     /// The levels that fence `node`, or `None` when no entry matches it.
     pub fn route(&self, node: &NodeName) -> Option<&[Level]> {
         self.entries

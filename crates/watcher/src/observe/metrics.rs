@@ -15,6 +15,7 @@
 //! | `fence_watcher_recovered_requests_total` | counter | claimed requests of unknown outcome re-run after a restart |
 //! | `fence_watcher_after_fence_failures_total` | counter | after-fence commands that failed |
 //! | `fence_watcher_config_reloads_total{result}` | counter | SIGHUP reloads, `ok` or `refused` |
+//! | `fence_watcher_backend_up`, `..._last_probe_timestamp_seconds`, `..._probe_duration_seconds` | | the health probes: see [`super::probes`] |
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -49,6 +50,8 @@ pub struct Metrics {
     after_fence_failures: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_refused: AtomicU64,
+    /// The health probes' metrics (`observe/probes.rs`).
+    pub probes: super::probes::ProbeMetrics,
 }
 
 /// Keeps `fence_watcher_in_flight` raised while it lives.
@@ -261,6 +264,7 @@ impl Metrics {
             "fence_watcher_config_reloads_total{{result=\"refused\"}} {}",
             self.reloads_refused.load(Relaxed)
         );
+        self.probes.render(o, esc);
         out
     }
 
@@ -343,6 +347,7 @@ mod tests {
             include_str!("../fencing/schedule.rs"),
             include_str!("../fencing/topology.rs"),
             include_str!("../fencing/after_fence.rs"),
+            include_str!("../health/round.rs"),
         ]
         .concat();
         for method in [
@@ -358,6 +363,8 @@ mod tests {
             ".recovered(",
             ".after_fence_failed(",
             ".reload(",
+            "probes.probed(",
+            "probes.round(",
         ] {
             assert!(sources.contains(method), "no caller of Metrics{method}");
         }
