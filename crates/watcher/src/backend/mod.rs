@@ -103,6 +103,9 @@ impl ProbeJob {
             .deadline
             .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO);
+        // To the next millisecond: a limit read back from a deadline is a hair short of the
+        // round number it was made from, and messages name it.
+        let left = Duration::from_millis(left.as_micros().div_ceil(1000) as u64);
         timeout.min(left)
     }
 }

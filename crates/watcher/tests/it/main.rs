@@ -22,6 +22,7 @@ mod concurrency;
 mod crash;
 mod fd_budget;
 mod flood_bench;
+mod health;
 mod levels_deadline;
 mod lifecycle;
 mod one_responder;

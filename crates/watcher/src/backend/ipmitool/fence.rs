@@ -24,6 +24,8 @@ struct Session<'a> {
     secrets: Vec<Secret>,
     what: String,
     deadline: Instant,
+    /// Named when the deadline expires.
+    limit: Duration,
 }
 
 impl Ipmitool {
@@ -62,15 +64,18 @@ impl Ipmitool {
             secrets,
             what,
             deadline: Instant::now() + limit,
+            limit,
         })
     }
 
     async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
         let limit = job.limit(self.timeout);
-        let s = match self.session(job.node.as_str(), job.action.as_str(), limit) {
+        let mut s = match self.session(job.node.as_str(), job.action.as_str(), limit) {
             Ok(s) => s,
             Err(e) => return BackendOutcome::failed(e),
         };
+        // A fence's messages name the backend's timeout, as they always have.
+        s.limit = self.timeout;
         let result = match job.action {
             Action::Off => s.power("off", "off").await,
             Action::On => s.power("on", "on").await,
@@ -107,7 +112,7 @@ impl Session<'_> {
         if ok {
             return Ok(line.unwrap_or_default());
         }
-        let status = run.describe(&b.program, b.timeout);
+        let status = run.describe(&b.program, self.limit);
         Err(match line {
             Some(line) => format!("power {sub}: {status}: {line}"),
             None => format!("power {sub}: {status}"),
