@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use gfs2_fence_protocol::{LevelHealth, NodeName, Timestamp};
 
+use crate::backend::support::process;
 use crate::backend::{ProbeJob, ProbeOutcome};
 use crate::fencing::Level;
 
@@ -25,7 +26,9 @@ pub async fn probe_level(
         deadline: SystemTime::now() + limit,
     };
     let started = Instant::now();
-    let outcome = tokio::time::timeout(limit + PROBE_GRACE, level.backend.probe(&job))
+    // The probe's children run at the lowest CPU priority: a fence's go first.
+    let probe = process::background(level.backend.probe(&job));
+    let outcome = tokio::time::timeout(limit + PROBE_GRACE, probe)
         .await
         .unwrap_or_else(|_| {
             ProbeOutcome::down(format!(
