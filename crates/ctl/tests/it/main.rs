@@ -2,5 +2,6 @@
 //! directories the tests write, checking its exit status and exactly what it prints.
 
 mod common;
+mod probe;
 mod records;
 mod unfence;
