@@ -1,7 +1,7 @@
 //! One probe round: every level of every target node, at most `max_concurrent` probes at once,
 //! then the results into the board, the metrics and (on a change of state) the log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use gfs2_fence_protocol::{Health, LevelHealth, NodeHealth, NodeName, ProbeStatus};
@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::probe::probe_level;
 use crate::config::HealthConfig;
-use crate::fencing::Routing;
+use crate::fencing::{Level, Routes, Routing};
 use crate::observe::probes::ProbeSample;
 use crate::observe::Metrics;
 
@@ -23,6 +23,8 @@ type LevelKey = (String, u32, String);
 pub struct Memory {
     states: HashMap<LevelKey, ProbeStatus>,
     target_error: Option<String>,
+    /// Nodes found without a route, said once each.
+    unrouted: HashSet<NodeName>,
 }
 
 /// Runs one round and returns its results.
@@ -39,11 +41,7 @@ pub async fn run(
     let mut probes = JoinSet::new();
     let mut nodes = Vec::with_capacity(targets.len());
     for (n, node) in targets.into_iter().enumerate() {
-        let levels = routes.route(&node).map(<[_]>::to_vec).unwrap_or_default();
-        if levels.is_empty() {
-            tracing::debug!(node = %node, "no topology entry matches {node}: nothing to probe");
-        }
-        for (i, level) in levels.into_iter().enumerate() {
+        for (i, level) in levels_of(&routes, &node, memory).into_iter().enumerate() {
             let Ok(permit) = limit.clone().acquire_owned().await else {
                 break;
             };
@@ -68,6 +66,20 @@ pub async fn run(
     }
     record(&nodes, metrics, memory);
     Health { nodes }
+}
+
+/// The levels that would fence `node`; a node without any is said once (until it has some).
+fn levels_of(routes: &Routes, node: &NodeName, memory: &mut Memory) -> Vec<Level> {
+    let levels = routes.route(node).map(<[_]>::to_vec).unwrap_or_default();
+    if !levels.is_empty() {
+        memory.unrouted.remove(node);
+    } else if memory.unrouted.insert(node.clone()) {
+        tracing::warn!(
+            node = %node,
+            "health: no [[topology]] entry matches {node}: no level could fence it"
+        );
+    }
+    levels
 }
 
 /// The nodes of this round; when corosync.conf cannot be read, `nodes` alone, said once.
@@ -149,7 +161,6 @@ fn log_change(node: &str, l: &LevelHealth, before: Option<ProbeStatus>) {
 mod tests {
     use super::*;
     use crate::backend::BackendConfig;
-    use crate::fencing::{Level, Routes};
 
     /// A real `command` backend (real processes, no double): `status` is its `status_argv`.
     fn level(name: &str, status: Option<&str>) -> Level {
