@@ -42,4 +42,16 @@ pub enum Error {
     Stdout(std::io::Error),
     #[error("fence_watcher did not write its heartbeat within 10 s")]
     NoHeartbeat,
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("no [[topology]] entry matches node {0}: it has no level to test")]
+    NoRoute(String),
+    #[error("node {node} has {levels} levels; there is no level {level}")]
+    NoLevel {
+        node: String,
+        level: u32,
+        levels: usize,
+    },
 }

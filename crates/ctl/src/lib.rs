@@ -8,6 +8,8 @@
 //!   and backend health from the heartbeat, who holds the responder lock, agent installed)?
 //! - `requests`, `records`: what is pending, and the fenced-node records (responses).
 //! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
+//! - `test`: probe every fencing level of one node now, as the daemon's health probes do
+//!   (never a request file, never a power change).
 //!
 //! Exit codes: 0 success, 1 a check failed or an operation could not be done, 2 usage error.
 
@@ -16,6 +18,7 @@ pub mod demo;
 mod error;
 pub mod inspect;
 mod out;
+pub mod probe;
 pub mod unfence;
 
 use std::path::PathBuf;
@@ -99,6 +102,9 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Probe every fencing level of a node now (no request, no power change); exit 0 only if
+    /// the first level is up
+    Test(probe::Args),
 }
 
 /// Runs one subcommand. `Ok(false)`: a check failed (exit 1); `Err`: the operation could not be
@@ -122,6 +128,7 @@ fn dispatch(cli: Cli) -> Result<bool, Error> {
         Command::Requests { spool } => inspect::requests(&spool),
         Command::Records { spool, node } => inspect::records(&spool, node.as_deref()),
         Command::Unfence { spool, node, yes } => unfence::run(&spool, &node, yes),
+        Command::Test(args) => probe::run(&args),
     }
 }
 

@@ -106,15 +106,7 @@ impl IpmiSim {
         std::fs::write(d.join("bmc.emu"), BMC_EMU).expect("bmc.emu");
         let password_file = d.join("ipmi.pw");
         write_mode(&password_file, &format!("{IPMI_PASSWORD}\n"), 0o600);
-        let log = std::fs::File::create(d.join("ipmi_sim.log")).expect("log");
-        let child = Command::new("/usr/bin/ipmi_sim")
-            .args(["-c", "lan.conf", "-f", "bmc.emu", "-n", "-p"])
-            .current_dir(d)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn ipmi_sim");
+        let child = launch(d);
         IpmiSim {
             child: Some(child),
             port,
@@ -162,6 +154,38 @@ impl IpmiSim {
         self.dir.path()
     }
 
+    /// Restarts the simulator (stopped or not) with `password` as its user's password: the
+    /// BMC's password was changed, or put right. [`IpmiSim::password_file`] follows it; the
+    /// chassis power and its log are kept. Waits until it answers with that password.
+    pub fn restart_with_password(&mut self, password: &str) {
+        self.stop();
+        let free = wait_for(Duration::from_secs(15), || {
+            std::net::UdpSocket::bind(("127.0.0.1", self.port))
+                .ok()
+                .map(drop)
+        });
+        assert!(free.is_some(), "udp port {} stays in use", self.port);
+        let d = self.dir.path();
+        let conf = std::fs::read_to_string(d.join("lan.conf")).expect("lan.conf");
+        let user = format!("  user 2 true \"{IPMI_USER}\" ");
+        let conf: String = conf
+            .lines()
+            .map(|l| match l.starts_with(&user) {
+                true => format!("{user}\"{password}\" admin 10 md5\n"),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(d.join("lan.conf"), conf).expect("lan.conf");
+        write_mode(&self.password_file, &format!("{password}\n"), 0o600);
+        self.child = Some(launch(d));
+        let up = wait_for(Duration::from_secs(30), || self.status());
+        assert!(
+            up.is_some(),
+            "ipmi_sim on port {} never answered",
+            self.port
+        );
+    }
+
     /// Stops the simulator now (the BMC goes dead), waiting for it by PID.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -174,6 +198,23 @@ impl Drop for IpmiSim {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs ipmi_sim on the configuration in `d`, logging to `d/ipmi_sim.log` (appended).
+fn launch(d: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(d.join("ipmi_sim.log"))
+        .expect("log");
+    Command::new("/usr/bin/ipmi_sim")
+        .args(["-c", "lan.conf", "-f", "bmc.emu", "-n", "-p"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn ipmi_sim")
 }
 
 fn write_mode(path: &Path, text: &str, mode: u32) {

@@ -2,7 +2,8 @@
 //! without starting. The configuration is validated and every backend built, as at start (its
 //! warnings printed: shadowed routes, relative paths, unverified certificates); then each
 //! `fence-agent` backend's parameters are checked against its agent's own metadata, which only
-//! this check runs (issue 12). Exit 0 valid, 1 invalid.
+//! this check runs (issue 12); and the nodes `[health]` would probe are read. Exit 0 valid, 1
+//! invalid.
 
 use std::process::ExitCode;
 
@@ -11,6 +12,11 @@ use crate::{config, fencing, observe};
 
 pub(crate) async fn check(cfg: &config::Config) -> ExitCode {
     observe::logging::init_check();
+    // The nodes the health probes would probe: a malformed corosync.conf is an error here.
+    if let Err(e) = cfg.health.targets() {
+        eprintln!("fence_watcher: health.corosync_conf: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = fencing::Routes::build(cfg) {
         eprintln!("fence_watcher: {e}");
         return ExitCode::FAILURE;

@@ -5,8 +5,8 @@
 //!
 //! The layers, lowest first (each uses only those before it): `backend` (the ways to fence),
 //! `config` (command line and file into a validated configuration), `observe` (metrics, logs),
-//! `fencing` (scheduling, topology, after-fence), `requests` (the claim protocol), `runtime`
-//! (start-up, event loop, signals).
+//! `fencing` (scheduling, topology, after-fence), `health` (the backend probes), `requests` (the
+//! claim protocol), `runtime` (start-up, event loop, signals).
 //!
 //! The binary (`src/main.rs`) only parses the command line and calls [`run`]; everything else,
 //! `--check-config` included, is this library, so tests and fuzz targets use the same code.
@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod config;
 pub mod fencing;
+pub mod health;
 pub mod observe;
 pub mod requests;
 pub mod runtime;

@@ -3,5 +3,6 @@
 
 mod check;
 mod common;
+mod probe;
 mod records;
 mod unfence;

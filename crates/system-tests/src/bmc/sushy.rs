@@ -145,7 +145,22 @@ impl Sushy {
     }
 
     fn spawn(mut self, python: &Path) -> Sushy {
-        let log = fs::File::create(self.path("emulator.log")).expect("log");
+        self.launch(python);
+        self
+    }
+
+    /// Starts the emulator again (after [`Sushy::kill_now`]) on the same port and state.
+    pub fn restart(&mut self) {
+        self.kill_now();
+        self.launch(&venv().join("bin/python"));
+    }
+
+    fn launch(&mut self, python: &Path) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("emulator.log"))
+            .expect("log");
         let mut cmd = Command::new(python);
         let pin = match self.opts.delay {
             Some(n) => format!("import random; random.randint=lambda a,b: {n}; "),
@@ -163,7 +178,6 @@ impl Sushy {
             .stderr(log);
         self.child = Some(cmd.spawn().expect("spawn sushy-emulator"));
         self.wait_ready();
-        self
     }
 
     fn wait_ready(&mut self) {

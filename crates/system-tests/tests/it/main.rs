@@ -21,3 +21,4 @@ mod hostile_spool;
 mod monitor;
 mod peers_backends;
 mod simulation;
+mod probes;

@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 mod burst;
 mod load;
 mod peers_bench;
+mod probe_bench;
 
 /// Held for the whole of every test in this binary, so each runs alone.
 fn alone() -> MutexGuard<'static, ()> {

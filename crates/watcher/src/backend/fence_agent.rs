@@ -6,6 +6,10 @@
 //! `/proc/*/cmdline`. Exit 0 is success; with `verify = true` an `off` is confirmed by a second run
 //! with `action=status`, which must exit 2 (the agents' "off").
 //!
+//! The health probe runs `action=status` with the same stdin as a fence, as Pacemaker's monitor
+//! of a fence device does: by the ClusterLabs convention exit 0 (on) and 2 (off) mean the device
+//! answered, anything else (1, a timeout) that it did not.
+//!
 //! ```toml
 //! [backends.ipmi]
 //! type = "fence-agent"
@@ -39,7 +43,7 @@ use super::support::common::{self, ParamValue};
 use super::support::secret::{read_secret, Secret};
 use super::support::template::{Template, Var, Vars};
 use super::support::{self, message, process};
-use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob, ProbeFuture, ProbeJob, ProbeOutcome};
 
 /// Configuration of the `fence-agent` backend.
 #[derive(Debug, Clone, Deserialize)]
@@ -326,6 +330,40 @@ impl FenceAgent {
     }
 }
 
+impl FenceAgent {
+    /// `action=status` for the node: 0 = reachable and on, 2 = reachable and off, else down.
+    async fn probe_job(&self, job: &ProbeJob) -> ProbeOutcome {
+        let limit = job.limit(self.timeout);
+        let vars = Vars {
+            node: job.node.as_str(),
+            action: "status",
+            request_id: "",
+            nodeid: "",
+        };
+        let name = self.agent.file_name().unwrap_or_default().to_string_lossy();
+        let what = format!("{name} status of {}", job.node.as_str());
+        let deadline = Instant::now() + limit;
+        let (run, secrets) = match self.run("status", &vars, deadline).await {
+            Ok(r) => r,
+            Err(e) => return ProbeOutcome::down(format!("{what} not run: {e}")),
+        };
+        let power = match run.code() {
+            Some(0) => "on",
+            Some(2) => "off",
+            _ => {
+                let failed = message::exit_outcome(&what, &run, &self.agent, limit, &secrets);
+                return ProbeOutcome::down(failed.message);
+            }
+        };
+        let line = message::last_line(&run.stdout, &run.stderr, true);
+        let text = match line {
+            Some(line) => format!("{what}: reachable, power {power}: {line}"),
+            None => format!("{what}: reachable, power {power}"),
+        };
+        ProbeOutcome::up(message::clean(&text, &secrets))
+    }
+}
+
 impl Backend for FenceAgent {
     fn kind(&self) -> &'static str {
         "fence-agent"
@@ -337,5 +375,9 @@ impl Backend for FenceAgent {
 
     fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
         Box::pin(self.fence_job(job))
+    }
+
+    fn probe<'a>(&'a self, job: &'a ProbeJob) -> ProbeFuture<'a> {
+        Box::pin(self.probe_job(job))
     }
 }

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use gfs2_fence_protocol::ProbeStatus;
 use gfs2_fence_protocol::{Action, NodeName, RequestId};
 use serde::Deserialize;
 
@@ -95,11 +96,40 @@ pub struct ProbeJob {
     pub deadline: SystemTime,
 }
 
+impl ProbeJob {
+    /// A backend's own `timeout`, cut to the time left before the probe's deadline.
+    pub fn limit(&self, timeout: Duration) -> Duration {
+        let left = self
+            .deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        // To the next millisecond: a limit read back from a deadline is a hair short of the
+        // round number it was made from, and messages name it.
+        let left = Duration::from_millis(left.as_micros().div_ceil(1000) as u64);
+        timeout.min(left)
+    }
+}
+
 /// What a probe found; `message` is one line without secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeOutcome {
     pub status: gfs2_fence_protocol::ProbeStatus,
     pub message: String,
+}
+
+impl ProbeOutcome {
+    pub fn up(message: impl Into<String>) -> Self {
+        ProbeOutcome {
+            status: ProbeStatus::Up,
+            message: message.into(),
+        }
+    }
+    pub fn down(message: impl Into<String>) -> Self {
+        ProbeOutcome {
+            status: ProbeStatus::Down,
+            message: message.into(),
+        }
+    }
 }
 
 /// The future a probe returns.

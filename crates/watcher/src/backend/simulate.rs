@@ -18,7 +18,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::support::common;
-use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob, ProbeFuture, ProbeJob, ProbeOutcome};
+use gfs2_fence_protocol::ProbeStatus;
 
 /// Configuration of the `simulate` backend.
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +106,18 @@ impl Backend for Simulate {
                 SimulateOutcome::Fail => {
                     BackendOutcome::failed(format!("simulated failure of {what} (no real fencing)"))
                 }
+            }
+        })
+    }
+
+    /// Always "healthy", and always saying that it fences nothing: a simulated level is never
+    /// reported `up`.
+    fn probe<'a>(&'a self, job: &'a ProbeJob) -> ProbeFuture<'a> {
+        let _ = job;
+        Box::pin(async {
+            ProbeOutcome {
+                status: ProbeStatus::Simulated,
+                message: "healthy, simulated (no real fencing)".to_owned(),
             }
         })
     }

@@ -21,9 +21,12 @@ pub use cli::{Cli, LogFormat};
 
 pub mod cli;
 pub mod fds;
+pub mod health;
 pub mod lint;
 mod locate;
 mod validate;
+
+pub use health::HealthConfig;
 
 /// Where the configuration lives unless `--config` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/gfs2-fencing/fence-watcher.toml";
@@ -39,6 +42,7 @@ pub struct Config {
     pub after_fence: Option<AfterFenceConfig>,
     pub backends: BTreeMap<String, BackendConfig>,
     pub topology: Vec<TopologyEntry>,
+    pub health: HealthConfig,
     /// The file read, if any (for messages).
     pub file: Option<PathBuf>,
 }
@@ -56,6 +60,8 @@ struct FileConfig {
     backends: BTreeMap<String, BackendConfig>,
     #[serde(default)]
     topology: Vec<TopologyEntry>,
+    #[serde(default)]
+    health: HealthConfig,
 }
 
 /// `[spool]`
@@ -179,6 +185,7 @@ pub fn load(cli: &Cli, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config,
         after_fence: parsed.after_fence,
         backends: parsed.backends,
         topology: parsed.topology,
+        health: parsed.health,
         file,
     };
     if let Some(dir) = dirs::REQUEST_DIR.from_env(env) {

@@ -50,6 +50,7 @@ pub(super) fn validate(cfg: &Config) -> Result<(), ConfigError> {
         }
         af.templates()?;
     }
+    cfg.health.validate()?;
     validate_topology(cfg)
 }
 

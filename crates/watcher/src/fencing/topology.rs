@@ -119,6 +119,12 @@ impl Routes {
         found
     }
 
+    /// How many levels of all the entries fence through a backend that only pretends
+    /// (`simulate`): the heartbeat says it, so that no monitor takes them for fencing.
+    pub fn simulated_levels(&self) -> u32 {
+        self.simulated().len() as u32
+    }
+
     /// The levels that fence `node`, or `None` when no entry matches it.
     pub fn route(&self, node: &NodeName) -> Option<&[Level]> {
         self.entries

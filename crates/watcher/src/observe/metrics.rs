@@ -16,6 +16,7 @@
 //! | `fence_watcher_recovered_requests_total` | counter | claimed requests of unknown outcome re-run after a restart |
 //! | `fence_watcher_after_fence_failures_total` | counter | after-fence commands that failed |
 //! | `fence_watcher_config_reloads_total{result}` | counter | SIGHUP reloads, `ok` or `refused` |
+//! | `fence_watcher_backend_up`, `..._last_probe_timestamp_seconds`, `..._probe_duration_seconds` | | the health probes: see [`super::probes`] |
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -51,6 +52,8 @@ pub struct Metrics {
     after_fence_failures: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_refused: AtomicU64,
+    /// The health probes' metrics (`observe/probes.rs`).
+    pub probes: super::probes::ProbeMetrics,
 }
 
 /// Keeps `fence_watcher_in_flight` raised while it lives.
@@ -279,6 +282,7 @@ impl Metrics {
             "fence_watcher_config_reloads_total{{result=\"refused\"}} {}",
             self.reloads_refused.load(Relaxed)
         );
+        self.probes.render(o, esc);
         out
     }
 
@@ -363,6 +367,7 @@ mod tests {
             include_str!("../fencing/schedule.rs"),
             include_str!("../fencing/topology.rs"),
             include_str!("../fencing/after_fence.rs"),
+            include_str!("../health/round.rs"),
         ]
         .concat();
         for method in [
@@ -379,6 +384,8 @@ mod tests {
             ".recovered(",
             ".after_fence_failed(",
             ".reload(",
+            "probes.probed(",
+            "probes.round(",
         ] {
             assert!(sources.contains(method), "no caller of Metrics{method}");
         }

@@ -1,5 +1,8 @@
-//! The heartbeat the agent's `monitor` reads (DESIGN.md, "Heartbeat"): written once at start,
-//! then only its mtime is touched, one `utimensat` per tick, after a probe file was published.
+//! The heartbeat the agent's `monitor` reads (DESIGN.md, "Heartbeat"): written at start and
+//! again whenever what it says changed (the backend health of the last probe round, the number
+//! of simulated routes: the [`Board`]), else only its mtime is touched, one `utimensat` per
+//! tick; either only after a probe file was published. Each write is a whole new file renamed
+//! over the old one, so a reader never sees half of it.
 //!
 //! A touch needs no free space, so on its own it would keep `monitor` green while every
 //! response fails with ENOSPC (issue 11, #4). The probe is written the way a response is (a new
@@ -11,20 +14,47 @@
 //! which closes the gate as a failed probe does.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use gfs2_fence_protocol::{Heartbeat, SpoolDir, SpoolError, Timestamp, HEARTBEAT_FILE, PROBE_FILE};
 use rustix::fs::{Mode, OFlags};
 
-/// Writes the heartbeat file (atomically, replacing the previous run's).
-pub fn write(dir: &SpoolDir, interval_secs: u64) -> Result<(), SpoolError> {
+use crate::health::Board;
+
+/// What the heartbeat says: the daemon's start and interval, and the board's changing part.
+#[derive(Debug, Clone)]
+pub struct Pulse {
+    pub started: Timestamp,
+    pub interval_secs: u64,
+    pub board: Arc<Board>,
+}
+
+impl Pulse {
+    pub fn new(interval_secs: u64, board: Arc<Board>) -> Pulse {
+        Pulse {
+            started: Timestamp::now(),
+            interval_secs,
+            board,
+        }
+    }
+}
+
+/// Writes the heartbeat file (atomically, replacing the previous run's) with the board's
+/// current values.
+pub fn write(dir: &SpoolDir, pulse: &Pulse) -> Result<(), SpoolError> {
+    let (simulated_routes, health, _) = pulse.board.take();
     let hb = Heartbeat {
         pid: std::process::id(),
         host: gfs2_fence_protocol::hostname(),
-        started: Timestamp::now(),
-        interval_secs,
-        simulated_routes: 0,
-        health: None,
+        started: pulse.started,
+        interval_secs: pulse.interval_secs,
+        simulated_routes,
+        health,
     };
+    write_file(dir, &hb).inspect_err(|_| pulse.board.unwritten())
+}
+
+fn write_file(dir: &SpoolDir, hb: &Heartbeat) -> Result<(), SpoolError> {
     let tmp = format!("{HEARTBEAT_FILE}.tmp");
     let err = |e: std::io::Error| SpoolError::Write {
         path: dir.join(&tmp),
@@ -94,11 +124,15 @@ pub fn probe(dir: &SpoolDir) -> Result<(), SpoolError> {
 /// About the size of a response with one level.
 const PROBE_BYTES: usize = 1024;
 
-/// Marks the daemon alive. A heartbeat removed by hand is written again.
-pub fn touch(dir: &SpoolDir, interval_secs: u64) -> Result<(), SpoolError> {
+/// Marks the daemon alive: rewrites the file when the board changed, else touches it. A
+/// heartbeat removed by hand is written again.
+pub fn touch(dir: &SpoolDir, pulse: &Pulse) -> Result<(), SpoolError> {
+    if pulse.board.is_dirty() {
+        return write(dir, pulse);
+    }
     match dir.touch(HEARTBEAT_FILE) {
         Ok(()) => Ok(()),
-        Err(_) => write(dir, interval_secs),
+        Err(_) => write(dir, pulse),
     }
 }
 
@@ -106,17 +140,53 @@ pub fn touch(dir: &SpoolDir, interval_secs: u64) -> Result<(), SpoolError> {
 mod tests {
     use super::*;
 
+    fn read(path: &std::path::Path) -> Heartbeat {
+        Heartbeat::from_json(&std::fs::read(path.join(HEARTBEAT_FILE)).expect("read"))
+            .expect("parses")
+    }
+
+    #[test]
+    fn a_change_of_the_board_rewrites_the_file_and_no_change_only_touches_it() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = SpoolDir::open(tmp.path()).expect("open");
+        let pulse = Pulse::new(7, Arc::new(Board::default()));
+        write(&dir, &pulse).expect("write");
+        assert_eq!(read(tmp.path()).simulated_routes, 0);
+        let ino = |p: &std::path::Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p.join(HEARTBEAT_FILE))
+                .expect("stat")
+                .ino()
+        };
+        let before = ino(tmp.path());
+        touch(&dir, &pulse).expect("touch");
+        assert_eq!(ino(tmp.path()), before, "nothing changed: touched in place");
+        pulse.board.set_simulated_routes(2);
+        let health = gfs2_fence_protocol::Health { nodes: vec![] };
+        pulse.board.publish(Some(health.clone()));
+        touch(&dir, &pulse).expect("touch");
+        assert_ne!(
+            ino(tmp.path()),
+            before,
+            "a change is a new file renamed over the old"
+        );
+        let hb = read(tmp.path());
+        assert_eq!((hb.simulated_routes, hb.health), (2, Some(health)));
+        assert_eq!(hb.started, pulse.started, "the start stays the daemon's");
+    }
+
     #[test]
     fn writes_a_readable_heartbeat_and_recreates_it() {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = SpoolDir::open(tmp.path()).expect("open");
-        write(&dir, 7).expect("write");
+        let pulse = Pulse::new(7, Arc::new(Board::default()));
+        write(&dir, &pulse).expect("write");
         let hb =
             Heartbeat::from_json(&std::fs::read(tmp.path().join(HEARTBEAT_FILE)).expect("read"))
                 .expect("parses");
         assert_eq!((hb.pid, hb.interval_secs), (std::process::id(), 7));
         std::fs::remove_file(tmp.path().join(HEARTBEAT_FILE)).expect("rm");
-        touch(&dir, 7).expect("touch");
+        touch(&dir, &pulse).expect("touch");
         assert!(tmp.path().join(HEARTBEAT_FILE).exists());
     }
 

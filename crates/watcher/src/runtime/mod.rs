@@ -8,7 +8,8 @@
 //! A name seen twice (event and scan) is handled once.
 //!
 //! Beside it: `watch.rs` (inotify), `signals.rs`, `reload.rs` (SIGHUP), `drain.rs` (SIGTERM),
-//! `heartbeat.rs` and `notify.rs` (systemd).
+//! `heartbeat.rs` and `notify.rs` (systemd). The health probes (`crate::health`) start after
+//! recovery and the first scan, and take each reloaded `[health]`.
 
 pub mod drain;
 pub mod heartbeat;
@@ -28,6 +29,7 @@ use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::config::{fds, Cli, Config};
 use crate::fencing::{AfterFence, Routes, Routing};
+use crate::health::{Board, Prober};
 use crate::observe::{metrics_http, retention};
 use crate::requests::{self, recovery, Context, Spool};
 use watch::{WatchEvent, Watcher};
@@ -47,6 +49,8 @@ pub async fn run(cfg: Config, cli: Cli) -> ExitCode {
 async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     raise_fd_limit(&cfg);
     let routes = Routes::build(&cfg).map_err(|e| e.to_string())?;
+    let board = Arc::new(Board::default());
+    board.set_simulated_routes(routes.simulated_levels());
     let spool = Spool::open(&cfg.request_dir, &cfg.response_dir).map_err(|e| e.to_string())?;
     // Held until this function returns, i.e. for the daemon's life; the kernel releases it on
     // any exit, `kill -9` included.
@@ -64,10 +68,15 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     let hook = cfg.after_fence.as_ref().map(AfterFence::new).transpose();
     let hook = hook.map_err(|e| e.to_string())?;
     let routing = Arc::new(Routing::new(routes, hook));
-    let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
+    let d = Arc::new(Context::new(
+        spool,
+        routing.clone(),
+        cfg.daemon.max_concurrent,
+    ));
     d.metrics.inotify_fallback(watcher.polling());
     reload::announce_simulated(&d, &d.scheduler.routing().routes());
-    heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
+    let pulse = heartbeat::Pulse::new(interval_secs, board.clone());
+    heartbeat::write(&d.spool.responses, &pulse).map_err(|e| e.to_string())?;
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)
             .await
@@ -85,6 +94,13 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     tokio::spawn(requests::sweep::run(d.clone()));
     recovery::recover(&d);
     recovery::scan_requests(&d);
+    // After recovery and the scan: the fences they start go first.
+    let prober = Prober::start(
+        cfg.health.clone(),
+        routing,
+        d.metrics.clone(),
+        board.clone(),
+    );
     let status = format!(
         "running: watching {}, answering in {}",
         cfg.request_dir.display(),
@@ -123,20 +139,25 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
                 }
             }
             _ = tick.tick() => {
-                beat(&d, interval_secs);
+                beat(&d, &pulse);
                 spool_moved(&d)?;
             }
+            _ = board.changed() => beat(&d, &pulse),
             _ = signals.term.recv() => break,
             _ = signals.int.recv() => break,
             _ = signals.hup.recv() => {
                 if let Some(new) = reload::reload(&d, &cli, &cfg) {
+                    board.set_simulated_routes(d.scheduler.routing().routes().simulated_levels());
+                    prober.reconfigure(new.health.clone());
                     cfg = new;
                 }
             }
         }
     }
+    // No new probe round while stopping (one under way ends on its own).
+    drop(prober);
     let grace = Duration::from_secs(cfg.daemon.grace_period_secs);
-    let drained = drain(&d, grace, &mut tick, interval_secs).await;
+    let drained = drain(&d, grace, &mut tick, &pulse).await;
     Ok(if drained {
         ExitCode::SUCCESS
     } else {
@@ -171,13 +192,18 @@ fn lock(spool: &Spool) -> Result<ResponderLock, String> {
 }
 
 /// Waits for in-flight requests while still keeping the heartbeat and the watchdog alive.
-async fn drain(d: &Arc<Context>, grace: Duration, tick: &mut Interval, interval_secs: u64) -> bool {
+async fn drain(
+    d: &Arc<Context>,
+    grace: Duration,
+    tick: &mut Interval,
+    pulse: &heartbeat::Pulse,
+) -> bool {
     let done = drain::drain(d, grace);
     tokio::pin!(done);
     loop {
         tokio::select! {
             finished = &mut done => return finished,
-            _ = tick.tick() => beat(d, interval_secs),
+            _ = tick.tick() => beat(d, pulse),
         }
     }
 }
@@ -189,7 +215,7 @@ async fn drain(d: &Arc<Context>, grace: Duration, tick: &mut Interval, interval_
 /// requests left waiting are handled (those whose deadline passed meanwhile are answered
 /// `expired`, cancelled ones `cancelled`, none is run late). The watchdog is still pinged: the
 /// daemon is alive, and a restart would not make the disk writable.
-fn beat(d: &Arc<Context>, interval_secs: u64) {
+fn beat(d: &Arc<Context>, pulse: &heartbeat::Pulse) {
     let probed = heartbeat::probe(&d.spool.responses);
     let status = match &probed {
         Ok(()) => format!("running: {} requests in flight", d.tasks()),
@@ -197,7 +223,7 @@ fn beat(d: &Arc<Context>, interval_secs: u64) {
     };
     match probed {
         Ok(()) => {
-            if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
+            if let Err(e) = heartbeat::touch(&d.spool.responses, pulse) {
                 tracing::error!("cannot touch the heartbeat: {e}");
             }
             if d.set_publishable(true, &"the probe was published") {

@@ -24,6 +24,7 @@ mod crash;
 mod fd_budget;
 mod fence_logs;
 mod flood_bench;
+mod health;
 mod levels_deadline;
 mod lifecycle;
 mod one_responder;

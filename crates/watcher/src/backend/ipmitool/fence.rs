@@ -8,8 +8,10 @@ use tokio::time::Instant;
 
 use super::{Ipmitool, RebootMethod};
 use crate::backend::support::secret::{read_secret, Secret};
-use crate::backend::support::{common, message, process};
-use crate::backend::{Backend, BackendOutcome, FenceFuture, FenceJob};
+use crate::backend::support::template::Vars;
+use crate::backend::support::{message, process};
+use crate::backend::ProbeOutcome;
+use crate::backend::{Backend, BackendOutcome, FenceFuture, FenceJob, ProbeFuture, ProbeJob};
 
 /// Consecutive failed status queries after which polling gives up before the deadline.
 const MAX_STATUS_FAILURES: u32 = 3;
@@ -22,17 +24,26 @@ struct Session<'a> {
     secrets: Vec<Secret>,
     what: String,
     deadline: Instant,
+    /// Named when the deadline expires.
+    limit: Duration,
 }
 
 impl Ipmitool {
-    async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
-        let node = job.node.as_str();
+    /// The BMC of `node`, its password and the deadline: what every `ipmitool` run of one fence
+    /// or probe shares. `action` names the run in messages (`off`, `status`).
+    fn session(&self, node: &str, action: &str, limit: Duration) -> Result<Session<'_>, String> {
         let (host, port) = match self.per_node.get(node) {
             Some((h, p)) => (h.as_ref().unwrap_or(&self.host), p.unwrap_or(self.port)),
             None => (&self.host, self.port),
         };
-        let host = host.render(&common::vars(job));
-        let what = format!("ipmitool {} of {node} (BMC {host}:{port})", job.action);
+        let vars = Vars {
+            node,
+            action,
+            request_id: "",
+            nodeid: "",
+        };
+        let host = host.render(&vars);
+        let what = format!("ipmitool {action} of {node} (BMC {host}:{port})");
         let mut args = vec!["-H".to_owned(), host, "-p".to_owned(), port.to_string()];
         args.extend(self.fixed_args.iter().cloned());
         let mut env = self.env.clone();
@@ -43,18 +54,28 @@ impl Ipmitool {
                     env.push(("IPMI_PASSWORD".to_owned(), s.expose().to_owned()));
                     secrets.push(s);
                 }
-                Err(e) => return BackendOutcome::failed(format!("{what} not run: {e}")),
+                Err(e) => return Err(format!("{what} not run: {e}")),
             }
         }
-        let deadline = Instant::now() + job.limit(self.timeout);
-        let s = Session {
+        Ok(Session {
             backend: self,
             args,
             env,
             secrets,
             what,
-            deadline,
+            deadline: Instant::now() + limit,
+            limit,
+        })
+    }
+
+    async fn fence_job(&self, job: &FenceJob) -> BackendOutcome {
+        let limit = job.limit(self.timeout);
+        let mut s = match self.session(job.node.as_str(), job.action.as_str(), limit) {
+            Ok(s) => s,
+            Err(e) => return BackendOutcome::failed(e),
         };
+        // A fence's messages name the backend's timeout, as they always have.
+        s.limit = self.timeout;
         let result = match job.action {
             Action::Off => s.power("off", "off").await,
             Action::On => s.power("on", "on").await,
@@ -91,7 +112,7 @@ impl Session<'_> {
         if ok {
             return Ok(line.unwrap_or_default());
         }
-        let status = run.describe(&b.program, b.timeout);
+        let status = run.describe(&b.program, self.limit);
         Err(match line {
             Some(line) => format!("power {sub}: {status}: {line}"),
             None => format!("power {sub}: {status}"),
@@ -170,5 +191,29 @@ impl Backend for Ipmitool {
 
     fn fence<'a>(&'a self, job: &'a FenceJob) -> FenceFuture<'a> {
         Box::pin(self.fence_job(job))
+    }
+
+    fn probe<'a>(&'a self, job: &'a ProbeJob) -> ProbeFuture<'a> {
+        Box::pin(self.probe_job(job))
+    }
+}
+
+impl Ipmitool {
+    /// One `chassis power status`: the BMC answered with the password, or it did not. Never a
+    /// power command, and no polling: one read.
+    async fn probe_job(&self, job: &ProbeJob) -> ProbeOutcome {
+        let s = match self.session(job.node.as_str(), "status", job.limit(self.timeout)) {
+            Ok(s) => s,
+            Err(e) => return ProbeOutcome::down(e),
+        };
+        match s.ipmitool("status").await {
+            Ok(line) => {
+                ProbeOutcome::up(message::clean(&format!("{}: {line}", s.what), &s.secrets))
+            }
+            Err(e) => ProbeOutcome::down(message::clean(
+                &format!("{} failed: {e}", s.what),
+                &s.secrets,
+            )),
+        }
     }
 }

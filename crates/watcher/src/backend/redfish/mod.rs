@@ -47,7 +47,7 @@ pub use config::RedfishConfig;
 pub use error::{BuildError, Cause, FenceError, Step};
 
 use super::support::message::clean;
-use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
+use super::{Backend, BackendOutcome, FenceFuture, FenceJob, ProbeFuture, ProbeJob, ProbeOutcome};
 use config::Scheme;
 use http::Http;
 use limit::BmcLimiter;
@@ -120,6 +120,29 @@ impl Redfish {
         result
     }
 
+    /// Reads `node`'s PowerState within `budget` (see `power::Run::read_state`): never a reset.
+    pub async fn probe_within(
+        &self,
+        node: &NodeName,
+        budget: Duration,
+    ) -> Result<String, FenceError> {
+        let target = self.cfg.target(node).map_err(|e| FenceError {
+            bmc: "(unresolved)".to_owned(),
+            step: Step::Discover,
+            cause: Cause::BadAnswer {
+                path: "configuration".to_owned(),
+                reason: e.to_string(),
+            },
+        })?;
+        let result = power::Run::new(self, node, &target, budget)
+            .read_state()
+            .await;
+        if result.is_err() {
+            self.found_uris().remove(node);
+        }
+        result
+    }
+
     fn found_uris(&self) -> std::sync::MutexGuard<'_, HashMap<NodeName, String>> {
         self.found.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -158,6 +181,16 @@ impl Backend for Redfish {
                 // Every message through the one cleaner: no form of the password, one line.
                 Ok(message) => BackendOutcome::ok(clean(&message, self.http.secrets())),
                 Err(e) => BackendOutcome::failed(clean(&e.to_string(), self.http.secrets())),
+            }
+        })
+    }
+
+    fn probe<'a>(&'a self, job: &'a ProbeJob) -> ProbeFuture<'a> {
+        Box::pin(async move {
+            let budget = job.limit(Redfish::timeout(self));
+            match self.probe_within(&job.node, budget).await {
+                Ok(message) => ProbeOutcome::up(clean(&message, self.http.secrets())),
+                Err(e) => ProbeOutcome::down(clean(&e.to_string(), self.http.secrets())),
             }
         })
     }

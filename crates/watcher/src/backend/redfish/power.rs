@@ -88,6 +88,20 @@ impl<'a> Run<'a> {
         ))
     }
 
+    /// The health probe: finds the system and reads its `PowerState`, with the GETs, the auth,
+    /// the TLS and the retries of a fence, and nothing else: no slot of the BMC is taken (a
+    /// fence never waits for a probe) and no POST is ever sent.
+    pub async fn read_state(&self) -> Result<String, FenceError> {
+        let system = self.discover().await.map_err(self.fail(Step::Discover))?;
+        Ok(format!(
+            "redfish bmc {} answered in {:.2}s: PowerState {} (system {})",
+            self.bmc.label(),
+            self.started.elapsed().as_secs_f64(),
+            system.power_state,
+            system.uri
+        ))
+    }
+
     /// Powers the system `Off` (ForceOff) or `On`, unless it already is, and confirms it.
     async fn set(
         &self,

@@ -8,6 +8,9 @@
 //! signalled before its leader is reaped, so the group id cannot have been reused. Output is drained to
 //! the end (a child blocked on a full pipe would hang) but only the last [`OUTPUT_CAP`] bytes of
 //! each stream are kept: the last lines are the ones that say what happened.
+//!
+//! A run inside [`background`] (the health probes) starts its child at the lowest CPU priority
+//! ([`BACKGROUND_NICE`]), so that on a busy host the processes of a fence get the CPU first.
 
 use std::ffi::OsString;
 use std::io;
@@ -31,6 +34,21 @@ pub const BASE_ENV: [(&str, &str); 3] = [
     // fence_ipmilan prints a DeprecationWarning for the `pipes` module on every run.
     ("PYTHONWARNINGS", "ignore"),
 ];
+/// The nice value of a child started inside [`background`].
+pub const BACKGROUND_NICE: i32 = 19;
+
+tokio::task_local! {
+    /// Set while a [`background`] future runs.
+    static BACKGROUND: ();
+}
+
+/// Runs `work` with every child that [`run`] starts for it at nice [`BACKGROUND_NICE`]. The
+/// child is reniced right after the spawn, before it can have started a helper of its own
+/// (an agent is an interpreter that takes milliseconds to start), and its helpers inherit it.
+pub async fn background<F: std::future::Future>(work: F) -> F::Output {
+    BACKGROUND.scope((), work).await
+}
+
 /// Time between SIGTERM and SIGKILL of a timed-out group.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 /// Time given to the output pipes to reach end of file once the child is gone.
@@ -120,6 +138,11 @@ pub async fn run(spec: Spec<'_>, deadline: Instant) -> Run {
         }
     };
     let group = child.id().and_then(|id| Pid::from_raw(id as i32));
+    if let (Some(pid), Ok(())) = (group, BACKGROUND.try_with(|()| ())) {
+        // Never `None` here: that would renice the daemon itself. Best effort: a child that
+        // cannot be reniced still runs, at the daemon's priority.
+        let _ = rustix::process::setpriority_process(Some(pid), BACKGROUND_NICE);
+    }
     // If this future is dropped (daemon shutdown), kill the whole group, not just the child.
     let mut guard = GroupGuard(group);
     if let (Some(mut pipe), Some(data)) = (child.stdin.take(), spec.stdin) {
@@ -269,5 +292,37 @@ impl Capture {
             b.drain(..b.len() - OUTPUT_CAP);
         }
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The child's niceness, read once its stdin arrived: the stdin is written after the
+    /// renice, so the read cannot come before it.
+    async fn niceness() -> String {
+        let args = ["-c".to_owned(), "read x; nice".to_owned()];
+        let spec = Spec {
+            program: Path::new("/bin/sh"),
+            args: &args,
+            env: &[],
+            stdin: Some(b"go\n"),
+        };
+        let run = run(spec, Instant::now() + Duration::from_secs(30)).await;
+        String::from_utf8_lossy(&run.stdout).trim().to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_child_started_in_the_background_runs_at_the_lowest_priority_and_others_do_not() {
+        let own = rustix::process::getpriority_process(None).expect("own priority");
+        assert_eq!(niceness().await, own.to_string());
+        assert_eq!(background(niceness()).await, BACKGROUND_NICE.to_string());
+        assert_eq!(
+            rustix::process::getpriority_process(None).expect("own priority"),
+            own,
+            "the daemon itself keeps its priority"
+        );
+        assert_eq!(niceness().await, own.to_string(), "only inside background");
     }
 }
