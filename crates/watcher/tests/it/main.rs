@@ -13,6 +13,7 @@ mod hostile_bmc;
 
 mod after_fence;
 mod answers;
+mod aws_ec2;
 mod backend_command;
 mod backend_fence_agent;
 mod backend_ipmi;
