@@ -161,6 +161,19 @@ impl Moto {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The argv of the boto3 helper with this emulator's endpoint and key, for a `command`
+    /// backend (append `fence`, `{action}`, `{node}`: the seed's way, with a forced stop and
+    /// boto3's waiters).
+    pub fn ctl_argv(&self) -> Vec<String> {
+        vec![
+            venv().join("bin/python").display().to_string(),
+            self.dir.path().join("ec2ctl.py").display().to_string(),
+            self.endpoint(),
+            self.key_id.clone(),
+            self.secret.clone(),
+        ]
+    }
+
     /// Creates one instance per tag value (tag `Name`), returns their ids in order.
     pub fn create(&self, names: &[&str]) -> Vec<String> {
         let mut args = vec!["create"];

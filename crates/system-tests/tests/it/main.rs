@@ -19,3 +19,4 @@ mod hostile_requests;
 mod hostile_responses;
 mod hostile_spool;
 mod peers_backends;
+mod peers_ec2;
