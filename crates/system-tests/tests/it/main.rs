@@ -20,3 +20,4 @@ mod hostile_responses;
 mod hostile_spool;
 mod peers_backends;
 mod peers_ec2;
+mod peers_nnf;
