@@ -21,6 +21,7 @@ mod backlog;
 mod clock_skew;
 mod concurrency;
 mod crash;
+mod docs_pages;
 mod fd_budget;
 mod flood_bench;
 mod levels_deadline;

@@ -59,7 +59,8 @@ pub struct AwsEc2 {
 }
 
 impl AwsEc2 {
-    /// Checks `cfg` and builds the client; the credentials are looked up at every fence.
+    /// Checks `cfg` (and the credentials file, when one is set) and builds the client; the
+    /// credentials are looked up again at every fence.
     pub fn new(name: &str, cfg: &AwsEc2Config) -> Result<AwsEc2, String> {
         let settings = cfg.settings()?;
         if settings.endpoint.scheme() == "http" {
@@ -68,6 +69,11 @@ impl AwsEc2 {
                 "aws-ec2 backend {name}: endpoint_url is plain http: requests and any session \
                  token cross the network in clear"
             );
+        }
+        // Read once now so that --check-config and the start refuse a missing, unsafe or
+        // profile-less file; it is read again at every fence (rotated keys need no restart).
+        if let Some(path) = &settings.credentials_file {
+            credentials::from_file(path, &settings.profile).map_err(|e| e.to_string())?;
         }
         let api = Api::new(
             settings.endpoint.clone(),
