@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 mod burst;
 mod load;
 mod peers_bench;
+mod peers_bench_ec2;
 
 /// Held for the whole of every test in this binary, so each runs alone.
 fn alone() -> MutexGuard<'static, ()> {
