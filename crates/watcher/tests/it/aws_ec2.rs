@@ -343,7 +343,6 @@ async fn throttling_is_retried_within_the_timeout() {
             && out.message.contains("RequestLimitExceeded"),
         "{out:?}"
     );
-    let _ = ids;
 }
 
 /// Promise: a job whose deadline has passed makes no API call at all.
