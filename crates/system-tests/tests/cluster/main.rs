@@ -12,3 +12,4 @@
 mod cluster3;
 mod pacemaker;
 mod peers_pacemaker;
+mod peers_pacemaker_ec2;

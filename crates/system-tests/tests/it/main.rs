@@ -22,3 +22,5 @@ mod monitor;
 mod peers_backends;
 mod simulation;
 mod probes;
+mod peers_ec2;
+mod peers_nnf;

@@ -13,6 +13,7 @@ mod burst;
 mod load;
 mod peers_bench;
 mod probe_bench;
+mod peers_bench_ec2;
 
 /// Held for the whole of every test in this binary, so each runs alone.
 fn alone() -> MutexGuard<'static, ()> {

@@ -16,6 +16,7 @@ pub use gfs2_fence_protocol::ProbeStatus;
 use gfs2_fence_protocol::{Action, NodeName, RequestId};
 use serde::Deserialize;
 
+pub mod aws_ec2;
 pub mod command;
 pub mod fence_agent;
 pub mod ipmitool;
@@ -23,6 +24,7 @@ pub mod redfish;
 pub mod simulate;
 pub mod support;
 
+pub use aws_ec2::AwsEc2Config;
 pub use command::CommandConfig;
 pub use fence_agent::FenceAgentConfig;
 pub use ipmitool::IpmitoolConfig;
@@ -171,6 +173,7 @@ pub enum BackendConfig {
     Command(CommandConfig),
     Simulate(SimulateConfig),
     Redfish(RedfishConfig),
+    AwsEc2(AwsEc2Config),
 }
 
 /// A configuration that cannot be turned into a backend.
@@ -192,6 +195,9 @@ impl BackendConfig {
             BackendConfig::Redfish(c) => redfish::Redfish::new(name, c)
                 .map(|b| Arc::new(b) as Arc<dyn Backend>)
                 .map_err(|e| e.to_string()),
+            BackendConfig::AwsEc2(c) => {
+                aws_ec2::AwsEc2::new(name, c).map(|b| Arc::new(b) as Arc<dyn Backend>)
+            }
         };
         built.map_err(|reason| BackendBuildError {
             name: name.to_owned(),
@@ -211,6 +217,7 @@ impl BackendConfig {
                 Err(_) => None,
             },
             BackendConfig::Redfish(c) => return Duration::from_secs(c.timeout_secs),
+            BackendConfig::AwsEc2(c) => c.timeout_secs,
         };
         support::common::timeout(secs).unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
     }

@@ -13,6 +13,7 @@ mod hostile_bmc;
 
 mod after_fence;
 mod answers;
+mod aws_ec2;
 mod backend_command;
 mod backend_fence_agent;
 mod backend_ipmi;
@@ -21,6 +22,7 @@ mod check_config;
 mod clock_skew;
 mod concurrency;
 mod crash;
+mod docs_pages;
 mod fd_budget;
 mod fence_logs;
 mod flood_bench;

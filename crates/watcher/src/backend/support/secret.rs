@@ -119,6 +119,43 @@ impl SecretError {
 
 /// Reads the secret of setting `key` (named in errors) from `path`.
 pub fn read_secret(key: &str, path: &Path) -> Result<Secret, SecretError> {
+    let text = read_checked(key, path)?;
+    let (key, path) = (key.to_owned(), path.to_owned());
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    if value.is_empty() {
+        return Err(SecretError::Empty { key, path });
+    }
+    if value.contains(['\n', '\r', '\0']) {
+        return Err(SecretError::NotOneLine { key, path });
+    }
+    Ok(Secret(value.to_owned()))
+}
+
+/// Reads a secret file of several lines (an AWS shared-credentials file), under the same
+/// checks as [`read_secret`]; the caller wraps each value it takes out of it in a [`Secret`].
+pub fn read_secret_text(key: &str, path: &Path) -> Result<Secret, SecretError> {
+    let text = read_checked(key, path)?;
+    if text.trim().is_empty() {
+        return Err(SecretError::Empty {
+            key: key.to_owned(),
+            path: path.to_owned(),
+        });
+    }
+    Ok(Secret(text))
+}
+
+impl Secret {
+    /// A value taken out of a secret file read by [`read_secret_text`] (or fetched from a
+    /// credentials service): a secret of its own.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+}
+
+/// Opens `path` without blocking, checks the opened file (regular, trusted owner, no access by
+/// others, bounded) and returns its text, which must be UTF-8 without NUL.
+fn read_checked(key: &str, path: &Path) -> Result<String, SecretError> {
     let io = |source| SecretError::Io {
         key: key.to_owned(),
         path: path.to_owned(),
@@ -150,19 +187,10 @@ pub fn read_secret(key: &str, path: &Path) -> Result<Secret, SecretError> {
     if raw.len() as u64 > MAX_SECRET {
         return Err(SecretError::TooLarge { key, path });
     }
-    let text = String::from_utf8(raw).map_err(|_| SecretError::NotOneLine {
-        key: key.clone(),
-        path: path.clone(),
-    })?;
-    let value = text.strip_suffix('\n').unwrap_or(&text);
-    let value = value.strip_suffix('\r').unwrap_or(value);
-    if value.is_empty() {
-        return Err(SecretError::Empty { key, path });
+    match String::from_utf8(raw) {
+        Ok(text) if !text.contains('\0') => Ok(text),
+        _ => Err(SecretError::NotOneLine { key, path }),
     }
-    if value.contains(['\n', '\r', '\0']) {
-        return Err(SecretError::NotOneLine { key, path });
-    }
-    Ok(Secret(value.to_owned()))
 }
 
 /// Replaces every form of every secret in `text` with `***`, then every `Basic`/`Bearer`
