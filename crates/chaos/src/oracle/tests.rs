@@ -381,3 +381,33 @@ fn the_bmc_secret_is_found_in_a_file_in_any_of_its_forms() {
     assert!(leaks.len() >= 3, "{leaks:?}");
     assert!(leaks.iter().all(|l| !l.contains("clean.log")), "{leaks:?}");
 }
+
+/// A run the daemon stopped at its deadline (SIGTERM: it records its end, code 143) proves no
+/// success, overlaps no later run of its node, and is no extra run of its request.
+#[test]
+fn a_run_the_daemon_stopped_proves_nothing_and_overlaps_nothing() {
+    let mut stopped = run("req-0", "n1", "off", 10 * S + 1, 11 * S, 7);
+    stopped.code = Some(crate::backend::TERMINATED);
+    let mut h = History {
+        agents: vec![
+            agent(0, "n1", "off", 10 * S, 12 * S, 1),
+            agent(1, "n1", "on", 10 * S + 2, 13 * S, 0),
+        ],
+        runs: vec![stopped, run("req-1", "n1", "on", 11 * S + 1, 12 * S, 7)],
+        instances: vec![daemon(7, 0, None, Ending::Running)],
+        responses: vec![answered(0), answered(1)],
+        ..History::default()
+    };
+    assert!(
+        kinds(&h).is_empty(),
+        "{:?}",
+        check(&h, Tolerance::default())
+    );
+    // The same history with the stopped run's agent claiming success: nothing proves it.
+    h.agents[0].exit = Some(0);
+    assert_eq!(kinds(&h), vec!["fake-success"]);
+    // Without its end line (the old backend), the next run of the node seems to overlap it.
+    h.agents[0].exit = Some(1);
+    h.runs[0].end_ns = None;
+    assert_eq!(kinds(&h), vec!["node-overlap"]);
+}
