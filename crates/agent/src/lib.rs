@@ -13,6 +13,7 @@ mod events;
 mod exchange;
 pub mod exit;
 mod guard;
+pub mod heartbeat;
 pub mod ledger;
 pub mod metadata;
 mod monitor;

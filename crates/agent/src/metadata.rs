@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::actions::{self, Listing};
-use crate::options::{getopt_text, OptSpec, OPTIONS};
+use crate::options::{getopt_text, Kind, OptSpec, OPTIONS};
 use crate::text::xml;
 
 pub const AGENT: &str = "fence_gfs2_recorder";
@@ -13,7 +13,7 @@ pub const AGENT: &str = "fence_gfs2_recorder";
 pub const INSTALL_PATH: &str = "/usr/sbin/fence_gfs2_recorder";
 const SHORTDESC: &str =
     "Fence agent that records fence events and fences through request/response files";
-const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none).";
+const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none); the heartbeat is stale when older than heartbeat_max_age, by default 3 times the interval the heartbeat states. A simulation fences nothing: a success from a simulated backend is refused, and monitor fails while the responder routes any node through the simulate backend, unless allow_simulate=true (demos and tests only). When the heartbeat carries backend health (fence_watcher probes its backends without changing any power state), backend_health decides: fail (the default) makes monitor fail when some node can be fenced by no level, naming the node, the levels, their backends and errors, and warns when a level is down while another works; warn only warns; ignore does not look at it.";
 const VENDOR_URL: &str = "https://github.com/ClusterLabs/fence-agents";
 
 fn visible() -> impl Iterator<Item = &'static OptSpec> {
@@ -68,11 +68,22 @@ fn parameter(x: &mut String, o: &OptSpec, name: &str, extra: Option<String>) {
         .default
         .map(|d| format!(" default=\"{}\"", xml(d)))
         .unwrap_or_default();
-    let _ = writeln!(
-        x,
-        "\t\t<content type=\"{}\"{default}  />",
-        o.kind.metadata_type()
-    );
+    match o.kind {
+        Kind::Select(words) => {
+            let _ = writeln!(x, "\t\t<content type=\"select\"{default}  >");
+            for w in words {
+                let _ = writeln!(x, "\t\t\t<option value=\"{}\" />", xml(w));
+            }
+            x.push_str("\t\t</content>\n");
+        }
+        kind => {
+            let _ = writeln!(
+                x,
+                "\t\t<content type=\"{}\"{default}  />",
+                kind.metadata_type()
+            );
+        }
+    }
     let _ = writeln!(
         x,
         "\t\t<shortdesc lang=\"en\">{}</shortdesc>",

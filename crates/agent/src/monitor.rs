@@ -9,6 +9,9 @@
 //! (or a `touch -d`) would otherwise keep it fresh for the size of the step. When the heartbeat
 //! says it was written on this host, its pid must also be alive (`kill(pid, 0)`): a dead daemon
 //! is not a responder, whatever the mtime says.
+//!
+//! Its age limit, its simulated routes and its backend health are judged by the rules of
+//! `heartbeat.rs`, which `gfs2-fencing check` shares.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,12 +20,14 @@ use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE};
 
 use crate::diag::Diag;
 use crate::exit::Exit;
+use crate::heartbeat::{self, health, HEARTBEAT_MAX_BYTES};
 use crate::options::{FENCE_TIMEOUT_WARN_SECS, PACEMAKER_DEFAULT_TIMEOUT_SECS};
 use crate::settings::Settings;
 
-/// Both directories usable and, unless `require_heartbeat=false`, a fresh heartbeat.
+/// Both directories usable and, unless `require_heartbeat=false`, a fresh heartbeat of a
+/// responder that simulates nothing (or `allow_simulate`) and can fence every node it serves.
 pub fn monitor(s: &Settings, diag: &Diag) -> Exit {
-    match check(s) {
+    match check(s, diag) {
         Ok(()) => Exit::Success,
         Err(e) => {
             diag.error(&format!("monitor: {e}"));
@@ -31,7 +36,9 @@ pub fn monitor(s: &Settings, diag: &Diag) -> Exit {
     }
 }
 
-fn check(s: &Settings) -> Result<(), String> {
+const HINT: &str = "is a responder (fence_watcher) running? set require_heartbeat=false for responders that write no heartbeat";
+
+fn check(s: &Settings, diag: &Diag) -> Result<(), String> {
     let requests = open_trusted(&s.request_dir).map_err(|e| e.to_string())?;
     requests.check_writable().map_err(|e| e.to_string())?;
     let responses = open_trusted(&s.response_dir).map_err(|e| e.to_string())?;
@@ -40,47 +47,70 @@ fn check(s: &Settings) -> Result<(), String> {
         return Ok(());
     }
     let path = responses.join(HEARTBEAT_FILE);
-    let hint = "is a responder (fence_watcher) running? set require_heartbeat=false for responders that write no heartbeat";
     let mtime = responses
         .modified(HEARTBEAT_FILE)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no responder heartbeat {}: {hint}", path.display()))?;
+        .ok_or_else(|| format!("no responder heartbeat {}: {HINT}", path.display()))?;
     if let Ok(ahead) = mtime.duration_since(SystemTime::now()) {
         if ahead > FUTURE_TOLERANCE {
             return Err(format!(
-                "responder heartbeat {} is dated {} s in the future (more than the {} s tolerated): a clock stepped back or a touched file, not a beat: {hint}",
+                "responder heartbeat {} is dated {} s in the future (more than the {} s tolerated): a clock stepped back or a touched file, not a beat: {HINT}",
                 path.display(),
                 ahead.as_secs(),
                 FUTURE_TOLERANCE.as_secs()
             ));
         }
     }
-    if let Some(dead) = dead_local_writer(&responses) {
+    let hb = read(&responses, diag)?;
+    if let Some(dead) = hb.as_ref().and_then(dead_local_writer) {
         return Err(format!(
-            "responder heartbeat {} was written by pid {dead} on this host, which is not running: {hint}",
+            "responder heartbeat {} was written by pid {dead} on this host, which is not running: {HINT}",
             path.display()
         ));
     }
+    let (limit, why) = heartbeat::max_age(s.heartbeat_max_age, hb.as_ref());
     let age = mtime.elapsed().unwrap_or_default();
-    if age > s.heartbeat_max_age {
+    if age > limit {
         return Err(format!(
-            "responder heartbeat {} is {} s old (heartbeat_max_age is {} s): {hint}",
+            "responder heartbeat {} is {} s old ({why} is {} s): {HINT}",
             path.display(),
             age.as_secs(),
-            s.heartbeat_max_age.as_secs_f64()
+            limit.as_secs_f64()
         ));
+    }
+    let Some(hb) = hb else { return Ok(()) };
+    if hb.simulated_routes > 0 && !s.allow_simulate {
+        return Err(heartbeat::simulating(&hb));
+    }
+    let verdict = health::judge(hb.health.as_ref(), s.backend_health);
+    // A failure is the one line Pacemaker logs; the warnings are for a monitor that passes.
+    if let Some(failure) = verdict.failure {
+        return Err(failure);
+    }
+    for w in &verdict.warnings {
+        diag.warn(w);
     }
     Ok(())
 }
 
 /// How far in the future a heartbeat's mtime may be and still count.
 pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(5);
+/// The heartbeat, or `None` when it is not fence_watcher's JSON (a third-party responder's
+/// file: only its mtime counts, as before issue 12). A heartbeat that cannot be read safely
+/// (gone, a link, too large) is a failure: its simulated routes and health cannot be judged.
+fn read(responses: &SpoolDir, diag: &Diag) -> Result<Option<Heartbeat>, String> {
+    let bytes = responses
+        .read(HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES)
+        .map_err(|e| format!("cannot read the responder heartbeat: {e}: {HINT}"))?;
+    let hb = Heartbeat::from_json(&bytes);
+    if hb.is_none() {
+        diag.debug("the responder heartbeat is not fence_watcher's JSON: only its age is checked");
+    }
+    Ok(hb)
+}
 
-/// The heartbeat's pid when the heartbeat names this host and that pid is not alive. A heartbeat
-/// that cannot be read or parsed (a third-party responder's) leaves only the mtime check.
-fn dead_local_writer(responses: &SpoolDir) -> Option<u32> {
-    let bytes = responses.read(HEARTBEAT_FILE, 64 * 1024).ok()?;
-    let hb = Heartbeat::from_json(&bytes)?;
+/// The heartbeat's pid when the heartbeat names this host and that pid is not alive.
+fn dead_local_writer(hb: &Heartbeat) -> Option<u32> {
     if hb.host != gfs2_fence_protocol::hostname() {
         return None;
     }

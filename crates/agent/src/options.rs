@@ -16,6 +16,8 @@ pub enum Kind {
     Bool,
     /// A non-negative number of seconds, fractions allowed.
     Second,
+    /// One of the listed words (the metadata `select` type, with one `<option>` per word).
+    Select(&'static [&'static str]),
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Str => "string",
             Kind::Bool => "boolean",
             Kind::Second => "second",
+            Kind::Select(_) => "select",
         }
     }
 }
@@ -143,9 +146,16 @@ pub const OPTIONS: &[OptSpec] = &[
     },
     OptSpec {
         value_hint: Some("seconds"),
-        default: Some("30"),
         env: &["HEARTBEAT_MAX_AGE"],
-        ..opt("heartbeat_max_age", "heartbeat-max-age", Kind::Second, "Oldest acceptable responder heartbeat, in seconds")
+        ..opt("heartbeat_max_age", "heartbeat-max-age", Kind::Second,
+            "Oldest acceptable responder heartbeat, in seconds. Unset: 3 times the interval the heartbeat states (fence_watcher --heartbeat-interval), 30 when it states none")
+    },
+    OptSpec {
+        value_hint: Some("fail|warn|ignore"),
+        default: Some("fail"),
+        env: &["BACKEND_HEALTH"],
+        ..opt("backend_health", "backend-health", Kind::Select(&["fail", "warn", "ignore"]),
+            "What monitor does with the backend health the responder's heartbeat carries (fence_watcher [health] probes): fail makes monitor fail when some node can be fenced by no level, and warns when a level is down while another works; warn only warns; ignore does not look. A heartbeat without health is not judged")
     },
     OptSpec {
         value_hint: Some("seed|nnf"),
@@ -230,6 +240,7 @@ pub mod key {
     pub const REQUIRE_HEARTBEAT: &OptSpec = named("require_heartbeat");
     pub const ALLOW_SIMULATE: &OptSpec = named("allow_simulate");
     pub const HEARTBEAT_MAX_AGE: &OptSpec = named("heartbeat_max_age");
+    pub const BACKEND_HEALTH: &OptSpec = named("backend_health");
     pub const FILE_NAMING: &OptSpec = named("file_naming");
     pub const GFS2_DISCOVERY: &OptSpec = named("gfs2_discovery");
     pub const GFS2_SOURCES: &OptSpec = named("gfs2_sources");
@@ -369,7 +380,9 @@ mod tests {
             LOG_DIR,
             FENCE_TIMEOUT,
             REQUIRE_HEARTBEAT,
+            ALLOW_SIMULATE,
             HEARTBEAT_MAX_AGE,
+            BACKEND_HEALTH,
             FILE_NAMING,
             GFS2_DISCOVERY,
             GFS2_SOURCES,
@@ -394,6 +407,13 @@ mod tests {
         assert_eq!(LOG_DIR.default, Some("/var/log/gfs2-fencing"));
         assert_eq!(COROSYNC_CONF.default, Some("/etc/corosync/corosync.conf"));
         assert_eq!(FENCE_TIMEOUT.default, Some("60"));
+        assert_eq!(BACKEND_HEALTH.env, ["BACKEND_HEALTH"]);
+        assert_eq!(BACKEND_HEALTH.default, Some("fail"));
+        assert_eq!(ALLOW_SIMULATE.env, ["ALLOW_SIMULATE"]);
+        assert_eq!(
+            HEARTBEAT_MAX_AGE.default, None,
+            "unset, the heartbeat's own interval decides"
+        );
     }
 
     #[test]

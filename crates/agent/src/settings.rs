@@ -12,6 +12,7 @@ use gfs2_fence_protocol::{FileNaming, NodeName};
 
 pub use crate::actions::AgentAction;
 use crate::actions::{self, ActionSpec};
+pub use crate::heartbeat::BackendHealth;
 use crate::options::{key, parse_bool, OptSpec};
 use crate::parse::RawOptions;
 use crate::text::quoted;
@@ -36,7 +37,10 @@ pub struct Settings {
     pub require_heartbeat: bool,
     /// Whether a simulated success counts as a fence (demos and tests only).
     pub allow_simulate: bool,
-    pub heartbeat_max_age: Duration,
+    /// Set explicitly; `None`: 3 × the interval the heartbeat states (`monitor.rs`).
+    pub heartbeat_max_age: Option<Duration>,
+    /// What `monitor` does with the backend health of the heartbeat.
+    pub backend_health: BackendHealth,
     pub file_naming: FileNaming,
     /// `None` when discovery is disabled by `gfs2_discovery=false`.
     pub discovery: Option<DiscoveryConfig>,
@@ -90,7 +94,8 @@ impl Invocation {
             delay: r.seconds(key::DELAY)?,
             require_heartbeat: r.boolean(key::REQUIRE_HEARTBEAT)?,
             allow_simulate: r.boolean(key::ALLOW_SIMULATE)?,
-            heartbeat_max_age: r.seconds(key::HEARTBEAT_MAX_AGE)?,
+            heartbeat_max_age: r.optional_seconds(key::HEARTBEAT_MAX_AGE)?,
+            backend_health: r.parsed(key::BACKEND_HEALTH, str::parse::<BackendHealth>)?,
             file_naming: r.parsed(key::FILE_NAMING, |v| v.parse::<FileNaming>())?,
             discovery: r.discovery()?,
             verbose: raw.verbosity > 0,
@@ -154,6 +159,13 @@ impl Resolver<'_> {
 
     fn seconds(&self, o: &'static OptSpec) -> Result<Duration, UsageError> {
         self.parsed(o, parse_seconds)
+    }
+
+    fn optional_seconds(&self, o: &'static OptSpec) -> Result<Option<Duration>, UsageError> {
+        match self.text(o) {
+            None => Ok(None),
+            Some(_) => self.seconds(o).map(Some),
+        }
     }
 
     fn boolean(&self, o: &'static OptSpec) -> Result<bool, UsageError> {

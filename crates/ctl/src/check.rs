@@ -1,8 +1,14 @@
-//! `check`: is this host ready to fence? Each check prints one line, OK or FAIL with the fix.
+//! `check`: is this host ready to fence? Each check prints one line, OK or FAIL with the fix;
+//! the backend health may add WARN lines (a level down while another works), which do not fail
+//! it. The heartbeat is judged by the agent's rules (`fence_gfs2_recorder::heartbeat`): its age
+//! against 3 × the interval it states unless `--heartbeat-max-age` is given, its simulated
+//! routes (any is a FAIL: they fence nothing), and its backend health (a node no level can
+//! fence is a FAIL). Exit status: 0 when nothing FAILed, 1 otherwise.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use fence_gfs2_recorder::heartbeat::{self, BackendHealth, HEARTBEAT_MAX_BYTES};
 use fence_gfs2_recorder::metadata::INSTALL_PATH;
 use gfs2_fence_protocol::lock::{probe, LockState};
 use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE, LOCK_FILE};
@@ -11,7 +17,7 @@ use crate::inspect::shown as escaped;
 use crate::{Error, Spool};
 
 /// Runs every check; `Ok(false)` when one failed (each failure is printed with its fix).
-pub fn run(spool: &Spool, max_age: u64) -> Result<bool, Error> {
+pub fn run(spool: &Spool, max_age: Option<u64>) -> Result<bool, Error> {
     let mut ok = true;
     for (what, path) in [
         ("request directory", spool.requests()),
@@ -19,10 +25,17 @@ pub fn run(spool: &Spool, max_age: u64) -> Result<bool, Error> {
     ] {
         ok &= report(what, check_dir(&path));
     }
-    ok &= report(
-        "responder heartbeat",
-        check_heartbeat(&spool.responses(), max_age),
-    );
+    let beat = read_heartbeat(&spool.responses());
+    let max_age = max_age.map(Duration::from_secs);
+    let fresh = beat.and_then(|(hb, modified)| check_age(&hb, modified, max_age).map(|d| (hb, d)));
+    match fresh {
+        Ok((hb, detail)) => {
+            ok &= report("responder heartbeat", Ok(detail));
+            ok &= report("simulated routes", check_simulated(&hb));
+            ok &= report_health(&hb);
+        }
+        Err(e) => ok &= report("responder heartbeat", Err(e)),
+    }
     ok &= report("responder lock", check_lock(&spool.requests()));
     ok &= report("fence agent", check_agent(Path::new(INSTALL_PATH)));
     Ok(ok)
@@ -48,32 +61,92 @@ fn check_dir(path: &Path) -> Result<String, String> {
     ))
 }
 
-fn check_heartbeat(responses: &Path, max_age: u64) -> Result<String, String> {
+/// The heartbeat and its mtime.
+fn read_heartbeat(responses: &Path) -> Result<(Heartbeat, SystemTime), String> {
     let dir = SpoolDir::open(responses).map_err(|e| e.to_string())?;
     let bytes = dir
-        .read(HEARTBEAT_FILE, 4096)
+        .read(HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES)
         .map_err(|e| format!("{e}; is fence-watcher.service running?"))?;
     let hb = Heartbeat::from_json(&bytes).ok_or("heartbeat file is not valid JSON")?;
     let modified = dir
         .modified(HEARTBEAT_FILE)
         .map_err(|e| e.to_string())?
         .ok_or("heartbeat vanished")?;
+    Ok((hb, modified))
+}
+
+/// Fresh by the agent's own rule (`heartbeat::max_age`): `--heartbeat-max-age`, or 3 × the
+/// interval the heartbeat states.
+fn check_age(
+    hb: &Heartbeat,
+    modified: SystemTime,
+    max_age: Option<Duration>,
+) -> Result<String, String> {
+    let (limit, why) = heartbeat::max_age(max_age, Some(hb));
     let age = SystemTime::now()
         .duration_since(modified)
-        .unwrap_or_default()
-        .as_secs();
-    if age > max_age {
+        .unwrap_or_default();
+    if age > limit {
         return Err(format!(
-            "last beat {age} s ago (pid {} on {}); is fence-watcher.service running?",
+            "last beat {} s ago (pid {} on {}; {why} is {} s); is fence-watcher.service running?",
+            age.as_secs(),
             hb.pid,
-            escaped(&hb.host)
+            escaped(&hb.host),
+            limit.as_secs()
         ));
     }
     Ok(format!(
-        "fence_watcher pid {} on {} beat {age} s ago",
+        "fence_watcher pid {} on {} beat {} s ago",
         hb.pid,
-        escaped(&hb.host)
+        escaped(&hb.host),
+        age.as_secs()
     ))
+}
+
+/// A simulated route fences nothing: the host is not ready to fence while there is one.
+fn check_simulated(hb: &Heartbeat) -> Result<String, String> {
+    match hb.simulated_routes {
+        0 => Ok("none: every route fences through a real backend".to_owned()),
+        n => Err(format!(
+            "{n} route{} fence through the simulate backend, which fences nothing; the agent \
+             refuses its successes and fails monitor unless the device sets allow_simulate=true \
+             (the daemon's log names the routes)",
+            if n == 1 { "" } else { "s" }
+        )),
+    }
+}
+
+/// The backend health by the agent's rule for `backend_health=fail`: FAIL when a node can be
+/// fenced by no level, a WARN line per node with a level down, OK otherwise.
+fn report_health(hb: &Heartbeat) -> bool {
+    let what = "backend health";
+    let Some(health) = &hb.health else {
+        return report(
+            what,
+            Ok("not probed (no [health] probes in fence_watcher, or an older daemon)".into()),
+        );
+    };
+    let verdict = heartbeat::judge(Some(health), BackendHealth::Fail);
+    for w in &verdict.warnings {
+        let w = w.strip_prefix("backend health: ").unwrap_or(w);
+        crate::out::outln!("WARN {what}: {w}");
+    }
+    let levels: usize = health.nodes.iter().map(|n| n.levels.len()).sum();
+    let down: usize = health.nodes.iter().map(|n| n.down().count()).sum();
+    let result = match verdict.failure {
+        Some(f) => Err(f.strip_prefix("backend health: ").unwrap_or(&f).to_owned()),
+        None => Ok(format!(
+            "{}, {} probed, {down} down; every node can be fenced by a level",
+            count(health.nodes.len(), "node"),
+            count(levels, "level")
+        )),
+    };
+    report(what, result)
+}
+
+/// `1 node`, `2 nodes`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Who holds the one-responder-per-spool lock (asked of the kernel, never taken).

@@ -78,7 +78,11 @@ pub fn run(args: &Args) -> Result<bool, Error> {
     })?;
     crate::out::outln!("== gfs2-fencing demo in {}", demo.root.display());
     crate::out::outln!(
-        "== starting fence_watcher with simulated backends (level 1 fails, level 2 works)\n"
+        "== starting fence_watcher with simulated backends (level 1 fails, level 2 works)"
+    );
+    crate::out::outln!(
+        "== the agent runs with ALLOW_SIMULATE=true (allow_simulate): without it, a simulated \
+         success is no fence and monitor fails, as on a real cluster\n"
     );
     let mut watcher = start_watcher(&bin_dir.join("fence_watcher"), &demo, &config)?;
     let outcome = demo.scenes();

@@ -4,8 +4,8 @@
 //!
 //! - `demo`: the whole flow (agent, daemon, simulated backends) in a temporary directory, with no
 //!   cluster and no root: the README's first command.
-//! - `check`: is this host ready to fence (directories, responder heartbeat, who holds the
-//!   responder lock, agent installed)?
+//! - `check`: is this host ready to fence (directories, responder heartbeat, simulated routes
+//!   and backend health from the heartbeat, who holds the responder lock, agent installed)?
 //! - `requests`, `records`: what is pending, and the fenced-node records (responses).
 //! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
 //!
@@ -68,13 +68,16 @@ fn given_or(flag: &Option<PathBuf>, var: env::DirVar) -> PathBuf {
 pub enum Command {
     /// Run the whole flow with simulated fencing in a temporary directory (no cluster, no root)
     Demo(demo::Args),
-    /// Check that this host is ready to fence: directories, responder heartbeat, agent
+    /// Check that this host is ready to fence: directories, responder heartbeat, simulated
+    /// routes, backend health, responder lock, agent. Exit 0 when every check is OK (WARN lines
+    /// do not fail it), 1 when one FAILs
     Check {
         #[command(flatten)]
         spool: Spool,
-        /// Maximum heartbeat age in seconds
-        #[arg(long, default_value_t = 30)]
-        heartbeat_max_age: u64,
+        /// Maximum heartbeat age in seconds [default: 3 × the interval the heartbeat states,
+        /// as the agent's monitor]
+        #[arg(long)]
+        heartbeat_max_age: Option<u64>,
     },
     /// List pending and claimed fence requests
     Requests {

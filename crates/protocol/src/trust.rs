@@ -5,9 +5,10 @@
 //!
 //! - **owner**: root or the effective user of this process. Root can do anything anyway; any
 //!   other owner could chmod the directory or rewrite the secret at will.
-//! - **mode**: a spool directory must not be writable by others (`o+w`); a secret file must
-//!   have no permission for others at all (`o+rwx`). Group bits are allowed: the group is the
-//!   administrator's choice (`root:haclient 0750`).
+//! - **mode**: a spool directory must not be writable by others (`o+w`); group bits are allowed
+//!   there, the group is the administrator's choice (`root:haclient 0750`). A secret file must
+//!   have no permission for its group or others at all (0600 or 0400, as SECURITY.md says):
+//!   a group is a set of users, and any of them could read a BMC password (issue 12).
 //!
 //! Check the metadata of the *opened* file or directory (`fstat`), never a path, so a swap
 //! between check and use changes nothing.
@@ -36,8 +37,14 @@ pub enum Untrusted {
         owner: u32,
         mode: u32,
     },
-    #[error("{path}, owner uid {owner}, is world-readable or world-writable (mode {mode:04o}); run: chmod o-rwx {path}")]
+    #[error("{path}, owner uid {owner}, is world-readable or world-writable (mode {mode:04o}); run: chmod 0600 {path}")]
     WorldAccessible {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+    },
+    #[error("{path}, owner uid {owner}, is readable or writable by its group (mode {mode:04o}); run: chmod 0600 {path}")]
+    GroupAccessible {
         path: PathBuf,
         owner: u32,
         mode: u32,
@@ -72,11 +79,11 @@ pub enum TrustError {
 }
 
 impl Trusted {
-    /// The permission bits that make it untrusted: `0o002` for a directory, `0o007` for a secret.
+    /// The permission bits that make it untrusted: `0o002` for a directory, `0o077` for a secret.
     pub const fn refused_mode(self) -> u32 {
         match self {
             Trusted::SpoolDir => 0o002,
-            Trusted::SecretFile => 0o007,
+            Trusted::SecretFile => 0o077,
         }
     }
 
@@ -102,7 +109,10 @@ impl Trusted {
         if mode & self.refused_mode() != 0 {
             return Err(match self {
                 Trusted::SpoolDir => Untrusted::WorldWritable { path, owner, mode },
-                Trusted::SecretFile => Untrusted::WorldAccessible { path, owner, mode },
+                Trusted::SecretFile if mode & 0o007 != 0 => {
+                    Untrusted::WorldAccessible { path, owner, mode }
+                }
+                Trusted::SecretFile => Untrusted::GroupAccessible { path, owner, mode },
             });
         }
         if owner != 0 && owner != me {

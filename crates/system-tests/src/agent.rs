@@ -11,7 +11,14 @@ use crate::{bins, procs, Spool};
 
 /// Environment variables the agent reads besides the directory variables of the protocol's
 /// table (`gfs2_fence_protocol::env`); all are removed so the test's own options are the only ones.
-const AGENT_ENV: [&str; 3] = ["FENCE_TIMEOUT", "GFS2_DISCOVERY_ENABLED", "ALLOW_SIMULATE"];
+const AGENT_ENV: [&str; 6] = [
+    "FENCE_TIMEOUT",
+    "GFS2_DISCOVERY_ENABLED",
+    "ALLOW_SIMULATE",
+    "REQUIRE_HEARTBEAT",
+    "HEARTBEAT_MAX_AGE",
+    "BACKEND_HEALTH",
+];
 
 /// Every variable [`AGENT_ENV`] and the directory table name.
 fn agent_env() -> impl Iterator<Item = &'static str> {
@@ -48,7 +55,9 @@ pub struct AgentProc {
 impl Agent {
     /// `action` on `node` with the spool's directories, `fence_timeout`, no GFS2 discovery, no
     /// heartbeat requirement, and simulated successes accepted (most system tests run the
-    /// daemon with `--simulate`); tests of those set them explicitly.
+    /// daemon with `--simulate`); tests of those set them explicitly. A test of what a real
+    /// device sees (simulation refused, as the agent's default) removes it:
+    /// `.without("allow_simulate")`.
     pub fn new(spool: &Spool, action: &str, node: &str, fence_timeout: u64) -> Agent {
         let mut a = Agent {
             opts: Vec::new(),

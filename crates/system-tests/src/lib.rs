@@ -12,6 +12,7 @@ pub mod cluster3;
 pub mod daemon;
 pub mod faults;
 pub mod hostile_redfish;
+pub mod journal;
 pub mod pacemaker;
 pub mod peers;
 pub mod procs;

@@ -18,6 +18,8 @@ pub mod observe;
 pub mod requests;
 pub mod runtime;
 
+mod check;
+
 #[cfg(test)]
 mod testing;
 
@@ -45,32 +47,8 @@ pub fn run(cli: config::Cli) -> ExitCode {
         }
     };
     if cli.check_config {
-        return runtime.block_on(check(&cfg));
+        return runtime.block_on(check::check(&cfg));
     }
     observe::logging::init(cfg.daemon.log_format);
     runtime.block_on(runtime::run(cfg, cli))
-}
-
-/// `--check-config`: validates the configuration and builds every backend, without starting.
-async fn check(cfg: &config::Config) -> ExitCode {
-    match fencing::Routes::build(cfg) {
-        Ok(_) => {
-            let file = cfg
-                .file
-                .as_ref()
-                .map_or("(no file)".into(), |p| p.display().to_string());
-            println!(
-                "configuration {file} is valid: {} backends, {} topology entries, requests in {}, responses in {}",
-                cfg.backends.len(),
-                cfg.topology.len(),
-                cfg.request_dir.display(),
-                cfg.response_dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("fence_watcher: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }

@@ -31,6 +31,8 @@ fn every_resolved_name_is_in_the_table() {
         "delay",
         "require_heartbeat",
         "heartbeat_max_age",
+        "backend_health",
+        "allow_simulate",
         "file_naming",
         "gfs2_discovery",
         "gfs2_sources",
@@ -122,4 +124,37 @@ fn seconds_forms() {
     for bad in ["", "abc", "-1", "nan", "inf", "1e9"] {
         assert!(parse_seconds(bad).is_err(), "{bad}");
     }
+}
+
+/// Issue 12: unset, `heartbeat_max_age` is left to the heartbeat's own interval; set (stdin or
+/// environment), it overrides. `backend_health` is one of three words, `fail` by default.
+#[test]
+fn heartbeat_max_age_is_unset_by_default_and_backend_health_fails() {
+    let i = inv("action=monitor\n", &[]).expect("defaults");
+    assert_eq!(i.settings.heartbeat_max_age, None);
+    assert_eq!(i.settings.backend_health, BackendHealth::Fail);
+    let i = inv(
+        "action=monitor\n",
+        &[("HEARTBEAT_MAX_AGE", "90"), ("BACKEND_HEALTH", "warn")],
+    )
+    .expect("env");
+    assert_eq!(i.settings.heartbeat_max_age, Some(Duration::from_secs(90)));
+    assert_eq!(i.settings.backend_health, BackendHealth::Warn);
+    let i = inv(
+        "action=monitor\nheartbeat_max_age=5\nbackend_health=IGNORE\n",
+        &[("HEARTBEAT_MAX_AGE", "90")],
+    )
+    .expect("param");
+    assert_eq!(i.settings.heartbeat_max_age, Some(Duration::from_secs(5)));
+    assert_eq!(i.settings.backend_health, BackendHealth::Ignore);
+    let e = inv("action=monitor\n", &[("BACKEND_HEALTH", "loud\u{1b}")])
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
+    assert!(
+        e.starts_with("backend_health (from environment BACKEND_HEALTH): ")
+            && e.contains("fail, warn or ignore")
+            && !e.contains('\u{1b}'),
+        "{e}"
+    );
 }

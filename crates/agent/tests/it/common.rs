@@ -30,6 +30,8 @@ const AGENT_ENV: &[&str] = &[
     "REQUIRE_HEARTBEAT",
     "HEARTBEAT_MAX_AGE",
     "FILE_NAMING",
+    "ALLOW_SIMULATE",
+    "BACKEND_HEALTH",
 ];
 
 pub struct Sandbox {

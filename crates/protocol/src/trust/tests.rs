@@ -8,17 +8,18 @@ const ME: u32 = 1000;
 #[test]
 fn root_and_the_effective_user_are_the_only_trusted_owners() {
     let p = Path::new("/s");
-    for kind in [Trusted::SpoolDir, Trusted::SecretFile] {
-        assert_eq!(kind.check_as(ME, p, 0, 0o750), Ok(()));
-        assert_eq!(kind.check_as(ME, p, ME, 0o750), Ok(()));
+    // Each kind with a mode it accepts: a secret allows no group bit (issue 12).
+    for (kind, mode) in [(Trusted::SpoolDir, 0o750), (Trusted::SecretFile, 0o700)] {
+        assert_eq!(kind.check_as(ME, p, 0, mode), Ok(()));
+        assert_eq!(kind.check_as(ME, p, ME, mode), Ok(()));
         let foreign = Untrusted::ForeignOwner {
             path: p.into(),
             owner: ME + 1,
-            mode: 0o750,
+            mode,
             me: ME,
         };
-        assert_eq!(kind.check_as(ME, p, ME + 1, 0o040750), Err(foreign));
-        assert!(kind.check_as(0, p, ME, 0o750).is_err());
+        assert_eq!(kind.check_as(ME, p, ME + 1, 0o040000 | mode), Err(foreign));
+        assert!(kind.check_as(0, p, ME, mode).is_err());
     }
 }
 
@@ -37,8 +38,16 @@ fn directories_refuse_o_w_and_secrets_any_bit_for_others() {
             "{bad:o}"
         );
     }
-    for ok in [0o600, 0o640, 0o660, 0o400] {
+    // A secret allows no group bit either (issue 12: SECURITY.md says 0600 or 0400, and 0640
+    // and 0660 used to pass).
+    for ok in [0o600, 0o400] {
         assert_eq!(secret(ok), Ok(()), "{ok:o}");
+    }
+    for bad in [0o640, 0o660, 0o620, 0o610] {
+        assert!(
+            matches!(secret(bad), Err(Untrusted::GroupAccessible { .. })),
+            "{bad:o}"
+        );
     }
     for bad in [0o604, 0o602, 0o601, 0o644] {
         assert!(
@@ -67,7 +76,12 @@ fn messages_name_path_owner_mode_and_the_fix() {
     assert_eq!(
         msg(Trusted::SecretFile, 0, 0, 0o100644),
         "/var/run/gfs2-fencing/requests, owner uid 0, is world-readable or world-writable \
-         (mode 0644); run: chmod o-rwx /var/run/gfs2-fencing/requests"
+         (mode 0644); run: chmod 0600 /var/run/gfs2-fencing/requests"
+    );
+    assert_eq!(
+        msg(Trusted::SecretFile, 0, 0, 0o100640),
+        "/var/run/gfs2-fencing/requests, owner uid 0, is readable or writable by its group \
+         (mode 0640); run: chmod 0600 /var/run/gfs2-fencing/requests"
     );
     assert_eq!(
         msg(Trusted::SpoolDir, 0, 65534, 0o750),
@@ -88,12 +102,20 @@ fn check_fd_reads_the_opened_files_owner_and_mode() {
     let secret = tmp.path().join("bmc.pw");
     std::fs::write(&secret, "pw\n").expect("write");
     let set = |mode| std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode));
-    set(0o640).expect("chmod");
+    set(0o600).expect("chmod");
     let check = || {
         let file = std::fs::File::open(&secret).expect("open");
         Trusted::SecretFile.check_fd(&file, &secret)
     };
     assert!(check().is_ok());
+    set(0o640).expect("chmod");
+    assert!(matches!(
+        check(),
+        Err(TrustError::Untrusted(Untrusted::GroupAccessible {
+            mode: 0o640,
+            ..
+        }))
+    ));
     set(0o604).expect("chmod");
     assert!(matches!(
         check(),

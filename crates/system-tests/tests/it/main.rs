@@ -18,4 +18,6 @@ mod hostile_names;
 mod hostile_requests;
 mod hostile_responses;
 mod hostile_spool;
+mod monitor;
 mod peers_backends;
+mod simulation;

@@ -14,7 +14,7 @@
 //! verify = false                   # true: confirm off with action=status (exit 2)
 //! timeout_secs = 60
 //! env = { REQUESTS_CA_BUNDLE = "/etc/gfs2-fencing/bmc-ca.pem" }
-//! secret_files = { password = "/etc/gfs2-fencing/bmc.pw" }   # not world-readable
+//! secret_files = { password = "/etc/gfs2-fencing/bmc.pw" }   # mode 0600 or 0400
 //! [backends.ipmi.params]           # key=value lines; {node} = the node name
 //! ip = "{node}-bmc"
 //! username = "fence"
@@ -33,10 +33,12 @@ use gfs2_fence_protocol::{Action, NodeName};
 use serde::Deserialize;
 use tokio::time::Instant;
 
+mod metadata;
+
 use super::support::common::{self, ParamValue};
 use super::support::secret::{read_secret, Secret};
 use super::support::template::{Template, Var, Vars};
-use super::support::{message, process};
+use super::support::{self, message, process};
 use super::{Backend, BackendOutcome, FenceFuture, FenceJob};
 
 /// Configuration of the `fence-agent` backend.
@@ -50,7 +52,7 @@ pub struct FenceAgentConfig {
     /// Agent parameters; string values may use `{node}`.
     #[serde(default)]
     pub params: BTreeMap<String, ParamValue>,
-    /// Parameter name -> file holding its value (read at fence time, never world-readable).
+    /// Parameter name -> file holding its value (mode 0600 or 0400, checked at build, read at fence time).
     #[serde(default)]
     pub secret_files: BTreeMap<String, PathBuf>,
     /// Per-node parameter overrides.
@@ -129,12 +131,69 @@ impl FenceAgentConfig {
         })
     }
 
+    /// `--check-config`'s look at the agent itself (issue 12): every parameter this table sends
+    /// (`params`, `nodes.*`, `secret_files`) must be declared by the agent's metadata, with a
+    /// value of its type. An agent that gives no metadata is not checked, with a warning.
+    pub async fn check_parameters(&self) -> Result<(), Vec<String>> {
+        let agent = common::resolve_program("agent", &self.agent).map_err(|e| vec![e])?;
+        let env = common::env(&self.env).map_err(|e| vec![e])?;
+        let meta = match metadata::fetch(&agent, &env).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(
+                    "the parameters for {} are not checked: {e}",
+                    agent.display()
+                );
+                return Ok(());
+            }
+        };
+        let name = agent.file_name().unwrap_or_default().to_string_lossy();
+        let known: Vec<&str> = meta.params.keys().map(String::as_str).collect();
+        let undeclared = |at: &str, key: &str| {
+            let hint = support::suggest::did_you_mean(key, &known);
+            format!("{at}.{key}: {name} has no parameter {key}{hint}")
+        };
+        let tables = std::iter::once(("params".to_owned(), &self.params))
+            .chain(self.nodes.iter().map(|(n, t)| (format!("nodes.{n}"), t)));
+        let mut errors = Vec::new();
+        for (at, table) in tables {
+            for (key, value) in table {
+                match meta.get(key) {
+                    None => errors.push(undeclared(&at, key)),
+                    Some(p) => errors.extend(p.refuses(value).map(|want| {
+                        format!(
+                            "{at}.{key} = {}: {name}'s {key} must be {want}",
+                            toml(value)
+                        )
+                    })),
+                }
+            }
+        }
+        for key in self.secret_files.keys().filter(|k| meta.get(k).is_none()) {
+            errors.push(undeclared("secret_files", key));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     fn reserved(&self) -> Vec<&'static str> {
         match self.target_arg {
             TargetArg::Port => vec!["action", "nodename", "port"],
             TargetArg::Plug => vec!["action", "nodename", "plug"],
             TargetArg::None => vec!["action", "nodename"],
         }
+    }
+}
+
+/// A value as it was written in the file, for messages.
+fn toml(value: &ParamValue) -> String {
+    match value {
+        ParamValue::Str(s) => format!("{s:?}"),
+        ParamValue::Bool(b) => b.to_string(),
+        v => v.to_string(),
     }
 }
 

@@ -13,7 +13,7 @@
 //! host = "{node}-ipmi"             # default; {node} = the node name
 //! port = 623                       # default
 //! username = "admin"               # required
-//! password_file = "/etc/gfs2-fencing/ipmi.pw"   # -> IPMI_PASSWORD + -E; not world-readable
+//! password_file = "/etc/gfs2-fencing/ipmi.pw"   # -> IPMI_PASSWORD + -E; mode 0600 or 0400
 //! interface = "lanplus"            # or "lan"
 //! cipher = 3                       # 0 refused unless allow_cipher_zero = true
 //! privilege = "administrator"      # optional -L: callback, user, operator, administrator

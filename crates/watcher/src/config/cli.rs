@@ -62,6 +62,17 @@ pub struct Cli {
 impl Cli {
     /// Whether any `--simulate*` flag was given.
     pub fn simulating(&self) -> bool {
-        self.simulate || self.simulate_delay.is_some() || self.simulate_outcome.is_some()
+        self.simulate_flag().is_some()
+    }
+
+    /// The first `--simulate*` flag given, as typed, for messages.
+    pub fn simulate_flag(&self) -> Option<&'static str> {
+        [
+            (self.simulate, "--simulate"),
+            (self.simulate_delay.is_some(), "--simulate-delay"),
+            (self.simulate_outcome.is_some(), "--simulate-outcome"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
     }
 }

@@ -21,6 +21,8 @@ pub use cli::{Cli, LogFormat};
 
 pub mod cli;
 pub mod fds;
+pub mod lint;
+mod locate;
 mod validate;
 
 /// Where the configuration lives unless `--config` says otherwise.
@@ -149,8 +151,14 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("configuration {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// `FILE:LINE:COL: message`, at the offending key (`locate.rs`).
+    #[error("{}{}: {message}", path.display(), at.map_or(String::new(), |(l, c)| format!(":{l}:{c}")))]
+    Parse {
+        path: PathBuf,
+        /// Line and column, 1-based.
+        at: Option<(usize, usize)>,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -201,10 +209,7 @@ fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        message: one_line(&e.to_string()),
-    })
+    toml::from_str(text).map_err(|e| locate::parse_error(path, text, &e))
 }
 
 /// The TOML error quotes the offending line of the file: the message goes to the journal as one
@@ -239,7 +244,8 @@ fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
     if let Some(f) = cli.log_format {
         cfg.daemon.log_format = f;
     }
-    if cli.simulating() {
+    if let Some(flag) = cli.simulate_flag() {
+        refuse_simulating_over_real_backends(cfg, flag)?;
         let backend = simulate_backend(cli)?;
         cfg.backends.insert(SIMULATE_BACKEND.to_owned(), backend);
         // First matching entry wins: the simulation takes every node.
@@ -250,6 +256,32 @@ fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
         cfg.topology.insert(0, all);
     }
     Ok(())
+}
+
+/// `--simulate*` routes every node through a backend that fences nothing. Over a configuration
+/// with real backends it would answer a real cluster's requests `success: true` and fence
+/// nothing (issue 12), so the daemon refuses to start; `--simulate` alone (demos, tests) or over
+/// simulated backends only stays allowed.
+fn refuse_simulating_over_real_backends(cfg: &Config, flag: &str) -> Result<(), ConfigError> {
+    let real: Vec<&str> = cfg
+        .backends
+        .iter()
+        .filter(|(_, b)| !matches!(b, BackendConfig::Simulate(_)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if real.is_empty() {
+        return Ok(());
+    }
+    let file = cfg.file.as_deref().map_or_else(
+        || "the configuration".to_owned(),
+        |f| f.display().to_string(),
+    );
+    Err(ConfigError::Invalid(format!(
+        "{flag} would answer every request through the simulate backend, which fences nothing, \
+         but {file} defines real backends ({}): refusing to start; drop {flag} to fence through \
+         them, or run the simulation without that configuration",
+        real.join(", ")
+    )))
 }
 
 /// The `simulate` backend of the command line: the same [`SimulateConfig`] a
@@ -418,6 +450,40 @@ mod tests {
         let f = write(&ok);
         let p = f.path().to_str().expect("utf-8");
         load(&cli(&["--config", p]), &no_env).expect("{nodeid} is one");
+    }
+
+    /// Issue 12: `--config real.toml --simulate` answered every request `success: true`
+    /// through the `simulate` backend and fenced nothing. Every `--simulate*` flag over a file
+    /// with a real backend is refused, naming the file and the flag; over simulated backends
+    /// only, or alone, it still works.
+    #[test]
+    fn simulating_over_real_backends_is_refused() {
+        let real = GOOD.replace(
+            "type = \"simulate\"",
+            "type = \"command\"\nargv = [\"/bin/true\"]",
+        );
+        let f = write(&real);
+        let p = f.path().to_str().expect("utf-8");
+        load(&cli(&["--config", p]), &no_env).expect("a real configuration is valid");
+        for flag in [
+            &["--simulate"][..],
+            &["--simulate-delay", "1"],
+            &["--simulate-outcome", "fail"],
+        ] {
+            let mut args = vec!["--config", p];
+            args.extend(flag);
+            let msg = load(&cli(&args), &no_env)
+                .expect_err("simulation over real backends")
+                .to_string();
+            assert!(
+                msg.contains(flag[0]) && msg.contains(p) && msg.contains("real backends (ipmi)"),
+                "{msg}"
+            );
+        }
+        let f = write(GOOD);
+        let p = f.path().to_str().expect("utf-8");
+        let c = load(&cli(&["--config", p, "--simulate"]), &no_env).expect("simulated only");
+        assert_eq!(c.topology[0].levels, ["simulate"]);
     }
 
     #[test]

@@ -46,8 +46,13 @@ pub struct RunResult {
 }
 
 impl Routes {
-    /// Builds every backend of the configuration (each once, shared between routes).
+    /// Builds every backend of the configuration (each once, shared between routes), and logs
+    /// at WARN what in it is probably not meant ([`crate::config::lint`]): at every start and
+    /// reload, and in `--check-config`'s output.
     pub fn build(cfg: &Config) -> Result<Routes, BackendBuildError> {
+        for warning in crate::config::lint::warnings(cfg) {
+            tracing::warn!("{warning}");
+        }
         let mut built: HashMap<&str, Arc<dyn Backend>> = HashMap::new();
         for (name, bc) in &cfg.backends {
             built.insert(name, bc.build(name)?);
@@ -88,6 +93,30 @@ impl Routes {
             .collect::<Result<_, _>>()?;
         self.entries.push((patterns, levels));
         Ok(self)
+    }
+
+    /// Every route (a level of an entry) that fences through a simulated backend, described as
+    /// `topology[0] level 1 (simulate) for "*"`, in order. A success there fences nothing:
+    /// the daemon warns, counts them in a gauge and in the heartbeat.
+    pub fn simulated(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (i, (patterns, levels)) in self.entries.iter().enumerate() {
+            let nodes: Vec<String> = patterns
+                .iter()
+                .map(|p| format!("{:?}", p.as_str()))
+                .collect();
+            for (j, level) in levels.iter().enumerate() {
+                if level.backend.simulated() {
+                    found.push(format!(
+                        "topology[{i}] level {} ({}) for {}",
+                        j + 1,
+                        level.name,
+                        nodes.join(", ")
+                    ));
+                }
+            }
+        }
+        found
     }
 
     /// The levels that fence `node`, or `None` when no entry matches it.
@@ -136,6 +165,9 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
             );
         }
         metrics.backend_run(&level.name, outcome.success);
+        if !outcome.success {
+            warn_level_failed(job, i + 1, &level.name, &outcome.message);
+        }
         results.push(LevelResult {
             level: i as u32 + 1,
             backend: level.name.clone(),
@@ -149,6 +181,20 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
         }
     }
     summarize(job, results, started.elapsed())
+}
+
+/// Every failed level is a WARN with its error, even when a later level saves the fence: a
+/// dead BMC must not hide behind a working PDU until the day the PDU fails too (issue 12).
+fn warn_level_failed(job: &FenceJob, level: usize, backend: &str, error: &str) {
+    let (action, node) = (job.action, &job.node);
+    tracing::warn!(
+        request_id = %job.request_id,
+        node = %node,
+        action = action.as_str(),
+        level,
+        backend,
+        "{action} of {node}: level {level} ({backend}) failed: {error}"
+    );
 }
 
 /// The result of a level the deadline kept from starting: a failure, with both times.
@@ -211,6 +257,35 @@ mod tests {
             duration_ms: 1,
             simulated: false,
         }
+    }
+
+    fn level_of(name: &str, table: &str) -> Level {
+        let config: crate::backend::BackendConfig = toml::from_str(table).expect("a table");
+        Level {
+            name: name.into(),
+            backend: config.build(name).expect("builds"),
+        }
+    }
+
+    #[test]
+    fn simulated_routes_are_each_level_that_fences_through_the_simulation() {
+        let real = || level_of("ipmi", "type = \"command\"\nargv = [\"/bin/true\"]");
+        let sim = || level_of("sim", "type = \"simulate\"");
+        let none = Routes::default()
+            .with_route(&["*"], vec![real()])
+            .expect("route");
+        assert!(none.simulated().is_empty());
+        let some = Routes::default()
+            .with_route(&["cn-*", "gpu-*"], vec![real(), sim()])
+            .and_then(|r| r.with_route(&["*"], vec![sim()]))
+            .expect("routes");
+        assert_eq!(
+            some.simulated(),
+            [
+                "topology[0] level 2 (sim) for \"cn-*\", \"gpu-*\"",
+                "topology[1] level 1 (sim) for \"*\"",
+            ]
+        );
     }
 
     #[test]

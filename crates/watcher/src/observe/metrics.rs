@@ -7,6 +7,7 @@
 //! | `fence_watcher_in_flight` | gauge | requests claimed and not yet answered |
 //! | `fence_watcher_inotify_fallback` | gauge | 1 while `REQUEST_DIR` is scanned periodically because no inotify instance or watch is left, else 0 |
 //! | `fence_watcher_can_publish` | gauge | 1 while a probe file can be published in `RESPONSE_DIR` (checked every heartbeat tick), 0 while it cannot (full, read-only, I/O error): no new fence starts then |
+//! | `fence_watcher_simulated_routes` | gauge | routes (topology levels) that fence through the `simulate` backend, which fences nothing; set at start and at every reload |
 //! | `fence_watcher_fence_duration_seconds` | histogram | time from the start of a fence to its result, all levels |
 //! | `fence_watcher_invalid_requests_total` | counter | requests answered `invalid` |
 //! | `fence_watcher_rejected_files_total` | counter | files with unusable names moved to `.rejected` |
@@ -38,6 +39,7 @@ pub struct Metrics {
     inotify_fallback: AtomicI64,
     /// Inverted so that `Default` (0) means "can publish" before the first probe.
     cannot_publish: AtomicI64,
+    simulated_routes: AtomicI64,
     bucket_counts: [AtomicU64; BUCKETS.len()],
     duration_count: AtomicU64,
     duration_sum_micros: AtomicU64,
@@ -92,6 +94,11 @@ impl Metrics {
 
     pub fn can_publish(&self, ok: bool) {
         self.cannot_publish.store(i64::from(!ok), Relaxed);
+    }
+
+    pub fn simulated_routes(&self, n: usize) {
+        self.simulated_routes
+            .store(i64::try_from(n).unwrap_or(i64::MAX), Relaxed);
     }
 
     pub fn fence_duration(&self, d: Duration) {
@@ -208,6 +215,17 @@ impl Metrics {
             "fence_watcher_can_publish {}",
             1 - self.cannot_publish.load(Relaxed)
         );
+        header(
+            o,
+            "simulated_routes",
+            "gauge",
+            "Routes that fence through the simulate backend (which fences nothing).",
+        );
+        let _ = writeln!(
+            o,
+            "fence_watcher_simulated_routes {}",
+            self.simulated_routes.load(Relaxed)
+        );
         self.render_histogram(o);
         let simple = [
             (
@@ -310,6 +328,7 @@ mod tests {
         m.inotify_fallback(true);
         assert!(m.render().contains("\nfence_watcher_can_publish 1\n"));
         m.can_publish(false);
+        m.simulated_routes(2);
         let text = m.render();
         drop(g);
         for line in [
@@ -320,6 +339,7 @@ mod tests {
             "fence_watcher_in_flight 1",
             "fence_watcher_inotify_fallback 1",
             "fence_watcher_can_publish 0",
+            "fence_watcher_simulated_routes 2",
             "fence_watcher_fence_duration_seconds_bucket{le=\"0.5\"} 0",
             "fence_watcher_fence_duration_seconds_bucket{le=\"1\"} 1",
             "fence_watcher_fence_duration_seconds_count 1",
@@ -351,6 +371,7 @@ mod tests {
             ".in_flight()",
             ".inotify_fallback(",
             ".can_publish(",
+            ".simulated_routes(",
             ".fence_duration(",
             ".rejected_file(",
             ".coalesced(",

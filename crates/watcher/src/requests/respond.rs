@@ -167,6 +167,9 @@ fn is_ours(d: &Context, name: &SpoolName, r: &Response) -> bool {
     })
 }
 
+/// The one audit line of a fence decision, at the level its outcome deserves (issue 12: a
+/// failed fence was INFO, so `journalctl -p err` never showed it): a failed fence is an ERROR,
+/// a request that could not run (expired, invalid) a WARN, a success or a withdrawal INFO.
 fn audit(
     name: &SpoolName,
     id: &RequestId,
@@ -174,16 +177,26 @@ fn audit(
     action: Option<gfs2_fence_protocol::Action>,
     a: &Answer,
 ) {
-    tracing::info!(
-        request = %name,
-        request_id = %id,
-        node = %node,
-        action = action.map_or("none", |x| x.as_str()),
-        outcome = a.outcome.as_str(),
-        backend = if a.backend.is_empty() { "none" } else { a.backend.as_str() },
-        executed = a.executed,
-        duration_ms = a.duration_ms,
-        "fence decision: {}",
-        a.message
-    );
+    macro_rules! decision {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                request = %name,
+                request_id = %id,
+                node = %node,
+                action = action.map_or("none", |x| x.as_str()),
+                outcome = a.outcome.as_str(),
+                backend = if a.backend.is_empty() { "none" } else { a.backend.as_str() },
+                executed = a.executed,
+                duration_ms = a.duration_ms,
+                "fence decision: {}",
+                a.message
+            )
+        };
+    }
+    match a.outcome {
+        Outcome::Failed => decision!(tracing::Level::ERROR),
+        Outcome::Expired | Outcome::Invalid => decision!(tracing::Level::WARN),
+        Outcome::Success | Outcome::Cancelled => decision!(tracing::Level::INFO),
+    }
 }

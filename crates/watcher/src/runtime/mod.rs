@@ -66,6 +66,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     let routing = Arc::new(Routing::new(routes, hook));
     let d = Arc::new(Context::new(spool, routing, cfg.daemon.max_concurrent));
     d.metrics.inotify_fallback(watcher.polling());
+    reload::announce_simulated(&d, &d.scheduler.routing().routes());
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)

@@ -1,4 +1,5 @@
-//! SIGHUP: reload the configuration, keeping the old one when the new one is invalid.
+//! SIGHUP: reload the configuration, keeping the old one when the new one is invalid; and the
+//! warning about simulated routes that start-up and every reload give.
 
 use crate::config::{self, Cli, Config};
 use crate::fencing::{AfterFence, Routes};
@@ -18,6 +19,7 @@ pub fn reload(d: &Context, cli: &Cli, current: &Config) -> Option<Config> {
         });
     match built {
         Ok((cfg, routes, hook)) => {
+            announce_simulated(d, &routes);
             d.scheduler.routing().replace(routes, hook);
             d.metrics.reload(true);
             let needs_restart = cfg.request_dir != current.request_dir
@@ -43,5 +45,22 @@ pub fn reload(d: &Context, cli: &Cli, current: &Config) -> Option<Config> {
             notify::status("running (last reload refused: see the log)");
             None
         }
+    }
+}
+
+/// Logs at WARN the routes that fence through the `simulate` backend, if any, and sets the
+/// `fence_watcher_simulated_routes` gauge: at start and at every reload, so that a simulation
+/// is never silent (issue 12).
+pub fn announce_simulated(d: &Context, routes: &Routes) {
+    let simulated = routes.simulated();
+    d.metrics.simulated_routes(simulated.len());
+    if !simulated.is_empty() {
+        tracing::warn!(
+            "{} simulated route{} (the simulate backend fences nothing): {}; agents refuse a \
+             success from it and fail monitor unless the device sets allow_simulate=true",
+            simulated.len(),
+            if simulated.len() == 1 { "" } else { "s" },
+            simulated.join("; ")
+        );
     }
 }

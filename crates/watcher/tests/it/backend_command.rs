@@ -255,7 +255,10 @@ fn build_refuses_bad_configurations_with_clear_messages() {
     assert_eq!(
         err,
         format!(
-            "backend test: password_file {} is world-readable or world-writable (mode 0644); chmod o-rwx it",
+            "backend test: password_file {} (owner uid {}) is world-readable or world-writable \
+             (mode 0644); run: chmod 0600 {}",
+            pw.display(),
+            rustix::process::geteuid().as_raw(),
             pw.display()
         )
     );

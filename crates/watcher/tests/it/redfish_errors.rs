@@ -201,12 +201,19 @@ fn a_password_file_others_can_read_is_refused() {
         .expect_err("world-readable")
         .to_string();
     assert!(
-        err.contains("password_file") && err.contains("0644") && err.contains("chmod o-rwx"),
+        err.contains("password_file") && err.contains("0644") && err.contains("chmod 0600"),
         "{err}"
     );
     assert!(!err.contains(PASSWORD), "{err}");
+    // Issue 12: a secret its group can read is refused too (SECURITY.md: 0600 or 0400); this
+    // test once asserted the opposite.
     std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-    Redfish::new("bmc", &config(&text)).expect("group-readable is fine");
+    let err = Redfish::new("bmc", &config(&text))
+        .expect_err("group-readable")
+        .to_string();
+    assert!(err.contains("by its group (mode 0640)"), "{err}");
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    Redfish::new("bmc", &config(&text)).expect("0600 is fine");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Secrets (BMC passwords and the like): read from files at fence time, scrubbed from messages.
 //!
-//! A secret file must be a regular file that other users cannot access (`o-rwx`: readable leaks
-//! it, writable lets them swap it), owned by root or the daemon's user (the protocol's one rule,
-//! [`Trusted::SecretFile`]: any other owner could rewrite it); it is read fresh for every
+//! A secret file must be a regular file that neither its group nor other users can access (mode
+//! 0600 or 0400: readable leaks it, writable lets them swap it), owned by root or the daemon's
+//! user (the protocol's one rule, [`Trusted::SecretFile`]: any other owner could rewrite it). It
+//! is checked when a backend is built (start, reload, `--check-config`) and read fresh for every
 //! fence (so a rotated password is picked up without a restart), one trailing newline is removed,
 //! and the value must be a single line (it goes into a `key=value` line on a child's stdin or
 //! into an environment variable, never into argv). [`Secret`] never prints its value.
@@ -45,17 +46,26 @@ pub enum SecretError {
     },
     #[error("{key} {path} is not a regular file")]
     NotFile { key: String, path: PathBuf },
-    #[error("{key} {path} is world-readable or world-writable (mode {mode:04o}); chmod o-rwx it")]
+    #[error("{key} {path} (owner uid {owner}) is world-readable or world-writable (mode {mode:04o}); run: chmod 0600 {path}")]
     WorldReadable {
         key: String,
         path: PathBuf,
+        owner: u32,
         mode: u32,
     },
-    #[error("{key} {path} is owned by uid {owner}, not by {}; chown it", trusted_owners(*.me))]
+    #[error("{key} {path} (owner uid {owner}) is readable or writable by its group (mode {mode:04o}); run: chmod 0600 {path}")]
+    GroupReadable {
+        key: String,
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+    },
+    #[error("{key} {path} (mode {mode:04o}) is owned by uid {owner}, not by {}; chown it: run: chown root {path}", trusted_owners(*.me))]
     ForeignOwner {
         key: String,
         path: PathBuf,
         owner: u32,
+        mode: u32,
         me: u32,
     },
     #[error("{key} {path} is larger than {MAX_SECRET} bytes")]
@@ -78,16 +88,29 @@ impl SecretError {
     /// The protocol's refusal, in this module's words (which tests and operators rely on).
     fn untrusted(key: String, untrusted: Untrusted) -> SecretError {
         match untrusted {
-            Untrusted::WorldAccessible { path, mode, .. }
-            | Untrusted::WorldWritable { path, mode, .. } => {
-                SecretError::WorldReadable { key, path, mode }
-            }
+            Untrusted::WorldAccessible { path, owner, mode }
+            | Untrusted::WorldWritable { path, owner, mode } => SecretError::WorldReadable {
+                key,
+                path,
+                owner,
+                mode,
+            },
+            Untrusted::GroupAccessible { path, owner, mode } => SecretError::GroupReadable {
+                key,
+                path,
+                owner,
+                mode,
+            },
             Untrusted::ForeignOwner {
-                path, owner, me, ..
+                path,
+                owner,
+                mode,
+                me,
             } => SecretError::ForeignOwner {
                 key,
                 path,
                 owner,
+                mode,
                 me,
             },
         }
@@ -351,6 +374,23 @@ mod tests {
             read_secret("k", &d.path().join("none")),
             Err(SecretError::Io { .. })
         ));
+    }
+
+    /// Regression (issue 12): SECURITY.md says "mode 0600 or 0400", but a secret its group
+    /// could read or write was accepted.
+    #[test]
+    fn a_secret_its_group_can_read_is_refused() {
+        let d = tempfile::tempdir().expect("tempdir");
+        for mode in [0o640, 0o660, 0o620] {
+            let p = file(d.path(), &format!("g{mode:o}"), "s3cret\n", mode);
+            let e = read_secret("password_file", &p).expect_err("group bits");
+            assert!(matches!(e, SecretError::GroupReadable { .. }), "{e:?}");
+            let msg = e.to_string();
+            let want = format!("(mode {mode:04o}); run: chmod 0600 {}", p.display());
+            assert!(msg.contains(&want) && !msg.contains("s3cret"), "{msg}");
+        }
+        let ro = file(d.path(), "ro", "s3cret\n", 0o400);
+        assert_eq!(read_secret("k", &ro).expect("0400").expose(), "s3cret");
     }
 
     #[test]
