@@ -78,6 +78,10 @@ impl Campaign {
             ids: cfg.ids,
             tmpfs: faults.iter().any(|f| f.needs_tmpfs()),
             hook: faults.iter().any(|f| f.class() == "hostile-hook"),
+            bmc: faults
+                .iter()
+                .any(|f| f.class() == "lying-bmc")
+                .then_some(cfg.seed),
             backend_ms: cfg.backend_ms,
             backend_fail_permille: cfg.backend_fail_permille,
             max_concurrent: cfg.max_concurrent,
@@ -256,7 +260,13 @@ impl Campaign {
 
     fn spawn(&mut self) -> Result<()> {
         let r = &mut self.ex_rng;
-        let node = format!("node-{:02}", r.range(1, self.cfg.nodes));
+        let mut node = format!("node-{:02}", r.range(1, self.cfg.nodes));
+        // A quarter of the exchanges through the lying BMC (drawn only when it runs, so that
+        // other campaigns replay as before).
+        if self.w.bmc.is_some() && r.chance(250) {
+            let nodes = crate::bmc::NODES;
+            node = nodes[usize::from(r.chance(500))].0.to_owned();
+        }
         let action = match r.range(0, 19) {
             0..=8 => "reboot",
             9..=17 => "off",

@@ -15,6 +15,13 @@ pub fn collect(w: &World, h: &mut History) {
     h.hook_runs =
         crate::hook::runs_from_log(&std::fs::read_to_string(&p.hook_log).unwrap_or_default());
     h.lies = crate::liar::lies_from_log(&std::fs::read_to_string(&p.liar_log).unwrap_or_default());
+    if let Some(bmc) = &w.bmc {
+        h.bmc_truth =
+            crate::bmc::truth_from_log(&std::fs::read_to_string(&p.bmc_truth).unwrap_or_default());
+        h.bmc_told = bmc.told();
+        // Every response file (moved-away ones too), event log, daemon log and agent output.
+        h.secret_leaks = crate::bmc::leaks(&[&p.root.join("spool"), &p.out]);
+    }
     h.responses = json_names(&p.responses)
         .into_iter()
         .map(|name| read_response(&p.responses, name))

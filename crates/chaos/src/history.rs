@@ -217,6 +217,14 @@ pub struct History {
     /// Each move of RESPONSE_DIR.
     #[serde(default)]
     pub moves: Vec<MoveRecord>,
+    /// The lying BMC's true power states (the `lying-bmc` fault), and the lies it told.
+    #[serde(default)]
+    pub bmc_truth: Vec<crate::bmc::Truth>,
+    #[serde(default)]
+    pub bmc_told: std::collections::BTreeMap<String, u64>,
+    /// Files holding a form of the BMC's secret (`path: form`), with the `lying-bmc` fault.
+    #[serde(default)]
+    pub secret_leaks: Vec<String>,
 }
 
 /// One move of RESPONSE_DIR by the moved-response-dir fault.

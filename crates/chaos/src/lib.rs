@@ -8,6 +8,7 @@
 
 pub mod agents;
 pub mod backend;
+pub mod bmc;
 pub mod campaign;
 pub mod collect;
 pub mod error;

@@ -27,6 +27,11 @@ pub struct Summary {
     pub violations_per_kind: BTreeMap<String, usize>,
     pub extra_runs_explained: usize,
     pub unpublished: usize,
+    /// Answers of the lying BMC, by lie (`lying-bmc`), and the successes it proved (exits 0 of
+    /// the agents of its nodes).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub bmc_lies_told: BTreeMap<String, u64>,
+    pub bmc_exit_0: usize,
     pub wall_secs: f64,
     pub cut_short: bool,
 }
@@ -63,6 +68,12 @@ pub fn summarize(h: &History, v: &Verdict, seed: u64, warmup: usize, starts: usi
         violations_per_kind,
         extra_runs_explained: v.extra_runs_explained,
         unpublished: v.unpublished,
+        bmc_lies_told: h.bmc_told.clone(),
+        bmc_exit_0: h
+            .agents
+            .iter()
+            .filter(|a| a.exit == Some(0) && crate::bmc::is_bmc_node(&a.node))
+            .count(),
         wall_secs: 0.0,
         cut_short: false,
     }

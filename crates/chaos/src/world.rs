@@ -35,6 +35,9 @@ pub struct Paths {
     pub hook_log: PathBuf,
     /// The lying responder's log of the answers it forged.
     pub liar_log: PathBuf,
+    /// The lying BMC's log of the true power states, and its password file.
+    pub bmc_truth: PathBuf,
+    pub bmc_password: PathBuf,
 }
 
 /// The three spool directories, as disk faults name them.
@@ -124,6 +127,8 @@ pub struct World {
     /// Areas a disk fault (full, read-only, FIFO, moved) holds now: one fault per area at a
     /// time, so that no revert meets a file system another fault made unwritable.
     pub busy: std::collections::BTreeSet<Area>,
+    /// The lying BMC of the `bmc-*` nodes, with the `lying-bmc` fault.
+    pub bmc: Option<crate::bmc::LyingBmc>,
 
     keep: bool,
     _tmp: Option<tempfile::TempDir>,
@@ -138,6 +143,8 @@ pub struct WorldSpec {
     /// Configure `[after_fence]` as the campaign's hostile hook.
     pub hook: bool,
     pub backend_ms: (u64, u64),
+    /// Run the lying BMC (its seed) and route the `bmc-*` nodes to it.
+    pub bmc: Option<u64>,
     pub backend_fail_permille: u64,
     pub max_concurrent: usize,
 }
@@ -175,6 +182,8 @@ impl World {
             hook_mode: root.join("hook-mode.json"),
             hook_log: root.join("hooks.jsonl"),
             liar_log: root.join("lies.jsonl"),
+            bmc_truth: root.join("bmc-truth.jsonl"),
+            bmc_password: root.join("bmc.pw"),
             root,
         };
         let mut w = World {
@@ -187,10 +196,14 @@ impl World {
             retiring: Vec::new(),
             stopped: Vec::new(),
             busy: Default::default(),
+            bmc: None,
             keep: false,
             _tmp: Some(tmp),
         };
         w.make_dirs(spec.tmpfs)?;
+        if let Some(seed) = spec.bmc {
+            w.start_bmc(seed)?;
+        }
         w.write_configs(spec)?;
         Ok(w)
     }
@@ -218,6 +231,20 @@ impl World {
         std::fs::write(&p.hook_mode, b"{}").map_err(io("create the hook's mode file"))?;
         self.own(&p.hook_mode, 0o644)?;
         self.own(&p.out, 0o755)
+    }
+
+    /// Starts the lying BMC and writes its password file (the daemon's own, mode 0600).
+    fn start_bmc(&mut self, seed: u64) -> Result<()> {
+        let p = self.paths.clone();
+        std::fs::write(&p.bmc_password, format!("{}\n", crate::bmc::PASSWORD))
+            .map_err(io("write the BMC password file"))?;
+        self.own(&p.bmc_password, 0o600)?;
+        let nodes: Vec<String> = crate::bmc::NODES
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        self.bmc = Some(crate::bmc::LyingBmc::start(&nodes, &p.bmc_truth, seed)?);
+        Ok(())
     }
 
     fn mount_tmpfs(&mut self, dir: &Path, kib: u64) -> Result<()> {
@@ -284,8 +311,13 @@ impl World {
         } else {
             String::new()
         };
-        let main = format!("{spool}{daemon}{metrics}{hook}{backend}");
-        let second = format!("{spool}{daemon}\n{backend}");
+        let bmc = self
+            .bmc
+            .as_ref()
+            .map(|b| crate::bmc::config(b, &p.bmc_password))
+            .unwrap_or_default();
+        let main = format!("{spool}{daemon}{metrics}{hook}{bmc}{backend}");
+        let second = format!("{spool}{daemon}\n{bmc}{backend}");
         for (path, text) in [(&p.main_config, main), (&p.second_config, second)] {
             std::fs::write(path, text).map_err(io(format!("write {}", path.display())))?;
             self.own(path, 0o640)?;

@@ -11,6 +11,7 @@ pub mod bmc;
 pub mod cluster3;
 pub mod daemon;
 pub mod faults;
+pub mod hostile_redfish;
 pub mod journal;
 pub mod moto;
 pub mod pacemaker;

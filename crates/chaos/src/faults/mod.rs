@@ -2,7 +2,7 @@
 //!
 //! A class injects one fault when the campaign asks ([`Fault::inject`]) and says how long it
 //! lasts; the campaign reverts it then ([`Fault::revert`]) and at the end, whatever happened.
-//! To add a class (a lying BMC), write a module with a type implementing [`Fault`] and add its
+//! To add a class, write a module with a type implementing [`Fault`] and add its
 //! name to [`CLASSES`] and [`make`].
 
 mod backlog;
@@ -12,6 +12,7 @@ mod exhaust;
 mod fifo;
 mod hostile_hook;
 mod lying;
+mod lying_bmc;
 mod moved;
 mod readonly;
 mod responder;
@@ -65,7 +66,7 @@ pub trait Fault {
 }
 
 /// Every class, in the order `--faults all` lists them.
-pub const CLASSES: [&str; 17] = [
+pub const CLASSES: [&str; 18] = [
     "kill-daemon",
     "stop-daemon",
     "kill-agent",
@@ -83,6 +84,7 @@ pub const CLASSES: [&str; 17] = [
     "moved-response-dir",
     "read-only",
     "daemon-skew",
+    "lying-bmc",
 ];
 
 /// The class called `name`.
@@ -105,6 +107,7 @@ pub fn make(name: &str) -> Result<Box<dyn Fault>> {
         "moved-response-dir" => Box::new(moved::MovedResponseDir::default()),
         "read-only" => Box::new(readonly::ReadOnly),
         "daemon-skew" => Box::new(daemon_skew::DaemonSkew::new()?),
+        "lying-bmc" => Box::new(lying_bmc::LyingBmc::default()),
         other => {
             return Err(ChaosError::Setup(format!(
                 "unknown fault class {other:?}; known: all, none, {}",

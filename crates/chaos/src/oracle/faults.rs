@@ -10,6 +10,13 @@
 //!     moved ended (to be restarted on the new one) before it was put back.
 //! 13. `late-start`: no backend run started after its request's deadline as the agent set it
 //!     (its start, plus the time it was stopped, plus `fence_timeout`, plus [`LATE_SLACK_NS`]).
+//! 14. `bmc-fake-success`: no agent of a lying BMC's node exited 0 unless the BMC's truth log
+//!     shows the end state between the agent's start and exit: `off` Off, `on` On, `reboot`
+//!     Off and then On (the BMC's true state, whatever it answered; a state the node was
+//!     already in counts, as the daemon reports "PowerState was already Off").
+//! 15. `secret-leak`: no form of the BMC's secret (password, URL-encoded, base64 of
+//!     `user:password`) in any file under the spool (responses, event logs) or in the daemon's
+//!     and the agents' output.
 
 use super::{agent_violation, Tolerance, Verdict, Violation};
 use crate::history::History;
@@ -71,6 +78,48 @@ pub(super) fn check(h: &History, tol: Tolerance, v: &mut Verdict) {
     }
     check_moves(h, v);
     check_late(h, v);
+    check_bmc(h, v);
+    for leak in &h.secret_leaks {
+        let msg = format!("the lying BMC's secret is in {leak}");
+        v.violations.push(global("secret-leak", 15, msg));
+    }
+}
+
+/// Oracle 14: each success on a lying BMC's node against the BMC's true power states.
+fn check_bmc(h: &History, v: &mut Verdict) {
+    for a in h.agents.iter().filter(|a| a.exit == Some(0)) {
+        if !crate::bmc::is_bmc_node(&a.node) {
+            continue;
+        }
+        let states = true_states(h, &a.node, a.start_ns, a.end_ns);
+        let proven = match a.action.as_str() {
+            "off" => states.contains(&"Off"),
+            "on" => states.contains(&"On"),
+            _ => states
+                .iter()
+                .position(|s| *s == "Off")
+                .is_some_and(|i| states[i..].contains(&"On")),
+        };
+        if !proven {
+            let msg = format!(
+                "exited 0, but the BMC's true power state was only {states:?} between the                  agent's start and exit: the fence was not done"
+            );
+            v.violations
+                .push(agent_violation(a, "bmc-fake-success", 14, msg));
+        }
+    }
+}
+
+/// The true power states of `system` from `from_ns` to `to_ns`, in order: the one in force
+/// at the start, then every change.
+fn true_states<'a>(h: &'a History, system: &str, from_ns: u64, to_ns: u64) -> Vec<&'a str> {
+    let mine = h.bmc_truth.iter().filter(|t| t.system == system);
+    let before = mine.clone().rfind(|t| t.t_ns <= from_ns);
+    before
+        .into_iter()
+        .chain(mine.filter(|t| t.t_ns > from_ns && t.t_ns <= to_ns))
+        .map(|t| t.power.as_str())
+        .collect()
 }
 
 fn check_moves(h: &History, v: &mut Verdict) {

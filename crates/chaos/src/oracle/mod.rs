@@ -121,7 +121,8 @@ fn agent_violation(a: &AgentRecord, kind: &'static str, oracle: u8, message: Str
 }
 
 fn check_success(h: &History, a: &AgentRecord, v: &mut Verdict) {
-    if a.exit != Some(0) {
+    // The lying BMC's nodes have no command runs: their proof is its truth log (oracle 14).
+    if a.exit != Some(0) || crate::bmc::is_bmc_node(&a.node) {
         return;
     }
     let covers = |r: &&RunRecord| {

@@ -319,3 +319,95 @@ fn a_run_started_after_the_deadline_is_late() {
     h.agents[0].stopped_ms = 1;
     assert_eq!(kinds(&h), Vec::<&str>::new());
 }
+
+fn truth(system: &str, power: &str, t: u64) -> crate::bmc::Truth {
+    crate::bmc::Truth {
+        system: system.to_owned(),
+        power: power.to_owned(),
+        t_ns: t,
+        cause: "test".to_owned(),
+    }
+}
+
+#[test]
+fn a_success_the_lying_bmc_did_not_perform_is_caught_and_a_real_one_passes() {
+    let mut h = History {
+        agents: vec![
+            agent(0, "bmc-01", "off", 10 * S, 12 * S, 0),
+            agent(1, "bmc-02", "reboot", 20 * S, 25 * S, 0),
+        ],
+        responses: vec![answered(0), answered(1)],
+        bmc_truth: vec![
+            truth("bmc-01", "On", 0),
+            truth("bmc-02", "On", 0),
+            truth("bmc-01", "Off", 11 * S),
+            truth("bmc-02", "Off", 21 * S),
+            truth("bmc-02", "On", 22 * S),
+        ],
+        ..Default::default()
+    };
+    assert!(
+        kinds(&h).is_empty(),
+        "{:?}",
+        check(&h, Tolerance::default())
+    );
+    // The reset was accepted and nothing happened: On throughout.
+    h.bmc_truth.retain(|t| t.t_ns == 0);
+    assert_eq!(kinds(&h), vec!["bmc-fake-success", "bmc-fake-success"]);
+    // Off before the reboot's agent started, never On again: no reboot either.
+    h.bmc_truth.push(truth("bmc-02", "Off", 15 * S));
+    h.bmc_truth.push(truth("bmc-01", "Off", 5 * S));
+    assert_eq!(kinds(&h), vec!["bmc-fake-success"]);
+}
+
+#[test]
+fn the_bmc_secret_anywhere_is_caught() {
+    let mut h = honest();
+    h.secret_leaks = vec!["out/agent-3.err: base64 of user:password".to_owned()];
+    assert_eq!(kinds(&h), vec!["secret-leak"]);
+}
+
+#[test]
+fn the_bmc_secret_is_found_in_a_file_in_any_of_its_forms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nested = dir.path().join("responses");
+    std::fs::create_dir_all(&nested).expect("dir");
+    for (i, (_, form)) in crate::bmc::secret_forms().iter().enumerate() {
+        let text = format!("{{\"message\": \"500: Authorization: Basic {form}\"}}");
+        std::fs::write(nested.join(format!("r{i}.json")), text).expect("write");
+    }
+    std::fs::write(dir.path().join("clean.log"), "Authorization: [redacted]").expect("write");
+    let leaks = crate::bmc::leaks(&[dir.path()]);
+    assert!(leaks.len() >= 3, "{leaks:?}");
+    assert!(leaks.iter().all(|l| !l.contains("clean.log")), "{leaks:?}");
+}
+
+/// A run the daemon stopped at its deadline (SIGTERM: it records its end, code 143) proves no
+/// success, overlaps no later run of its node, and is no extra run of its request.
+#[test]
+fn a_run_the_daemon_stopped_proves_nothing_and_overlaps_nothing() {
+    let mut stopped = run("req-0", "n1", "off", 10 * S + 1, 11 * S, 7);
+    stopped.code = Some(crate::backend::TERMINATED);
+    let mut h = History {
+        agents: vec![
+            agent(0, "n1", "off", 10 * S, 12 * S, 1),
+            agent(1, "n1", "on", 10 * S + 2, 13 * S, 0),
+        ],
+        runs: vec![stopped, run("req-1", "n1", "on", 11 * S + 1, 12 * S, 7)],
+        instances: vec![daemon(7, 0, None, Ending::Running)],
+        responses: vec![answered(0), answered(1)],
+        ..History::default()
+    };
+    assert!(
+        kinds(&h).is_empty(),
+        "{:?}",
+        check(&h, Tolerance::default())
+    );
+    // The same history with the stopped run's agent claiming success: nothing proves it.
+    h.agents[0].exit = Some(0);
+    assert_eq!(kinds(&h), vec!["fake-success"]);
+    // Without its end line (the old backend), the next run of the node seems to overlap it.
+    h.agents[0].exit = Some(1);
+    h.runs[0].end_ns = None;
+    assert_eq!(kinds(&h), vec!["node-overlap"]);
+}

@@ -99,16 +99,17 @@ impl Scheduler {
     }
 
     /// Decides `req`: joins or queues a run in its node's line and waits for it, or reports
-    /// why it cannot run. Never waits past the request's deadline for a run to start.
-    pub async fn fence(&self, req: &Request) -> Decision {
-        if req.is_expired() {
+    /// why it cannot run. Never waits past `deadline` for a run to start: the request's own,
+    /// or an earlier one by this host's clock where the request's cannot be trusted
+    /// (`requests/clock.rs`, `local_deadline`).
+    pub async fn fence(&self, req: &Request, deadline: Option<SystemTime>) -> Decision {
+        if req.cancelled || time_left(deadline).is_some_and(|left| left.is_zero()) {
             return Decision::Expired;
         }
         if self.routing().routes().route(&req.target_node).is_none() {
             return Decision::NoRoute;
         }
         let me = self.next_member.fetch_add(1, Ordering::Relaxed);
-        let deadline = req.deadline.map(|d| d.to_system_time());
         let (run, carry) = self.enqueue(req, me, deadline);
         let ours = match carry {
             Some(carry) => drive(carry, &run, me, deadline).await,

@@ -98,6 +98,26 @@ pub fn recovered_too_old(req: &Request, now: SystemTime, mtime: SystemTime) -> O
     })
 }
 
+/// The deadline the scheduler holds a request to: the earlier of the one it carries and its
+/// window counted from its file's time by this host's clock (from now when the file is dated
+/// in the future or has no time). A request dated in the future carries a deadline too late by
+/// this host's clock; bounded so, no backend starts for it after its window while it waits in
+/// its node's line or for a permit. For a request without skew the two agree (the file is
+/// written just after its timestamp), so its own deadline holds.
+pub fn local_deadline(
+    req: &Request,
+    now: SystemTime,
+    mtime: Option<SystemTime>,
+) -> Option<SystemTime> {
+    let carried = req.deadline.map(Timestamp::to_system_time);
+    let seen = mtime.filter(|t| *t <= now).unwrap_or(now);
+    let local = window(req).map(|w| seen + w);
+    match (carried, local) {
+        (Some(c), Some(l)) => Some(c.min(l)),
+        (c, l) => c.or(l),
+    }
+}
+
 /// The time the requester gave: from its timestamp to its deadline.
 fn window(req: &Request) -> Option<Duration> {
     let (ts, dl) = (req.timestamp?, req.deadline?);
@@ -142,6 +162,29 @@ mod tests {
         ));
         assert!(late_by_file(&req, now, Some(now - Duration::from_secs(61))));
         assert!(!late_by_file(&req, now, None));
+    }
+
+    #[test]
+    fn the_local_deadline_is_the_earlier_of_the_carried_one_and_the_files_window() {
+        let mut req = request(Duration::from_secs(60));
+        let now = SystemTime::now();
+        let carried = req.deadline.map(Timestamp::to_system_time);
+        assert_eq!(local_deadline(&req, now, Some(now)), carried, "no skew");
+        req.timestamp = req.timestamp.map(|t| (t.to_system_time() + HOUR).into());
+        req.deadline = req.deadline.map(|t| (t.to_system_time() + HOUR).into());
+        let mtime = now - Duration::from_secs(10);
+        let local = local_deadline(&req, now, Some(mtime));
+        assert_eq!(
+            local,
+            Some(mtime + Duration::from_secs(60)),
+            "an hour ahead"
+        );
+        let future = local_deadline(&req, now, Some(now + HOUR));
+        assert_eq!(
+            future,
+            Some(now + Duration::from_secs(60)),
+            "a file dated ahead"
+        );
     }
 
     #[test]

@@ -296,11 +296,21 @@ async fn decide(d: &Context, name: &SpoolName, req: &Request, origin: Origin) ->
         d.metrics.recovered();
         tracing::warn!(request = %name, "re-running request {name} whose outcome is unknown after a restart");
     }
-    match d.scheduler.fence(req).await {
-        Decision::Expired => {
-            let why = clock::deadline_passed(req, SystemTime::now(), mtime);
-            Answer::unexecuted(Outcome::Expired, format!("{what} {why}"))
-        }
+    let deadline = clock::local_deadline(req, now, mtime);
+    match d.scheduler.fence(req, deadline).await {
+        Decision::Expired => match &skew {
+            Some(note) => Answer::unexecuted(
+                Outcome::Expired,
+                format!(
+                    "{what} was not started: {note}, and its window counted from its file's \
+                     time by this host's clock passed while it waited for its turn"
+                ),
+            ),
+            None => {
+                let why = clock::deadline_passed(req, SystemTime::now(), mtime);
+                Answer::unexecuted(Outcome::Expired, format!("{what} {why}"))
+            }
+        },
         Decision::NoRoute => Answer::unexecuted(
             Outcome::Failed,
             format!(

@@ -330,3 +330,53 @@ async fn a_kept_response_is_published_at_start_up_and_nothing_runs_again() {
     assert_eq!(backend.runs(), 0, "not run again");
     assert!(!claimed(tmp.path(), &name) && !kept.exists());
 }
+
+/// Issue 11, #7 (what was left of it): a request dated an hour in this host's future has a
+/// deadline an hour too late by this host's clock. While it waits for a permit behind another
+/// run, its window counted from its file's time passes: it must be answered expired then,
+/// never started once the permit frees.
+#[tokio::test]
+async fn a_future_dated_request_waiting_for_a_permit_never_starts_after_its_local_window() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let backend = TestBackend::gated();
+    let d = context(tmp.path(), &backend, 1);
+    let hold = request("cn-1", Action::Off, MINUTE);
+    let hold_name = name_of(&hold);
+    std::fs::write(
+        tmp.path().join("req").join(hold_name.as_str()),
+        hold.to_json(),
+    )
+    .expect("request");
+    handle::submit(&d, hold_name.clone());
+    backend.started(1).await;
+
+    let mut ahead = request("cn-2", Action::Off, Duration::from_millis(300));
+    let hour = Duration::from_secs(3600);
+    ahead.timestamp = ahead.timestamp.map(|t| (t.to_system_time() + hour).into());
+    ahead.deadline = ahead.deadline.map(|t| (t.to_system_time() + hour).into());
+    let name = name_of(&ahead);
+    std::fs::write(tmp.path().join("req").join(name.as_str()), ahead.to_json()).expect("request");
+    handle::submit(&d, name.clone());
+    let answered = tmp.path().join("resp").join(name.as_str());
+    until("the skewed request answered while it waits", || {
+        answered.exists()
+    })
+    .await;
+    backend.release(1);
+    idle(&d).await;
+    let r = response(tmp.path(), &name);
+    assert_eq!(
+        (r.outcome, r.executed),
+        (Some(Outcome::Expired), Some(false))
+    );
+    assert!(
+        r.message.contains("ahead of this host's clock"),
+        "{}",
+        r.message
+    );
+    assert_eq!(
+        backend.order(),
+        vec!["cn-1 off".to_owned()],
+        "the late run started"
+    );
+}

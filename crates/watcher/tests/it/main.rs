@@ -9,7 +9,6 @@
 
 mod backend_support;
 mod common;
-mod hostile_bmc;
 
 mod after_fence;
 mod answers;

@@ -1,5 +1,5 @@
 //! A Redfish success needs proof (issue 11, #1 and the Redfish part of #12), against the
-//! hostile BMC of `hostile_bmc.rs` (a mock by necessity: sushy-emulator cannot be made to lie):
+//! hostile BMC of `system_tests::hostile_redfish` (a mock by necessity: sushy-emulator cannot be made to lie):
 //! a `ForceRestart` accepted with PowerState On throughout fails, a reset POST answered with a
 //! redirect fails and is never repeated as a GET, a 503 with `Retry-After` during discovery and
 //! during the reset is waited out within the timeout. The confirmed off/on of the default
@@ -13,7 +13,7 @@ use fence_watcher::backend::redfish::{Redfish, RedfishConfig};
 use gfs2_fence_protocol::{Action, NodeName};
 use system_tests::bmc::sushy::{write_secret, PASSWORD};
 
-use crate::hostile_bmc::{reset_path, system, HostileBmc, Resp};
+use system_tests::hostile_redfish::{reset_path, system, HostileBmc, Resp};
 
 fn node1() -> NodeName {
     NodeName::parse("node1").expect("node name")
@@ -35,7 +35,8 @@ async fn a_redfish_reboot_succeeds_with_no_proof() {
     let bmc = HostileBmc::start(|req| match req.method.as_str() {
         "POST" => Resp::new(204, ""),
         _ => Resp::new(200, system("1", "On")),
-    });
+    })
+    .expect("hostile bmc");
     let dir = tempfile::tempdir().expect("tempdir");
     let rf = backend(
         &bmc,
@@ -85,7 +86,8 @@ async fn a_restart_with_powering_off_seen_after_the_reset_is_a_success() {
             },
         };
         Resp::new(200, system("1", state))
-    });
+    })
+    .expect("hostile bmc");
     let dir = tempfile::tempdir().expect("tempdir");
     let rf = backend(
         &bmc,
@@ -114,7 +116,8 @@ async fn a_reset_post_answered_302_is_repeated_as_a_get() {
         ("POST", _) => Resp::new(302, "").header("Location", "/redfish/v1/elsewhere"),
         (_, "/redfish/v1/elsewhere") => Resp::new(200, "{}"),
         _ => Resp::new(200, system("1", "On")),
-    });
+    })
+    .expect("hostile bmc");
     let dir = tempfile::tempdir().expect("tempdir");
     let rf = backend(&bmc, &dir, "timeout_secs = 3\n");
     let text = rf
@@ -166,7 +169,8 @@ async fn redfish_503_with_retry_after_during_discovery_or_reset_is_not_retried()
             0 | 1 => busy(),
             _ => Resp::new(200, system("1", "On")),
         }
-    });
+    })
+    .expect("hostile bmc");
     let dir = tempfile::tempdir().expect("tempdir");
     let rf = backend(&bmc, &dir, "timeout_secs = 15\n");
     let started = Instant::now();

@@ -1,5 +1,5 @@
 //! No form of a BMC password leaves the daemon (issue 11, #2): the real `fence_watcher` with a
-//! `redfish` backend against the hostile BMC of `hostile_bmc.rs` (a mock by necessity: no real
+//! `redfish` backend against the hostile BMC of `system_tests::hostile_redfish` (a mock by necessity: no real
 //! BMC can be made to echo our request headers on purpose), whose 500, 403 and 404 bodies
 //! quote the request's headers and the decoded credentials in several encodings.
 
@@ -9,7 +9,7 @@ use gfs2_fence_protocol::Action;
 use system_tests::bmc::sushy::write_secret;
 
 use crate::common;
-use crate::hostile_bmc::{HostileBmc, Req, Resp};
+use system_tests::hostile_redfish::{HostileBmc, Req, Resp};
 
 /// A password every encoding changes: `@`, `:`, `/`, quotes, `&`, `%`, `+`, space, non-ASCII.
 const PASSWORD: &str = "p@ss:w/rd \"Q\"&%+é-4242";
@@ -51,7 +51,8 @@ fn the_bmc_password_leaks_through_error_bodies() {
             }
             _ => Resp::new(404, format!("<html><body><pre>{text}</pre></body></html>")),
         }
-    });
+    })
+    .expect("hostile bmc");
     let spool = common::spool();
     let pw = spool.path("bmc.pw");
     write_secret(&pw, PASSWORD);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gfs2_fence_protocol::Action;
+use gfs2_fence_protocol::{Action, Request};
 
 use super::{Decision, Scheduler};
 use crate::observe::Metrics;
@@ -17,6 +17,11 @@ fn scheduler(backend: &Arc<TestBackend>, max: usize) -> (Arc<Scheduler>, Arc<Met
     let metrics = Arc::new(Metrics::default());
     let s = Scheduler::new(max, routing(backend), metrics.clone());
     (Arc::new(s), metrics)
+}
+
+/// Decides `req` by its own deadline (the daemon passes the earlier of it and the local bound).
+async fn fence(s: &Scheduler, req: &Request) -> Decision {
+    s.fence(req, req.deadline.map(|d| d.to_system_time())).await
 }
 
 /// Lets every spawned task of this (current-thread) runtime run to its next await point.
@@ -34,8 +39,7 @@ async fn never_more_backend_runs_than_max_concurrent() {
         .map(|i| {
             let s = s.clone();
             tokio::spawn(async move {
-                s.fence(&request(&format!("cn-{i}"), Action::Off, MINUTE))
-                    .await
+                fence(&s, &request(&format!("cn-{i}"), Action::Off, MINUTE)).await
             })
         })
         .collect();
@@ -62,7 +66,7 @@ async fn overlapping_identical_requests_share_one_run_and_all_are_answered() {
     let (s, metrics) = scheduler(&backend, 4);
     let spawn = || {
         let s = s.clone();
-        tokio::spawn(async move { s.fence(&request("cn-7", Action::Reboot, MINUTE)).await })
+        tokio::spawn(async move { fence(&s, &request("cn-7", Action::Reboot, MINUTE)).await })
     };
     let first = spawn();
     backend.started(1).await;
@@ -97,7 +101,7 @@ async fn overlapping_identical_requests_share_one_run_and_all_are_answered() {
         .contains("fence_watcher_coalesced_requests_total 1"));
     // The runs are over: the next identical request starts a run of its own.
     backend.release(1);
-    let again = s.fence(&request("cn-7", Action::Reboot, MINUTE)).await;
+    let again = fence(&s, &request("cn-7", Action::Reboot, MINUTE)).await;
     assert!(matches!(again, Decision::Ran { joined: false, .. }));
     assert_eq!(backend.runs(), 3);
 }
@@ -107,11 +111,14 @@ async fn a_request_whose_deadline_passes_while_waiting_for_a_slot_expires_unstar
     let backend = TestBackend::gated();
     let (s, _) = scheduler(&backend, 1);
     let s2 = s.clone();
-    let first = tokio::spawn(async move { s2.fence(&request("cn-1", Action::Off, MINUTE)).await });
+    let first =
+        tokio::spawn(async move { fence(&s2, &request("cn-1", Action::Off, MINUTE)).await });
     backend.started(1).await;
-    let late = s
-        .fence(&request("cn-2", Action::Off, Duration::from_millis(200)))
-        .await;
+    let late = fence(
+        &s,
+        &request("cn-2", Action::Off, Duration::from_millis(200)),
+    )
+    .await;
     assert!(matches!(late, Decision::Expired), "{late:?}");
     assert_eq!(backend.runs(), 1, "the expired request was started");
     backend.release(1);
@@ -122,7 +129,7 @@ async fn a_request_whose_deadline_passes_while_waiting_for_a_slot_expires_unstar
 async fn a_request_already_past_its_deadline_never_runs() {
     let backend = TestBackend::open(true);
     let (s, _) = scheduler(&backend, 1);
-    let d = s.fence(&request("cn-1", Action::Off, Duration::ZERO)).await;
+    let d = fence(&s, &request("cn-1", Action::Off, Duration::ZERO)).await;
     assert!(matches!(d, Decision::Expired), "{d:?}");
     assert_eq!(backend.runs(), 0);
 }
@@ -131,7 +138,7 @@ async fn a_request_already_past_its_deadline_never_runs() {
 async fn a_node_without_a_route_is_not_fenced() {
     let backend = TestBackend::open(true);
     let (s, _) = scheduler(&backend, 1);
-    let d = s.fence(&request("other-1", Action::Off, MINUTE)).await;
+    let d = fence(&s, &request("other-1", Action::Off, MINUTE)).await;
     assert!(matches!(d, Decision::NoRoute), "{d:?}");
     assert_eq!(backend.runs(), 0);
 }
@@ -143,16 +150,20 @@ async fn joiners_of_a_run_whose_leader_found_no_slot_in_time_decide_for_themselv
     let backend = TestBackend::gated();
     let (s, _) = scheduler(&backend, 1);
     let s1 = s.clone();
-    let hold = tokio::spawn(async move { s1.fence(&request("cn-1", Action::Off, MINUTE)).await });
+    let hold = tokio::spawn(async move { fence(&s1, &request("cn-1", Action::Off, MINUTE)).await });
     backend.started(1).await;
     let s2 = s.clone();
     let leader = tokio::spawn(async move {
-        s2.fence(&request("cn-2", Action::Off, Duration::from_millis(200)))
-            .await
+        fence(
+            &s2,
+            &request("cn-2", Action::Off, Duration::from_millis(200)),
+        )
+        .await
     });
     settle().await;
     let s3 = s.clone();
-    let joiner = tokio::spawn(async move { s3.fence(&request("cn-2", Action::Off, MINUTE)).await });
+    let joiner =
+        tokio::spawn(async move { fence(&s3, &request("cn-2", Action::Off, MINUTE)).await });
     assert!(matches!(leader.await.expect("task"), Decision::Expired));
     backend.release(2);
     assert!(matches!(hold.await.expect("task"), Decision::Ran { .. }));
@@ -172,7 +183,7 @@ fn spawn(
     timeout: Duration,
 ) -> tokio::task::JoinHandle<Decision> {
     let (s, req) = (s.clone(), request(node, action, timeout));
-    tokio::spawn(async move { s.fence(&req).await })
+    tokio::spawn(async move { fence(&s, &req).await })
 }
 
 fn ran(d: Decision) -> bool {
@@ -268,9 +279,11 @@ async fn a_waiting_request_whose_deadline_passes_is_answered_expired_without_run
     let (s, _) = scheduler(&backend, 4);
     let off = spawn(&s, "cn-1", Action::Off, MINUTE);
     backend.started(1).await;
-    let late = s
-        .fence(&request("cn-1", Action::Reboot, Duration::from_millis(200)))
-        .await;
+    let late = fence(
+        &s,
+        &request("cn-1", Action::Reboot, Duration::from_millis(200)),
+    )
+    .await;
     assert!(matches!(late, Decision::Expired), "{late:?}");
     // A request after the expired one still waits for the run under way.
     let after = spawn(&s, "cn-1", Action::On, MINUTE);

@@ -3,6 +3,13 @@
 //! with `Retry-After` a set number of times, echo the request headers in its error bodies),
 //! and those are the cases issue 11 found. Plain HTTP on loopback, one connection at a time,
 //! `Connection: close`; every request is logged (`METHOD /path`) with its raw head.
+//!
+//! The server is the transport only: what it answers is the handler's. The watcher's tests give
+//! it one fixed lie each (`crates/watcher/tests/it/redfish_*.rs`); the chaos campaign's
+//! `lying-bmc` fault (`crates/chaos/src/bmc.rs`) gives it a stateful BMC whose lies change
+//! during the campaign and which records the true power state it keeps. Unlike the rest of
+//! this crate it does not panic (the campaign runs it outside any test): a failed bind is an
+//! error, a connection that fails is dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -55,9 +62,12 @@ pub struct HostileBmc {
 }
 
 impl HostileBmc {
-    pub fn start(handler: impl Fn(&Req) -> Resp + Send + Sync + 'static) -> HostileBmc {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+    /// Listens on a free loopback port and answers every request with `handler`.
+    pub fn start(
+        handler: impl Fn(&Req) -> Resp + Send + Sync + 'static,
+    ) -> std::io::Result<HostileBmc> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let handler: Arc<Handler> = Arc::new(handler);
@@ -72,17 +82,17 @@ impl HostileBmc {
                 }
             }
         });
-        HostileBmc {
+        Ok(HostileBmc {
             port,
             log,
             stop,
             thread: Some(thread),
-        }
+        })
     }
 
     /// Every request so far.
     pub fn requests(&self) -> Vec<Req> {
-        self.log.lock().expect("log").clone()
+        lock(&self.log).clone()
     }
 
     /// `METHOD /path` of every request so far.
@@ -112,6 +122,12 @@ impl Drop for HostileBmc {
             let _ = t.join();
         }
     }
+}
+
+/// The request log; a handler that panicked (in a test) leaves it readable.
+fn lock(log: &Mutex<Vec<Req>>) -> std::sync::MutexGuard<'_, Vec<Req>> {
+    log.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Req>>) {
@@ -149,7 +165,7 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Req>>) {
         head: head.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    log.lock().expect("log").push(req.clone());
+    lock(log).push(req.clone());
     let resp = handler(&req);
     let mut out = format!(
         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
