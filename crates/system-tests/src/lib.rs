@@ -23,6 +23,14 @@ pub use agent::{Agent, AgentProc, AgentRun};
 pub use daemon::Daemon;
 pub use spool::Spool;
 
+/// A free loopback port (bound and released; another process could take it in between, which
+/// the kernel's rotation of ephemeral ports makes rare). Peers of tests that run in parallel
+/// take their port from here, never a fixed number: two fixed ones collided in CI.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
 use std::time::{Duration, Instant};
 
 /// Polls `check` every 50 ms until it returns `Some`, or `None` once `bound` has passed.

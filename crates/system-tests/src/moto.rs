@@ -70,11 +70,6 @@ pub fn installed() -> Vec<(bool, String)> {
 }
 
 /// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
 impl Moto {
     /// Starts moto, waits until it answers, and sets up auth when asked; `None` after a loud
     /// skip when the venv is missing (a panic in CI).
@@ -85,7 +80,7 @@ impl Moto {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("launch.py"), LAUNCH_PY).expect("launch.py");
         std::fs::write(dir.path().join("ec2ctl.py"), EC2CTL_PY).expect("ec2ctl.py");
-        let port = free_port();
+        let port = crate::free_port();
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("log");
         let mut cmd = Command::new(venv().join("bin/python"));
         cmd.arg(dir.path().join("launch.py"))

@@ -52,7 +52,8 @@ fn pacemaker_fences_real_bmcs_through_the_daemon() {
     // Without the sushy venv (a loud SKIPPED line, a failure in CI) the ipmi part still runs.
     let redfish_part = format!("{test} (its redfish part)");
     let rf = peers::require(&redfish_part, &peers::sushy()).then(|| {
-        Sushy::start(Opts::fast(8462)).expect("sushy-emulator, whose venv peers::require found")
+        Sushy::start(Opts::fast(system_tests::free_port()))
+            .expect("sushy-emulator, whose venv peers::require found")
     });
     let spool = Spool::new();
     let cfg = config(&spool, &cn1, &cn2, rf.as_ref());

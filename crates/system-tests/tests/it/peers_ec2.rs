@@ -4,7 +4,8 @@
 //! topology whose level 1 is EC2 (its endpoint dead) and level 2 a `command` running boto3 the
 //! seed's way against the live moto. A missing venv is a loud skip, a failure under `CI=true`.
 
-use system_tests::moto::{free_port, Moto, Opts, REGION};
+use system_tests::free_port;
+use system_tests::moto::{Moto, Opts, REGION};
 use system_tests::{Agent, Daemon, Spool};
 
 fn ec2_table(name: &str, endpoint: &str) -> String {

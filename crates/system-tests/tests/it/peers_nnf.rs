@@ -196,7 +196,7 @@ fn fence_nnf_refused_api_server_fails_naming_host_and_port() {
     let Some(agent) = agent(test, spool.root()) else {
         return;
     };
-    let port = system_tests::moto::free_port();
+    let port = system_tests::free_port();
     let text = local(&documented(), &agent, port, spool.root());
     let cfg = spool.write("fence-watcher.toml", &text, 0o640);
     let daemon = Daemon::start(&spool, &["--config", &cfg.display().to_string()]);

@@ -172,8 +172,8 @@ fn probe_redfish_follows_the_password_and_the_emulator() {
     if !peers::require(test, &peers::sushy()) {
         return;
     }
-    let mut emu =
-        Sushy::start(Opts::fast(8464)).expect("sushy-emulator, which peers::require found");
+    let mut emu = Sushy::start(Opts::fast(system_tests::free_port()))
+        .expect("sushy-emulator, which peers::require found");
     let spool = Spool::new();
     let pw = spool.write("rf.pw", &format!("{}\n", sushy::PASSWORD), 0o600);
     let pw_toml = format!("\"{}\"", pw.display());

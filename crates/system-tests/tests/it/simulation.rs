@@ -3,7 +3,7 @@
 //! start and at every reload and counted in `fence_watcher_simulated_routes`.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 
 use rustix::process::Signal;
 use system_tests::{faults, Daemon, Spool};
@@ -42,11 +42,6 @@ fn simulate_flags_over_a_real_configuration_are_refused() {
     let _d = Daemon::start(&spool, &["--simulate"]);
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// `fence_watcher_simulated_routes` from the daemon's metrics endpoint.
 fn simulated_gauge(port: u16) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
@@ -81,7 +76,7 @@ fn config(simulated: bool) -> String {
 fn simulated_routes_are_announced_at_start_and_reload_and_counted() {
     let spool = Spool::new();
     let cfg = spool.config(&config(true));
-    let port = free_port();
+    let port = system_tests::free_port();
     let listen = format!("127.0.0.1:{port}");
     let cfg_arg = cfg.to_str().expect("utf-8");
     let mut d = Daemon::start(&spool, &["--config", cfg_arg, "--metrics-listen", &listen]);

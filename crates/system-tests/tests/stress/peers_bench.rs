@@ -98,8 +98,8 @@ fn bench_fence_latency_per_backend() {
     if !peers::require(&format!("{test} (its redfish part)"), &peers::sushy()) {
         return;
     }
-    let rf =
-        Sushy::start(Opts::fast(8463)).expect("sushy-emulator, whose venv peers::require found");
+    let rf = Sushy::start(Opts::fast(system_tests::free_port()))
+        .expect("sushy-emulator, whose venv peers::require found");
     let table = format!("type = \"redfish\"\n{}", rf.backend_toml(&[], ""));
     latency("redfish -> sushy FAST", &table, "node1");
     let fence_redfish = format!(

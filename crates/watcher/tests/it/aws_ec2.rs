@@ -412,7 +412,7 @@ async fn instance_role_through_imdsv2() {
     assert!(out.success, "{out:?}");
     assert_eq!(moto.state(&ids[0]), "stopped");
     // Without a metadata service (nothing listens), the failure says where it looked.
-    let port = system_tests::moto::free_port();
+    let port = system_tests::free_port();
     let b = backend_with(&moto, &format!("imds_url = \"http://127.0.0.1:{port}\"\n"));
     let out = fence(&b, "node1", Action::On).await;
     assert!(!out.success, "{out:?}");

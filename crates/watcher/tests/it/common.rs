@@ -36,13 +36,7 @@ pub fn start(spool: &Spool, args: &[&str]) -> Daemon {
     daemon(spool).args(args).start()
 }
 
-/// A free loopback port (bound and released; good enough for a test).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+pub use system_tests::free_port;
 
 /// `GET /metrics` from the daemon.
 pub fn scrape(port: u16) -> String {

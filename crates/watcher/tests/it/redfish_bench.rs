@@ -44,7 +44,7 @@ async fn bench(rf: &Redfish, label: &str) {
 #[tokio::test]
 #[ignore = "benchmark"]
 async fn fence_latency_fast_mode() {
-    let Some(emu) = Sushy::start(Opts::fast(8450)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let id = ("system_id", "\"11111111-1111-4111-8111-111111111111\"");

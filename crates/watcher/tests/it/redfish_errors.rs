@@ -30,7 +30,7 @@ const WRONG: &str = "wrong-Passw0rd-4242";
 
 #[tokio::test]
 async fn a_wrong_password_gives_401_and_an_unknown_system_404_naming_bmc_and_step() {
-    let Some(emu) = Sushy::start(Opts::fast(8455)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let wrong = emu.path("wrong-password");
@@ -49,7 +49,8 @@ async fn a_wrong_password_gives_401_and_an_unknown_system_404_naming_bmc_and_ste
         .to_string();
     assert!(text.contains("http 401 unauthorized"), "{text}");
     assert!(
-        text.contains("127.0.0.1:8455") && text.contains("\"discover system\""),
+        text.contains(&format!("127.0.0.1:{}", emu.opts.port))
+            && text.contains("\"discover system\""),
         "{text}"
     );
     assert!(
@@ -77,7 +78,7 @@ async fn a_wrong_password_gives_401_and_an_unknown_system_404_naming_bmc_and_ste
 #[tokio::test]
 async fn a_bmc_dying_after_the_reset_fails_within_the_timeout_naming_the_confirm_step() {
     let Some(mut emu) = Sushy::start(Opts {
-        port: 8456,
+        port: system_tests::free_port(),
         // Pinned: 4-5 s between the POST and the change, the window in which it is killed.
         delay: Some(5),
         tls: true,
@@ -102,7 +103,8 @@ async fn a_bmc_dying_after_the_reset_fails_within_the_timeout_naming_the_confirm
         .expect_err("no confirmation from a dead bmc")
         .to_string();
     assert!(
-        text.contains("127.0.0.1:8456") && text.contains("\"confirm PowerState Off\""),
+        text.contains(&format!("127.0.0.1:{}", emu.opts.port))
+            && text.contains("\"confirm PowerState Off\""),
         "{text}"
     );
     assert!(
@@ -151,7 +153,7 @@ async fn a_bmc_that_never_answers_times_out_naming_the_step() {
 #[tokio::test]
 async fn plain_http_needs_allow_http_and_then_works() {
     let Some(emu) = Sushy::start(Opts {
-        port: 8457,
+        port: system_tests::free_port(),
         delay: Some(0),
         tls: false,
     }) else {

@@ -25,7 +25,7 @@ const U1_ID: (&str, &str) = ("system_id", "\"11111111-1111-4111-8111-11111111111
 
 #[tokio::test]
 async fn off_on_reboot_are_confirmed_over_tls_with_ca_file() {
-    let Some(emu) = Sushy::start(Opts::fast(8450)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let rf = backend(&emu, &[U1_ID], "");
@@ -34,7 +34,8 @@ async fn off_on_reboot_are_confirmed_over_tls_with_ca_file() {
     let msg = rf.fence(&n1, Action::Off).await.expect("off");
     assert_eq!(emu.power_state(U1), "Off", "{msg}");
     assert!(
-        msg.contains("ForceOff confirmed PowerState Off") && msg.contains("127.0.0.1:8450"),
+        msg.contains("ForceOff confirmed PowerState Off")
+            && msg.contains(&format!("127.0.0.1:{}", emu.opts.port)),
         "{msg}"
     );
     assert_eq!(emu.power_state(U2), "On", "only node1 is touched");
@@ -65,15 +66,17 @@ async fn off_on_reboot_are_confirmed_over_tls_with_ca_file() {
 /// a success: "ForceRestart accepted, PowerState confirmed On (no Off state was visible)").
 #[tokio::test]
 async fn a_redfish_reboot_succeeds_with_no_proof_against_sushy() {
-    let Some(emu) = Sushy::start(Opts::fast(8458)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let n1 = node("node1");
     let rf = backend(&emu, &[U1_ID], "");
     let msg = rf.fence(&n1, Action::Reboot).await.expect("default reboot");
     assert!(
-        msg.contains("reboot of node1 confirmed by redfish bmc 127.0.0.1:8458")
-            && msg.contains("ForceOff confirmed PowerState Off, then On confirmed PowerState On"),
+        msg.contains(&format!(
+            "reboot of node1 confirmed by redfish bmc 127.0.0.1:{}",
+            emu.opts.port
+        )) && msg.contains("ForceOff confirmed PowerState Off, then On confirmed PowerState On"),
         "{msg}"
     );
     assert_eq!(emu.power_state(U1), "On", "{msg}");
@@ -103,7 +106,7 @@ async fn a_redfish_reboot_succeeds_with_no_proof_against_sushy() {
 
 #[tokio::test]
 async fn reboot_onoff_powers_off_then_on_and_a_reboot_of_an_off_node_powers_it_on() {
-    let Some(emu) = Sushy::start(Opts::fast(8454)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let rf = backend(&emu, &[U1_ID, ("reboot_method", "\"onoff\"")], "");
@@ -127,7 +130,7 @@ async fn reboot_onoff_powers_off_then_on_and_a_reboot_of_an_off_node_powers_it_o
 #[tokio::test]
 async fn with_the_real_delay_success_comes_only_after_the_bmc_shows_the_state() {
     let Some(emu) = Sushy::start(Opts {
-        port: 8452,
+        port: system_tests::free_port(),
         // Pinned: the change applies 2-3 s after the POST (see Opts::delay).
         delay: Some(3),
         tls: true,
@@ -152,7 +155,7 @@ async fn with_the_real_delay_success_comes_only_after_the_bmc_shows_the_state() 
 
 #[tokio::test]
 async fn discovery_matches_the_node_name_and_follows_the_name_redirect() {
-    let Some(emu) = Sushy::start(Opts::fast(8453)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     // Neither system_id nor system_uri: scan /redfish/v1/Systems for Name == node.
@@ -203,7 +206,7 @@ async fn debian_fence_redfish_reads_the_state_the_backend_set() {
     if !system_tests::peers::require("fence_redfish agreement test", &[agent]) {
         return;
     }
-    let Some(emu) = Sushy::start(Opts::fast(8451)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let rf = backend(&emu, &[U1_ID], "");
@@ -244,7 +247,7 @@ fn fence_redfish_status(emu: &Sushy) -> (i32, String) {
 
 #[tokio::test]
 async fn with_one_slot_per_bmc_two_fences_on_one_bmc_run_one_after_the_other() {
-    let Some(emu) = Sushy::start(Opts::fast(8455)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let tail =

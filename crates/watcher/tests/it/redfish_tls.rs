@@ -55,7 +55,7 @@ fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 #[tokio::test]
 async fn without_trust_tls_fails_and_insecure_works_with_a_warning_at_every_start() {
-    let Some(emu) = Sushy::start(Opts::fast(8458)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     // No ca_file: the system trust store does not know the self-signed certificate.
@@ -66,7 +66,7 @@ async fn without_trust_tls_fails_and_insecure_works_with_a_warning_at_every_star
         .expect_err("untrusted")
         .to_string();
     assert!(
-        text.contains("tls failure") && text.contains("127.0.0.1:8458"),
+        text.contains("tls failure") && text.contains(&format!("127.0.0.1:{}", emu.opts.port)),
         "{text}"
     );
     assert!(
@@ -97,7 +97,7 @@ async fn without_trust_tls_fails_and_insecure_works_with_a_warning_at_every_star
 
 #[tokio::test]
 async fn a_pinned_certificate_is_trusted_and_a_wrong_pin_is_refused() {
-    let Some(emu) = Sushy::start(Opts::fast(8459)) else {
+    let Some(emu) = Sushy::start(Opts::fast(system_tests::free_port())) else {
         return;
     };
     let pin = emu.cert_sha256(); // "AB:CD:..." as openssl prints it
