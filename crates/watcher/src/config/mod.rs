@@ -200,6 +200,13 @@ fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
     }
 }
 
+/// Parses a configuration file's text without resolving or validating it. For the tool that
+/// checks `fence-watcher.toml(5)` against the schema (crates/xtask): it walks the schema through
+/// this parse's errors, and compares the `Debug` form of what was read to check defaults.
+pub fn parse_text(text: &str) -> Result<impl std::fmt::Debug, ConfigError> {
+    parse(Path::new("fence-watcher.toml"), text)
+}
+
 fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
