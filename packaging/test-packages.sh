@@ -27,6 +27,7 @@ BACKUP="$WORK/backup"
 INSTALLED=""
 RUN_EXISTED=""
 [[ -e /run/gfs2-fencing ]] && RUN_EXISTED=1
+LOG_ASIDE=""  # event logs of earlier runs of the agent, kept aside from the purge
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
@@ -49,7 +50,13 @@ restore() {
             echo "restored /${f#./}"
         done
     fi
+    # Even when a check failed half-way: what the package made and was not there before goes.
     [[ -z $RUN_EXISTED ]] && rm -rf /run/gfs2-fencing
+    rm -rf /var/log/gfs2-fencing
+    if [[ -n $LOG_ASIDE ]]; then
+        mv "$WORK/var-log" /var/log/gfs2-fencing
+        echo "restored /var/log/gfs2-fencing"
+    fi
     rm -rf "$WORK"
     exit "$rc"
 }
@@ -103,6 +110,11 @@ while read -r dest; do
         echo "kept aside: $dest"
     fi
 done < <(list_dests)
+if [[ -e /var/log/gfs2-fencing ]]; then
+    mv /var/log/gfs2-fencing "$WORK/var-log"
+    LOG_ASIDE=1
+    echo "kept aside: /var/log/gfs2-fencing"
+fi
 INSTALLED=1
 dpkg -i "$DEB"
 grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}\n' "$PKG")" || fail "not installed"
