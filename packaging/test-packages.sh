@@ -7,7 +7,8 @@
 #   deb: lintian (no error); dpkg -i; the agent's metadata valid against Pacemaker's
 #        metadata.rng, from /usr/sbin; stonith_admin --metadata; man -w finds every page;
 #        systemd-analyze verify and security (the exposure score is printed, and must stay at
-#        or below MAX_EXPOSURE); the shipped configuration refused with what to fill in, and
+#        or below MAX_EXPOSURE); no system call the unit denies is made by fence_ipmilan,
+#        fence_virsh or fence_watcher (strace); the shipped configuration refused with what to fill in, and
 #        accepted once filled in; the tmpfiles.d and logrotate files work; the unit is not
 #        enabled; the installed files are packaging/install.list, and so is `make install`;
 #        dpkg --purge leaves nothing.
@@ -142,6 +143,29 @@ awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e != "" && e <= m) }' 
     fail "exposure $exposure is above $MAX_EXPOSURE"
 grep -q '^ExecReload=/usr/sbin/fence_watcher --check-config$' "$UNIT" ||
     fail "the unit's reload does not check the configuration"
+
+# The unit's system-call deny-list against what fence agents really call: fence_ipmilan (python,
+# forks ipmitool, UDP), fence_virsh (ssh through pexpect, TCP), and the installed daemon, traced
+# with strace down to their failure against closed local ports (no BMC needed to start, fork,
+# open sockets and read /etc).
+groups=$(sed -n 's/^SystemCallFilter=~//p' "$UNIT")
+[[ -n $groups ]] || fail "the unit has no SystemCallFilter deny-list"
+for g in $groups; do systemd-analyze syscall-filter "$g" | sed -n 's/^ \+\([a-z_0-9]\+\)$/\1/p'; done |
+    sort -u >"$WORK/denied"
+[[ -s $WORK/denied ]] || fail "systemd-analyze syscall-filter listed nothing for $groups"
+mkdir -m 0750 "$WORK/rq" "$WORK/rs"
+strace -f -qq -o "$WORK/strace.ipmilan" timeout 30 fence_ipmilan --ip=127.0.0.1 --ipport=1 \
+    --username=x --password=y --lanplus --cipher=3 -o status >/dev/null 2>&1 || true
+strace -f -qq -o "$WORK/strace.virsh" timeout 30 fence_virsh --ip=127.0.0.1 --ipport=1 \
+    --username=x --password=y -n n1 -o status >/dev/null 2>&1 || true
+strace -f -qq -o "$WORK/strace.watcher" timeout -s TERM 3 /usr/sbin/fence_watcher --simulate \
+    --config /dev/null --request-dir "$WORK/rq" --response-dir "$WORK/rs" >/dev/null 2>&1 || true
+for t in ipmilan virsh watcher; do
+    grep -q execve "$WORK/strace.$t" || fail "strace of $t traced nothing"
+    used=$(sed -n 's/^[0-9]\+ \+\([a-z_0-9]\+\)(.*/\1/p' "$WORK/strace.$t" | sort -u | comm -12 - "$WORK/denied")
+    [[ -z $used ]] || fail "$t calls what the unit denies: $(echo $used)"
+done
+ok "fence_ipmilan, fence_virsh and fence_watcher make no call the unit denies ($(wc -l <"$WORK/denied") denied)"
 
 conf=/etc/gfs2-fencing/fence-watcher.toml
 [[ $(stat -c '%a %U %G' "$conf") == "640 root root" ]] || fail "$conf: $(stat -c '%a %U %G' "$conf")"
