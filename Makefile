@@ -2,6 +2,7 @@
 #
 #   make                  release binaries and man pages
 #   make install          installs packaging/install.list under DESTDIR, with /usr as PREFIX
+#                         (after make; it builds nothing)
 #   make deb / make rpm   target/packages/*.deb, *.rpm (cargo-deb, cargo-generate-rpm:
 #                         cargo install --locked cargo-deb@3.8.0 cargo-generate-rpm@0.21.1)
 #
@@ -31,9 +32,11 @@ man:
 # configuration file that exists already is kept, as the packages keep it. The unit names the
 # binaries by path, so it follows PREFIX. Pacemaker looks for fence agents only in /usr/sbin:
 # with another PREFIX, link $(PREFIX)/sbin/fence_gfs2_recorder there.
-install: all
+# It builds nothing (run `make` first, as yourself: root often has no cargo).
+install:
 	@grep -v '^#' packaging/install.list | while read -r mode dest src flag; do \
 		[ -n "$$mode" ] || continue; \
+		[ -e "$$src" ] || { echo "$$src is missing: run make first" >&2; exit 1; }; \
 		case "$$dest" in /usr/*) dest="$(PREFIX)$${dest#/usr}";; esac; \
 		target="$(DESTDIR)$$dest"; \
 		if [ "$$flag" = config ] && [ -e "$$target" ]; then \
