@@ -28,6 +28,7 @@ BACKUP="$WORK/backup"
 INSTALLED=""
 RUN_EXISTED=""
 [[ -e /run/gfs2-fencing ]] && RUN_EXISTED=1
+STARTED=""
 LOG_ASIDE=""  # event logs of earlier runs of the agent, kept aside from the purge
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -52,8 +53,10 @@ restore() {
         done
     fi
     # Even when a check failed half-way: what the package made and was not there before goes.
-    [[ -z $RUN_EXISTED ]] && rm -rf /run/gfs2-fencing
-    rm -rf /var/log/gfs2-fencing
+    if [[ -n $STARTED ]]; then
+        [[ -z $RUN_EXISTED ]] && rm -rf /run/gfs2-fencing
+        rm -rf /var/log/gfs2-fencing
+    fi
     if [[ -n $LOG_ASIDE ]]; then
         mv "$WORK/var-log" /var/log/gfs2-fencing
         echo "restored /var/log/gfs2-fencing"
@@ -66,6 +69,7 @@ trap restore EXIT INT TERM
 [[ $(id -u) -eq 0 ]] || fail "must run as root (it installs the package)"
 grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null)" &&
     fail "$PKG is installed on this machine already; this test would remove it"
+STARTED=1  # from here on, the clean-up removes what the package made
 
 echo "== build: make deb rpm"
 make deb rpm

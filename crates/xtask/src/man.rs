@@ -141,8 +141,12 @@ fn subcommand_section(parent: &str, sub: &clap::Command) -> String {
     );
     for a in sub.get_arguments().filter(|a| !a.is_hide_set()) {
         if a.get_long().is_none() && a.get_short().is_none() {
-            let name = a.get_id().as_str().to_uppercase();
-            s.push_str(&format!(" [{}]", escape(&name)));
+            let name = escape(&a.get_id().as_str().to_uppercase());
+            if a.is_required_set() {
+                s.push_str(&format!(" {name}"));
+            } else {
+                s.push_str(&format!(" [{name}]"));
+            }
         }
     }
     s.push('\n');
