@@ -13,8 +13,10 @@ pub const AGENT: &str = "fence_gfs2_recorder";
 pub const INSTALL_PATH: &str = "/usr/sbin/fence_gfs2_recorder";
 const SHORTDESC: &str =
     "Fence agent that records fence events and fences through request/response files";
-const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none); the heartbeat is stale when older than heartbeat_max_age, by default 3 times the interval the heartbeat states. A simulation fences nothing: a success from a simulated backend is refused, and monitor fails while the responder routes any node through the simulate backend, unless allow_simulate=true (demos and tests only). When the heartbeat carries backend health (fence_watcher probes its backends without changing any power state), backend_health decides: fail (the default) makes monitor fail when some node can be fenced by no level, naming the node, the levels, their backends and errors, and warns when a level is down while another works; warn only warns; ignore does not look at it.";
-const VENDOR_URL: &str = "https://github.com/ClusterLabs/fence-agents";
+const LONGDESC: &str = "fence_gfs2_recorder records every fence event (with the GFS2 filesystems the node could reach) and delegates the fencing itself to an external fence component: it publishes a request file in request_dir and waits, event-driven, for the response file of the same name in response_dir. It exits 0 only when the response says success. Set fence_timeout below the cluster's fencing timeout (50 is a good value under the default 60 s), so that the agent, not Pacemaker, reports a timeout. status answers from the recorded responses without fencing; list shows only the nodes that have records, so use pcmk_host_list (pcmk_host_check=static-list) for the nodes this device fences. monitor checks the directories and the responder's heartbeat (require_heartbeat=false for responders that write none); the heartbeat is stale when older than heartbeat_max_age, by default 3 times the interval the heartbeat states. A simulation fences nothing: a success from a simulated backend is refused, and monitor fails while the responder routes any node through the simulate backend, unless allow_simulate=true (demos and tests only). When the heartbeat carries backend health (fence_watcher probes its backends without changing any power state), backend_health decides: fail (the default) makes monitor fail when some node can be fenced by no level, naming the node, the levels, their backends and errors, and warns when a level is down while another works; warn only warns; ignore does not look at it. It is part of gfs2-fencing, not of the ClusterLabs fence-agents: the daemon fence_watcher(8) answers its requests.";
+/// The project's home: the agent is not one of the ClusterLabs fence-agents, and its metadata
+/// must not send an admin looking there.
+const VENDOR_URL: &str = env!("CARGO_PKG_REPOSITORY");
 
 fn visible() -> impl Iterator<Item = &'static OptSpec> {
     OPTIONS.iter().filter(|o| !o.hidden)
@@ -221,5 +223,17 @@ mod tests {
             );
         }
         assert!(!x.contains("<action name=\"help\"") && !x.contains("meta-data"));
+    }
+
+    /// The vendor is this project: an admin who follows the URL or reads the description must
+    /// land here, not at ClusterLabs (issue 14).
+    #[test]
+    fn the_metadata_names_this_project() {
+        let x = metadata();
+        let url = format!("<vendor-url>{}</vendor-url>", env!("CARGO_PKG_REPOSITORY"));
+        assert!(x.contains(&url), "{x}");
+        assert!(env!("CARGO_PKG_REPOSITORY").contains("gfs2-fencing"));
+        assert!(!x.contains("github.com/ClusterLabs"), "{x}");
+        assert!(LONGDESC.contains("part of gfs2-fencing"), "{LONGDESC}");
     }
 }

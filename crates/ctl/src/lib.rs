@@ -77,7 +77,7 @@ pub enum Command {
     Check {
         #[command(flatten)]
         spool: Spool,
-        /// Maximum heartbeat age in seconds [default: 3 × the interval the heartbeat states,
+        /// Maximum heartbeat age in seconds [default: 3 times the interval the heartbeat states,
         /// as the agent's monitor]
         #[arg(long)]
         heartbeat_max_age: Option<u64>,

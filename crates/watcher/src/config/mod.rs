@@ -215,6 +215,15 @@ fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
     }
 }
 
+/// Parses a configuration file's text without resolving or validating it. For the tool that
+/// checks `fence-watcher.toml(5)` against the schema (crates/xtask): it walks the schema through
+/// this parse's errors, and compares the `Debug` form of what was read to check defaults. The
+/// error is serde's own message ("unknown field `x`, expected one of ..."), which lists the
+/// schema's keys; users get [`locate`]'s one line at the key with a did-you-mean instead.
+pub fn parse_text(text: &str) -> Result<impl std::fmt::Debug, String> {
+    toml::from_str::<FileConfig>(text).map_err(|e| e.message().to_owned())
+}
+
 fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| locate::parse_error(path, text, &e))
 }

@@ -8,8 +8,9 @@ pub(super) fn validate(cfg: &Config) -> Result<(), ConfigError> {
         return bad(format!(
             "no fencing backend is configured, so fence_watcher refuses to start (it would answer \
              every request with a failure); configure a [backends.NAME] table and a [[topology]] \
-             entry in {DEFAULT_CONFIG} (see fence-watcher.toml.example), or pass --simulate for \
-             a demo that fences nothing"
+             entry in {DEFAULT_CONFIG} (every key: man 5 fence-watcher.toml; an example: \
+             /usr/share/doc/gfs2-fencing/fence-watcher.toml.example), or pass --simulate for a \
+             demo that fences nothing"
         ));
     }
     if cfg.request_dir == cfg.response_dir {
