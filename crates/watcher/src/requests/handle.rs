@@ -145,7 +145,7 @@ async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
 }
 
 async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
-    let _in_flight = d.metrics.in_flight();
+    let held = d.metrics.in_flight();
     if origin == Origin::Recovered && publish_kept(d, name).await {
         return;
     }
@@ -167,6 +167,7 @@ async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
             }
         }
         Examined::Valid(req) => {
+            held.deadline(req.deadline.map(|t| t.to_system_time()));
             let answer = decide(d, name, &req, origin).await;
             let sent = blocking(d, name, move |d, n| respond::answer(d, n, &req, answer)).await;
             if let Err(u) = sent {

@@ -68,6 +68,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     d.metrics.inotify_fallback(watcher.polling());
     reload::announce_simulated(&d, &d.scheduler.routing().routes());
     heartbeat::write(&d.spool.responses, interval_secs).map_err(|e| e.to_string())?;
+    d.metrics.heartbeat();
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)
             .await
@@ -197,8 +198,9 @@ fn beat(d: &Arc<Context>, interval_secs: u64) {
     };
     match probed {
         Ok(()) => {
-            if let Err(e) = heartbeat::touch(&d.spool.responses, interval_secs) {
-                tracing::error!("cannot touch the heartbeat: {e}");
+            match heartbeat::touch(&d.spool.responses, interval_secs) {
+                Ok(()) => d.metrics.heartbeat(),
+                Err(e) => tracing::error!("cannot touch the heartbeat: {e}"),
             }
             if d.set_publishable(true, &"the probe was published") {
                 recovery::scan_requests(d);

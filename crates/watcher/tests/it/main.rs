@@ -26,6 +26,7 @@ mod fence_logs;
 mod flood_bench;
 mod levels_deadline;
 mod lifecycle;
+mod metrics;
 mod one_responder;
 mod output_escaping;
 mod publish_faults;
