@@ -9,6 +9,7 @@
 
 mod backends;
 mod crash;
+mod dashboard;
 mod exchange;
 mod faults_backend;
 mod faults_crash;
@@ -20,4 +21,5 @@ mod hostile_responses;
 mod hostile_spool;
 mod monitor;
 mod peers_backends;
+mod prometheus;
 mod simulation;
