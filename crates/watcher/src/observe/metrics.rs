@@ -3,29 +3,8 @@
 //! advance (outcomes × actions, the backends of the current routes), so that `increase()` sees
 //! the first failure instead of a series that starts at 1.
 //!
-//! | name | type | meaning |
-//! |---|---|---|
-//! | `fence_watcher_build_info{version}` | gauge | always 1; the daemon's version |
-//! | `fence_watcher_requests_total{outcome,action,backend}` | counter | requests answered, by outcome, requested action (`none` for an invalid one) and the backend that decided (`none` when no backend ran) |
-//! | `fence_watcher_backend_runs_total{backend,result}` | counter | backend invocations (one per level tried; coalesced requests share one), `result` = `success`, `failure` or `timeout` (the level used all the time it had: its timeout, or the time left before the request's deadline) |
-//! | `fence_watcher_backend_fence_duration_seconds{backend,kind}` | histogram | duration of each level run, by backend (the `[backends.X]` key) and its type |
-//! | `fence_watcher_fallback_successes_total{backend}` | counter | fences that succeeded on a level after the first: an earlier level failed, by the backend that saved the fence |
-//! | `fence_watcher_pending_requests` | gauge | requests the daemon holds and has not answered: waiting for a slot, running, or waiting to be published |
-//! | `fence_watcher_oldest_pending_age_seconds` | gauge | age of the oldest of them, from when this daemon claimed it; 0 when none |
-//! | `fence_watcher_pending_past_deadline` | gauge | how many of them are past their request's deadline |
-//! | `fence_watcher_in_flight` | gauge | the same count as `pending_requests` (the older name) |
-//! | `fence_watcher_heartbeat_timestamp_seconds` | gauge | Unix time of the last heartbeat written (0 before the first) |
-//! | `fence_watcher_inotify_fallback` | gauge | 1 while `REQUEST_DIR` is scanned periodically because no inotify instance or watch is left, else 0 |
-//! | `fence_watcher_can_publish` | gauge | 1 while a probe file can be published in `RESPONSE_DIR` (checked every heartbeat tick), 0 while it cannot (full, read-only, I/O error): no new fence starts then |
-//! | `fence_watcher_simulated_routes` | gauge | routes (topology levels) that fence through the `simulate` backend, which fences nothing; set at start and at every reload |
-//! | `fence_watcher_fence_duration_seconds` | histogram | time from the start of a fence to its result, all levels |
-//! | `fence_watcher_invalid_requests_total` | counter | requests answered `invalid` |
-//! | `fence_watcher_rejected_files_total` | counter | files with unusable names moved to `.rejected` |
-//! | `fence_watcher_coalesced_requests_total` | counter | requests answered by a run another request made, which had not started when they joined |
-//! | `fence_watcher_already_answered_total` | counter | requests removed unexecuted because a response existed |
-//! | `fence_watcher_recovered_requests_total` | counter | claimed requests of unknown outcome re-run after a restart |
-//! | `fence_watcher_after_fence_failures_total` | counter | after-fence commands that failed |
-//! | `fence_watcher_config_reloads_total{result}` | counter | SIGHUP reloads, `ok` or `refused` |
+//! The series, their types, labels and meanings are listed in the crate README (`## Metrics`);
+//! a test checks that the table names every family rendered here, with its type.
 
 mod histogram;
 mod pending;

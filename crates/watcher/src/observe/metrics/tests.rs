@@ -242,6 +242,29 @@ fn the_exposition_is_well_formed() {
     );
 }
 
+/// The README's metrics table names every family of the exposition with its type, so the
+/// operator's reference cannot fall behind the code.
+#[test]
+fn the_readme_lists_every_family_with_its_type() {
+    let readme = include_str!("../../../README.md");
+    let m = Metrics::default();
+    m.known_backends(vec![("b".into(), "ipmitool")]);
+    let text = m.render();
+    let families: Vec<_> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    assert!(families.len() >= 20, "{families:?}");
+    for (name, kind) in families {
+        let row = format!("| `{name}` | {kind} |");
+        assert!(
+            readme.contains(&row),
+            "crates/watcher/README.md lacks the row {row}"
+        );
+    }
+}
+
 /// Every update method is called somewhere in the daemon: a metric nobody updates would
 /// sit at zero and mislead whoever reads the dashboard.
 #[test]
