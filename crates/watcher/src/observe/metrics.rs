@@ -14,14 +14,13 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gfs2_fence_protocol::{Action, Outcome};
 
 use histogram::Histogram;
-pub use pending::Held as InFlight;
-use pending::Pending;
+pub use pending::Held as Pending;
 
 /// How one level (one backend run) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +60,8 @@ pub struct Metrics {
     fallbacks: Counts<String>,
     /// The backends of the current routes, (name, kind): their series exist from the start.
     known_backends: Mutex<Vec<(String, &'static str)>>,
-    pending: Pending,
+    pending: Arc<pending::PendingTable>,
+    in_flight: AtomicI64,
     /// Microseconds since the Unix epoch; 0 before the first heartbeat.
     heartbeat_micros: AtomicU64,
     inotify_fallback: AtomicI64,
@@ -77,6 +77,16 @@ pub struct Metrics {
     after_fence_failures: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_refused: AtomicU64,
+}
+
+/// Keeps `fence_watcher_in_flight` raised while it lives.
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a Metrics);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Relaxed);
+    }
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -121,9 +131,15 @@ impl Metrics {
         *locked(&self.known_backends) = backends;
     }
 
-    /// Counts a request as pending (and in flight) while the guard lives.
-    pub fn in_flight(&self) -> InFlight<'_> {
+    /// Counts a request seen as pending while the guard lives (its unit of work).
+    pub fn pending(&self) -> Pending {
         self.pending.hold(SystemTime::now())
+    }
+
+    /// Counts a claimed request as in flight while the guard lives.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Relaxed);
+        InFlight(self)
     }
 
     /// A heartbeat was written now.

@@ -55,6 +55,8 @@ fn the_endpoint_counts_timeouts_fallbacks_and_pending_requests_from_zero() {
             cfg.to_str().expect("utf-8"),
             "--metrics-listen",
             &listen,
+            "--max-concurrent",
+            "1",
         ],
     );
     let m = scrape(port);
@@ -80,20 +82,21 @@ fn the_endpoint_counts_timeouts_fallbacks_and_pending_requests_from_zero() {
         .unwrap_or_default();
     assert!(beat > 0.0 && beat <= now, "heartbeat at {beat}, now {now}");
 
+    // One backend slot: one runs, the other waits for it; both are pending.
     let (slow, _) = spool.request("sl-1", Action::Off, MINUTE);
-    let m = scrape_until(port, "one pending request", |m| {
-        metric(m, "fence_watcher_pending_requests") == Some(1.0)
+    let (waits, _) = spool.request("sl-2", Action::Off, MINUTE);
+    let m = scrape_until(port, "two pending requests", |m| {
+        metric(m, "fence_watcher_pending_requests") == Some(2.0)
     });
     assert_eq!(
         metric(&m, "fence_watcher_pending_past_deadline"),
         Some(0.0),
         "{m}"
     );
-    assert!(
-        metric(&m, "fence_watcher_oldest_pending_age_seconds") >= Some(0.0),
-        "{m}"
-    );
+    let age = metric(&m, "fence_watcher_oldest_pending_age_seconds");
+    assert!(age.is_some_and(|a| (0.0..60.0).contains(&a)), "{m}");
     assert!(spool.wait_response(slow.as_str()).success);
+    assert!(spool.wait_response(waits.as_str()).success);
 
     let (saved, _) = spool.request("cn-1", Action::Reboot, MINUTE);
     let r = spool.wait_response(saved.as_str());
@@ -108,10 +111,10 @@ fn the_endpoint_counts_timeouts_fallbacks_and_pending_requests_from_zero() {
         ("fence_watcher_fallback_successes_total{backend=\"ok\"}", 1.0),
         ("fence_watcher_fallback_successes_total{backend=\"slow\"}", 0.0),
         ("fence_watcher_requests_total{outcome=\"success\",action=\"reboot\",backend=\"ok\"}", 1.0),
-        ("fence_watcher_requests_total{outcome=\"success\",action=\"off\",backend=\"slow\"}", 1.0),
+        ("fence_watcher_requests_total{outcome=\"success\",action=\"off\",backend=\"slow\"}", 2.0),
         ("fence_watcher_backend_fence_duration_seconds_count{backend=\"hang\",kind=\"simulate\"}", 1.0),
         ("fence_watcher_backend_fence_duration_seconds_bucket{backend=\"slow\",kind=\"simulate\",le=\"1\"}", 0.0),
-        ("fence_watcher_backend_fence_duration_seconds_bucket{backend=\"slow\",kind=\"simulate\",le=\"5\"}", 1.0),
+        ("fence_watcher_backend_fence_duration_seconds_bucket{backend=\"slow\",kind=\"simulate\",le=\"5\"}", 2.0),
         ("fence_watcher_oldest_pending_age_seconds", 0.0),
     ] {
         assert_eq!(metric(&m, series), Some(want), "{series}\n{m}");

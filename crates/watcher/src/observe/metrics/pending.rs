@@ -1,22 +1,22 @@
-//! The requests the daemon holds and has not answered yet, for the pending gauges: each one is
-//! registered while its [`Held`] guard lives, so no path out of a request can forget to count
-//! it down.
+//! The requests the daemon has seen and not answered yet, for the pending gauges: each one is
+//! registered while its [`Held`] guard lives (it goes with the request's unit of work, from its
+//! submission to its end), so no path out of a request can forget to count it down.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    /// When this daemon took the request (its claim): the daemon's own clock, so the age does
-    /// not depend on the requester's.
+    /// When this daemon saw the request: the daemon's own clock, so the age does not depend on
+    /// the requester's.
     since: SystemTime,
     /// The request's deadline, once it has been read.
     deadline: Option<SystemTime>,
 }
 
 #[derive(Debug, Default)]
-pub struct Pending {
+pub struct PendingTable {
     table: Mutex<(u64, BTreeMap<u64, Entry>)>,
 }
 
@@ -30,20 +30,20 @@ pub struct Snapshot {
     pub late: usize,
 }
 
-/// A request held by the daemon; dropped when it is answered (or abandoned at a stop).
+/// A request seen by the daemon; dropped when it is answered (or abandoned at a stop).
 #[derive(Debug)]
-pub struct Held<'a> {
-    pending: &'a Pending,
+pub struct Held {
+    pending: Arc<PendingTable>,
     id: u64,
 }
 
-impl Pending {
+impl PendingTable {
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, BTreeMap<u64, Entry>)> {
         // A poisoned lock only means another thread panicked mid-update; counting goes on.
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn hold(&self, since: SystemTime) -> Held<'_> {
+    pub fn hold(self: &Arc<Self>, since: SystemTime) -> Held {
         let mut t = self.lock();
         t.0 += 1;
         let id = t.0;
@@ -54,7 +54,10 @@ impl Pending {
                 deadline: None,
             },
         );
-        Held { pending: self, id }
+        Held {
+            pending: self.clone(),
+            id,
+        }
     }
 
     pub fn snapshot(&self, now: SystemTime) -> Snapshot {
@@ -72,7 +75,7 @@ impl Pending {
     }
 }
 
-impl Held<'_> {
+impl Held {
     /// Records the request's deadline once it is known (after the request was read).
     pub fn deadline(&self, deadline: Option<SystemTime>) {
         if let Some(e) = self.pending.lock().1.get_mut(&self.id) {
@@ -81,7 +84,7 @@ impl Held<'_> {
     }
 }
 
-impl Drop for Held<'_> {
+impl Drop for Held {
     fn drop(&mut self) {
         self.pending.lock().1.remove(&self.id);
     }

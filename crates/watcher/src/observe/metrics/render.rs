@@ -142,12 +142,12 @@ impl Metrics {
         let gauges: [(&str, &str, String); 8] = [
             (
                 "pending_requests",
-                "Requests held and not yet answered (waiting, running, or being published).",
+                "Requests seen and not yet answered (queued, waiting, running or being published).",
                 p.count.to_string(),
             ),
             (
                 "oldest_pending_age_seconds",
-                "Seconds since the oldest pending request was claimed; 0 when none is.",
+                "Seconds since the oldest pending request was seen; 0 when none is.",
                 p.oldest.as_secs_f64().to_string(),
             ),
             (
@@ -157,8 +157,8 @@ impl Metrics {
             ),
             (
                 "in_flight",
-                "Requests claimed and not yet answered (same as pending_requests).",
-                p.count.to_string(),
+                "Requests claimed and not yet answered.",
+                self.in_flight.load(Relaxed).to_string(),
             ),
             (
                 "heartbeat_timestamp_seconds",

@@ -22,12 +22,13 @@ fn renders_counters_gauge_and_histogram() {
     );
     m.fence_duration(Duration::from_millis(700));
     let g = m.in_flight();
+    let p = m.pending();
     m.inotify_fallback(true);
     assert!(m.render().contains("\nfence_watcher_can_publish 1\n"));
     m.can_publish(false);
     m.simulated_routes(2);
     let text = m.render();
-    drop(g);
+    drop((g, p));
     for line in [
         "fence_watcher_requests_total{outcome=\"success\",action=\"off\",backend=\"ipmi\"} 1",
         "fence_watcher_requests_total{outcome=\"invalid\",action=\"none\",backend=\"none\"} 1",
@@ -48,6 +49,7 @@ fn renders_counters_gauge_and_histogram() {
         has(&text, line);
     }
     assert!(m.render().contains("fence_watcher_in_flight 0"));
+    assert!(m.render().contains("fence_watcher_pending_requests 0"));
 }
 
 /// Before anything happened, every counter an alert takes `increase()` of already exists at 0
@@ -287,6 +289,7 @@ fn every_metric_is_updated_somewhere() {
         ".fell_back(",
         ".known_backends(",
         ".in_flight()",
+        ".pending()",
         ".deadline(",
         ".heartbeat()",
         ".inotify_fallback(",
