@@ -9,6 +9,7 @@
 
 mod backends;
 mod crash;
+mod dashboard;
 mod exchange;
 mod faults_backend;
 mod faults_crash;
@@ -23,4 +24,5 @@ mod peers_backends;
 mod peers_ec2;
 mod peers_nnf;
 mod probes;
+mod prometheus;
 mod simulation;

@@ -12,6 +12,7 @@ use gfs2_fence_protocol::{LevelResult, NodeName, Timestamp};
 
 use crate::backend::{Backend, BackendBuildError, BackendOutcome, FenceJob};
 use crate::config::Config;
+use crate::observe::metrics::LevelEnd;
 use crate::observe::Metrics;
 
 /// How long past its own timeout a backend may take before the daemon gives up on it. Backends
@@ -125,6 +126,17 @@ impl Routes {
         self.simulated().len() as u32
     }
 
+    /// Every backend the routes use, once each, as (`[backends.X]` key, type), in route order.
+    pub fn backends(&self) -> Vec<(String, &'static str)> {
+        let mut found: Vec<(String, &'static str)> = Vec::new();
+        for level in self.entries.iter().flat_map(|(_, levels)| levels) {
+            if !found.iter().any(|(name, _)| *name == level.name) {
+                found.push((level.name.clone(), level.backend.kind()));
+            }
+        }
+        found
+    }
+
     /// The levels that fence `node`, or `None` when no entry matches it.
     pub fn route(&self, node: &NodeName) -> Option<&[Level]> {
         self.entries
@@ -148,8 +160,9 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
             results.push(not_started(i, level, job));
             break;
         }
-        let cut = job.limit(level.backend.timeout()) < level.backend.timeout();
-        let limit = job.limit(level.backend.timeout()) + BACKEND_GRACE;
+        let allowed = job.limit(level.backend.timeout());
+        let cut = allowed < level.backend.timeout();
+        let limit = allowed + BACKEND_GRACE;
         let mut outcome = tokio::time::timeout(limit, level.backend.fence(job))
             .await
             .unwrap_or_else(|_| {
@@ -170,7 +183,19 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
                 deadline.unwrap_or_default()
             );
         }
-        metrics.backend_run(&level.name, outcome.success);
+        let took = t0.elapsed();
+        let end = if outcome.success {
+            LevelEnd::Success
+        } else if took + CUT_TOLERANCE >= allowed {
+            // It used all the time it had: cut by its timeout or by the request's deadline.
+            LevelEnd::Timeout
+        } else {
+            LevelEnd::Failure
+        };
+        metrics.backend_run(&level.name, level.backend.kind(), end, took);
+        if outcome.success && i > 0 {
+            metrics.fell_back(&level.name);
+        }
         if !outcome.success {
             warn_level_failed(job, i + 1, &level.name, &outcome.message);
         }
@@ -179,7 +204,7 @@ pub async fn run_levels(levels: &[Level], job: &FenceJob, metrics: &Metrics) -> 
             backend: level.name.clone(),
             success: outcome.success,
             message: outcome.message,
-            duration_ms: t0.elapsed().as_millis() as u64,
+            duration_ms: took.as_millis() as u64,
             simulated: level.backend.simulated(),
         });
         if outcome.success {

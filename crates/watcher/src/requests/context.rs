@@ -18,6 +18,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::Spool;
 use crate::fencing::{Routing, Scheduler};
+use crate::observe::metrics::Pending;
 use crate::observe::{Metrics, RateLimiter};
 
 /// Request tasks allowed beyond `max_concurrent`. Requests past the backend slots still have
@@ -67,6 +68,8 @@ pub struct Work {
     pub recovered: bool,
     /// Counts the request from submission to its end, so shutdown waits for queued ones too.
     pub(super) _count: TaskGuard,
+    /// The same span in `fence_watcher_pending_requests`; told the deadline once it is read.
+    pub(super) pending: Pending,
 }
 
 /// Counts a request from its submission to its end, so shutdown knows when all are done.
@@ -145,6 +148,7 @@ impl Context {
             name,
             recovered,
             _count: TaskGuard(self.clone()),
+            pending: self.metrics.pending(),
         }
     }
 

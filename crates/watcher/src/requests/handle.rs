@@ -15,6 +15,7 @@ use super::context::Work;
 use super::respond::{self, Answer, Unpublished};
 use super::Context;
 use crate::fencing::Decision;
+use crate::observe::metrics::Pending;
 
 /// How a claimed request came to be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +66,9 @@ fn start(d: &Arc<Context>, work: Work) {
 pub(crate) async fn run_now(d: &Arc<Context>, work: Work) {
     let name = work.name.clone();
     if work.recovered {
-        handle_claimed(d, &name, Origin::Recovered).await;
+        handle_claimed(d, &name, Origin::Recovered, &work.pending).await;
     } else {
-        pick_up(d, &name).await;
+        pick_up(d, &name, &work.pending).await;
     }
     if d.end(&name) {
         submit(d, name);
@@ -117,7 +118,7 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
+async fn pick_up(d: &Arc<Context>, name: &SpoolName, pending: &Pending) {
     // A fence started now could not be answered: the request stays unclaimed in REQUEST_DIR,
     // cancelled and expired ones too (their answers could not be published either), and the
     // scan made when publishing works again picks it up.
@@ -125,7 +126,7 @@ async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
         return;
     }
     match blocking(d, name, |d, n| claim::pick_up(&d.spool, n)).await {
-        Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New).await,
+        Ok(PickUp::Claimed) => handle_claimed(d, name, Origin::New, pending).await,
         Ok(PickUp::AlreadyAnswered) => {
             d.metrics.already_answered();
             tracing::info!(request = %name, "a response already exists: request removed, not executed");
@@ -144,7 +145,7 @@ async fn pick_up(d: &Arc<Context>, name: &SpoolName) {
     }
 }
 
-async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
+async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin, pending: &Pending) {
     let _in_flight = d.metrics.in_flight();
     if origin == Origin::Recovered && publish_kept(d, name).await {
         return;
@@ -167,6 +168,7 @@ async fn handle_claimed(d: &Arc<Context>, name: &SpoolName, origin: Origin) {
             }
         }
         Examined::Valid(req) => {
+            pending.deadline(req.deadline.map(|t| t.to_system_time()));
             let answer = decide(d, name, &req, origin).await;
             let sent = blocking(d, name, move |d, n| respond::answer(d, n, &req, answer)).await;
             if let Err(u) = sent {

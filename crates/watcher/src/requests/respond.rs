@@ -75,7 +75,8 @@ fn finish(d: &Context, name: &SpoolName, r: Response, a: &Answer) -> Result<(), 
     if a.outcome != Outcome::Invalid {
         audit(name, &r.request_id, &r.target_node, r.action_performed, a);
     }
-    d.metrics.answered(a.outcome, &a.backend);
+    d.metrics
+        .answered(a.outcome, r.action_performed, &a.backend);
     deliver(d, name, r)
 }
 

@@ -77,6 +77,7 @@ async fn start(mut cfg: Config, cli: Cli) -> Result<ExitCode, String> {
     reload::announce_simulated(&d, &d.scheduler.routing().routes());
     let pulse = heartbeat::Pulse::new(interval_secs, board.clone());
     heartbeat::write(&d.spool.responses, &pulse).map_err(|e| e.to_string())?;
+    d.metrics.heartbeat();
     if let Some(addr) = cfg.daemon.metrics_listen {
         let listener = metrics_http::bind(addr)
             .await
@@ -223,8 +224,9 @@ fn beat(d: &Arc<Context>, pulse: &heartbeat::Pulse) {
     };
     match probed {
         Ok(()) => {
-            if let Err(e) = heartbeat::touch(&d.spool.responses, pulse) {
-                tracing::error!("cannot touch the heartbeat: {e}");
+            match heartbeat::touch(&d.spool.responses, pulse) {
+                Ok(()) => d.metrics.heartbeat(),
+                Err(e) => tracing::error!("cannot touch the heartbeat: {e}"),
             }
             if d.set_publishable(true, &"the probe was published") {
                 recovery::scan_requests(d);

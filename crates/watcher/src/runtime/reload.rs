@@ -50,8 +50,10 @@ pub fn reload(d: &Context, cli: &Cli, current: &Config) -> Option<Config> {
 
 /// Logs at WARN the routes that fence through the `simulate` backend, if any, and sets the
 /// `fence_watcher_simulated_routes` gauge: at start and at every reload, so that a simulation
-/// is never silent (issue 12).
+/// is never silent (issue 12). Also gives the metrics the backends of the routes, whose
+/// counters must exist at 0 before their first failure.
 pub fn announce_simulated(d: &Context, routes: &Routes) {
+    d.metrics.known_backends(routes.backends());
     let simulated = routes.simulated();
     d.metrics.simulated_routes(simulated.len());
     if !simulated.is_empty() {

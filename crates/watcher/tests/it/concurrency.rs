@@ -58,7 +58,7 @@ fn overlapping_duplicates_share_one_backend_run() {
     assert_eq!(
         metric(
             &m,
-            "fence_watcher_requests_total{outcome=\"success\",backend=\"simulate\"}"
+            "fence_watcher_requests_total{outcome=\"success\",action=\"reboot\",backend=\"simulate\"}"
         ),
         Some(5.0)
     );

@@ -125,7 +125,7 @@ fn metrics_endpoint_serves_the_counters() {
     assert_eq!(
         metric(
             &m,
-            "fence_watcher_requests_total{outcome=\"success\",backend=\"simulate\"}"
+            "fence_watcher_requests_total{outcome=\"success\",action=\"off\",backend=\"simulate\"}"
         ),
         Some(1.0),
         "{m}"

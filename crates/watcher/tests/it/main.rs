@@ -28,6 +28,7 @@ mod flood_bench;
 mod health;
 mod levels_deadline;
 mod lifecycle;
+mod metrics;
 mod one_responder;
 mod output_escaping;
 mod publish_faults;
