@@ -13,7 +13,7 @@ fn real_config(spool: &Spool) -> String {
 }
 
 /// `monitor` as Pacemaker's recurring op runs it: heartbeat required, simulation refused.
-fn monitor(spool: &Spool) -> Agent {
+pub(crate) fn monitor(spool: &Spool) -> Agent {
     Agent::device(spool, "monitor")
         .opt("require_heartbeat", "true")
         .without("allow_simulate")

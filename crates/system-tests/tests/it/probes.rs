@@ -21,13 +21,13 @@ const TIMEOUT: u64 = 3;
 
 /// The promise: a change shows within two probe intervals and one probe's timeout; one more
 /// second for the heartbeat to be rewritten and for a loaded test machine.
-fn within() -> Duration {
+pub(crate) fn within() -> Duration {
     Duration::from_secs(2 * INTERVAL + TIMEOUT + 1)
 }
 
 /// A configuration with `backends` (tables), one route for every node through `levels`, and
 /// probes of `node` every [`INTERVAL`] (no corosync.conf: the node is named in `[health]`).
-fn config(spool: &Spool, backends: &str, levels: &str, node: &str) -> String {
+pub(crate) fn config(spool: &Spool, backends: &str, levels: &str, node: &str) -> String {
     let text = format!(
         "{backends}\n[[topology]]\nnodes = [\"*\"]\nlevels = [{levels}]\n\
          [health]\ninterval_secs = {INTERVAL}\ntimeout_secs = {TIMEOUT}\nnodes = [\"{node}\"]\n\
@@ -37,20 +37,24 @@ fn config(spool: &Spool, backends: &str, levels: &str, node: &str) -> String {
     spool.config(&text).display().to_string()
 }
 
-fn start(spool: &Spool, cfg: &str) -> Daemon {
+pub(crate) fn start(spool: &Spool, cfg: &str) -> Daemon {
     Daemon::start(spool, &["--config", cfg, "--heartbeat-interval", "1"])
 }
 
-/// Level 1 of `node` in the heartbeat, when it has been probed.
-fn level1(spool: &Spool, node: &str) -> Option<LevelHealth> {
+/// Level `level` of `node` in the heartbeat, when it has been probed.
+pub(crate) fn level_of(spool: &Spool, node: &str, level: u32) -> Option<LevelHealth> {
     let hb = Heartbeat::from_json(&std::fs::read(spool.heartbeat()).ok()?)?;
     let health = hb.health?;
     let n = health.nodes.into_iter().find(|n| n.node == node)?;
-    n.levels.into_iter().find(|l| l.level == 1)
+    n.levels.into_iter().find(|l| l.level == level)
+}
+
+fn level1(spool: &Spool, node: &str) -> Option<LevelHealth> {
+    level_of(spool, node, 1)
 }
 
 /// Waits until level 1 of `node` reads `want` in the heartbeat, at most `bound`.
-fn wait_level(
+pub(crate) fn wait_level(
     spool: &Spool,
     daemon: &Daemon,
     node: &str,
@@ -68,7 +72,7 @@ fn wait_level(
 }
 
 /// The secret files the daemon reads: a copy, so the BMC's password can change apart from it.
-fn daemon_password(spool: &Spool) -> String {
+pub(crate) fn daemon_password(spool: &Spool) -> String {
     let path = spool.write("bmc.pw", &format!("{IPMI_PASSWORD}\n"), 0o600);
     path.display().to_string()
 }

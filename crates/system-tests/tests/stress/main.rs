@@ -12,8 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 mod burst;
 mod load;
 mod peers_bench;
-mod probe_bench;
 mod peers_bench_ec2;
+mod probe_bench;
 
 /// Held for the whole of every test in this binary, so each runs alone.
 fn alone() -> MutexGuard<'static, ()> {
