@@ -6,11 +6,11 @@
 //! Ports: ipmi_sim 6289-6290.
 
 use gfs2_fence_protocol::ProbeStatus;
-use system_tests::bmc::{IpmiSim, IPMI_PASSWORD, IPMI_USER};
+use system_tests::bmc::{IpmiSim, IPMI_PASSWORD};
 use system_tests::{wait_for, AgentRun, Daemon, Spool};
 
 use crate::monitor::monitor;
-use crate::probes::{config, daemon_password, level_of, start, wait_level, within};
+use crate::probes::{config, daemon_password, start, wait_level, within};
 
 /// The BMC's password, changed behind the daemon's back.
 const CHANGED: &str = "another-PW-4411";
@@ -38,14 +38,9 @@ fn monitor_live_fails_over_a_simulating_daemon_unless_allow_simulate() {
         .assert_code(0, "allow_simulate=true over fence_watcher --simulate");
 }
 
-/// An `ipmitool` level for `cn1` on `sim`, with the password the daemon reads.
+/// An `ipmitool` level on `sim`, with the password the daemon reads.
 fn bmc_table(spool: &Spool, sim: &IpmiSim) -> String {
-    format!(
-        "[backends.bmc]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nport = {}\n\
-         username = \"{IPMI_USER}\"\npassword_file = \"{}\"\ntimeout_secs = 20\n",
-        sim.port,
-        daemon_password(spool)
-    )
+    sim.ipmitool_table("bmc", &daemon_password(spool))
 }
 
 fn assert_stderr(run: &AgentRun, parts: &[&str]) {
@@ -124,9 +119,11 @@ fn monitor_live_warns_when_a_second_level_still_works() {
     let daemon = start(&spool, &cfg);
     wait_level(&spool, &daemon, "cn1", ProbeStatus::Down, within());
     let pdu = wait_for(within(), || {
-        level_of(&spool, "cn1", 2).filter(|l| l.status == ProbeStatus::Up)
+        spool
+            .level_health("cn1", 2)
+            .filter(|l| l.status == ProbeStatus::Up)
     });
-    assert!(pdu.is_some(), "level 2: {:?}", level_of(&spool, "cn1", 2));
+    assert!(pdu.is_some(), "level 2: {:?}", spool.level_health("cn1", 2));
 
     let run = monitor(&spool).run();
     run.assert_code(0, "level 1 down, level 2 up");

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use gfs2_fence_protocol::{Heartbeat, LevelHealth, ProbeStatus};
+use gfs2_fence_protocol::{LevelHealth, ProbeStatus};
 use system_tests::bmc::sushy::{self, Opts, Sushy};
 use system_tests::bmc::{self, IpmiSim, IPMI_PASSWORD, IPMI_USER};
 use system_tests::{bins, peers, wait_for, Agent, Daemon, Spool};
@@ -41,16 +41,8 @@ pub(crate) fn start(spool: &Spool, cfg: &str) -> Daemon {
     Daemon::start(spool, &["--config", cfg, "--heartbeat-interval", "1"])
 }
 
-/// Level `level` of `node` in the heartbeat, when it has been probed.
-pub(crate) fn level_of(spool: &Spool, node: &str, level: u32) -> Option<LevelHealth> {
-    let hb = Heartbeat::from_json(&std::fs::read(spool.heartbeat()).ok()?)?;
-    let health = hb.health?;
-    let n = health.nodes.into_iter().find(|n| n.node == node)?;
-    n.levels.into_iter().find(|l| l.level == level)
-}
-
 fn level1(spool: &Spool, node: &str) -> Option<LevelHealth> {
-    level_of(spool, node, 1)
+    spool.level_health(node, 1)
 }
 
 /// Waits until level 1 of `node` reads `want` in the heartbeat, at most `bound`.
@@ -133,11 +125,7 @@ fn probe_ipmitool_follows_the_bmc_password_and_life() {
     };
     let spool = Spool::new();
     let pw = daemon_password(&spool);
-    let table = format!(
-        "[backends.bmc]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nport = {}\n\
-         username = \"{IPMI_USER}\"\npassword_file = \"{pw}\"\ntimeout_secs = 20\n",
-        sim.port
-    );
+    let table = sim.ipmitool_table("bmc", &pw);
     let cfg = config(&spool, &table, "\"bmc\"", "cn1");
     let daemon = start(&spool, &cfg);
     right_wrong_dead_right(&spool, &mut sim, &daemon, "cn1");
@@ -278,11 +266,7 @@ fn probe_gfs2_fencing_test_against_ipmi_sim() {
     let mut sim = IpmiSim::start(test, 6287).expect("ipmi_sim, which peers::require found");
     let spool = Spool::new();
     let pw = daemon_password(&spool);
-    let table = format!(
-        "[backends.bmc]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nport = {}\n\
-         username = \"{IPMI_USER}\"\npassword_file = \"{pw}\"\ntimeout_secs = 20\n",
-        sim.port
-    );
+    let table = sim.ipmitool_table("bmc", &pw);
     let cfg = config(&spool, &table, "\"bmc\"", "cn1");
     let run = || {
         let t0 = Instant::now();

@@ -2,8 +2,7 @@
 //! configuration with real backends is refused, and simulated routes are announced at WARN at
 //! start and at every reload and counted in `fence_watcher_simulated_routes`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 
 use rustix::process::Signal;
 use system_tests::{faults, Daemon, Spool};
@@ -49,11 +48,7 @@ fn free_port() -> u16 {
 
 /// `fence_watcher_simulated_routes` from the daemon's metrics endpoint.
 fn simulated_gauge(port: u16) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read metrics");
+    let text = system_tests::daemon::scrape_metrics(port);
     let line = text
         .lines()
         .find(|l| l.starts_with("fence_watcher_simulated_routes "));
