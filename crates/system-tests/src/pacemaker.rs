@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 pub use host::{install_agent, Lock, AGENT_PATH, COROSYNC_CONF};
 
-use crate::{bins, procs, wait_for};
+use crate::{bins, procs, wait_for, Spool};
 use daemons::{
     corosync_conf, refuse_foreign_cluster, spawn_daemon, stop_pacemakerd, wait_corosync,
 };
@@ -142,6 +142,27 @@ impl Cluster {
             "device {id} not registered in 60 s:\n{}",
             self.logs()
         );
+    }
+
+    /// [`Cluster::add_device`] for a device on the test's `spool`: its three directories, a
+    /// 30 s `fence_timeout` and no GFS2 discovery, then `extra` (which include
+    /// `pcmk_host_list`).
+    pub fn add_spool_device(
+        &self,
+        id: &str,
+        spool: &Spool,
+        extra: &[(&str, &str)],
+        monitor_secs: u32,
+    ) {
+        let dirs = [
+            ("request_dir", spool.requests.display().to_string()),
+            ("response_dir", spool.responses.display().to_string()),
+            ("log_dir", spool.logs.display().to_string()),
+        ];
+        let mut attrs: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        attrs.extend([("fence_timeout", "30"), ("gfs2_discovery", "false")]);
+        attrs.extend(extra);
+        self.add_device(id, &attrs, monitor_secs);
     }
 
     /// Waits (bound) until `crm_mon` shows resource `id` with `role`, e.g. `Started`.

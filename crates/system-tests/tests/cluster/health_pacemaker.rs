@@ -83,17 +83,8 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
 
     let cluster = Cluster::start();
     cluster.set_property("stonith-enabled", "true");
-    let attrs = [
-        ("request_dir", spool.requests.display().to_string()),
-        ("response_dir", spool.responses.display().to_string()),
-        ("log_dir", spool.logs.display().to_string()),
-        ("fence_timeout", "30".to_owned()),
-        ("gfs2_discovery", "false".to_owned()),
-        ("require_heartbeat", "true".to_owned()),
-        ("pcmk_host_list", "cn1".to_owned()),
-    ];
-    let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cluster.add_device(DEVICE, &attrs, MONITOR_SECS);
+    let attrs = [("require_heartbeat", "true"), ("pcmk_host_list", "cn1")];
+    cluster.add_spool_device(DEVICE, &spool, &attrs, MONITOR_SECS);
     let bound = Duration::from_secs(60);
     let started = cluster.wait_role(DEVICE, "Started", bound);
     assert!(

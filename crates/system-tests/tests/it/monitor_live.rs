@@ -9,7 +9,7 @@ use gfs2_fence_protocol::ProbeStatus;
 use system_tests::bmc::{IpmiSim, IPMI_PASSWORD};
 use system_tests::{wait_for, AgentRun, Daemon, Spool};
 
-use crate::monitor::monitor;
+use crate::monitor::{monitor, simulation_is_refused_unless_allowed};
 use crate::probes::{config, daemon_password, start, wait_level, within};
 
 /// The BMC's password, changed behind the daemon's back.
@@ -22,20 +22,7 @@ const CHANGED: &str = "another-PW-4411";
 fn monitor_live_fails_over_a_simulating_daemon_unless_allow_simulate() {
     let spool = Spool::new();
     let _daemon = Daemon::start(&spool, &["--simulate", "--heartbeat-interval", "1"]);
-    let run = monitor(&spool).run();
-    run.assert_code(1, "monitor over fence_watcher --simulate");
-    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("through the simulate backend, which fences nothing")
-            && run.stderr.contains("allow_simulate=true"),
-        "{}",
-        run.stderr
-    );
-    monitor(&spool)
-        .opt("allow_simulate", "true")
-        .run()
-        .assert_code(0, "allow_simulate=true over fence_watcher --simulate");
+    simulation_is_refused_unless_allowed(&spool, "1 route");
 }
 
 /// An `ipmitool` level on `sim`, with the password the daemon reads.
