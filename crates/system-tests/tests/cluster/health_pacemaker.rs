@@ -1,7 +1,7 @@
 //! Issue 12 under real Pacemaker: a device whose only level's BMC (`ipmi_sim`, `ipmitool`
 //! backend) refuses the daemon's password goes FAILED in `crm_mon` from its recurring monitor,
-//! the daemon having found out by its own probes: weeks before the fence that would have. No
-//! fence is requested on the way. The password put right and the resource cleaned up, the
+//! the daemon having found out by its own probes of the node its corosync.conf names: weeks
+//! before the fence that would have. No fence is requested on the way. The password put right and the resource cleaned up, the
 //! device is Started again. Needs root, Pacemaker and ipmi_sim/ipmitool; skips loudly
 //! elsewhere, fails in CI. Port: ipmi_sim 6291.
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use gfs2_fence_protocol::ProbeStatus;
 use system_tests::bmc::{self, IpmiSim, IPMI_PASSWORD};
-use system_tests::pacemaker::{self, Cluster};
+use system_tests::pacemaker::{self, Cluster, NODE};
 use system_tests::{daemon, moto, peers, wait_for, Daemon, Spool};
 
 /// The device's id in the CIB.
@@ -18,30 +18,29 @@ const DEVICE: &str = "gfs2-ipmi";
 const MONITOR_SECS: u32 = 5;
 const PROBE_SECS: u64 = 2;
 
-/// `cn1`'s only level is the BMC on `sim`; the daemon probes `cn1` every [`PROBE_SECS`] (its
-/// own password copy, so the BMC's can change apart from it; no corosync.conf of its own: the
-/// cluster's names `node1`, which no route serves).
+/// The cluster's node's only level is the BMC on `sim` (read with the daemon's own copy of the
+/// password, so the BMC's can change apart from it); the daemon finds the node to probe in the
+/// cluster's corosync.conf, every [`PROBE_SECS`].
 fn config(spool: &Spool, sim: &IpmiSim) -> String {
     let pw = spool.write("bmc.pw", &format!("{IPMI_PASSWORD}\n"), 0o600);
     let text = format!(
-        "{}[[topology]]\nnodes = [\"cn1\"]\nlevels = [\"bmc\"]\n\
-         [health]\ninterval_secs = {PROBE_SECS}\ntimeout_secs = 3\nnodes = [\"cn1\"]\n\
-         corosync_conf = \"{}\"\n",
+        "{}[[topology]]\nnodes = [\"{NODE}\"]\nlevels = [\"bmc\"]\n\
+         [health]\ninterval_secs = {PROBE_SECS}\ntimeout_secs = 3\ncorosync_conf = \"{}\"\n",
         sim.ipmitool_table("bmc", &pw.display().to_string()),
-        spool.path("no-corosync.conf").display()
+        pacemaker::COROSYNC_CONF
     );
     spool.config(&text).display().to_string()
 }
 
-/// Waits (30 s) until the daemon's heartbeat says `want` for cn1's level 1.
+/// Waits (30 s) until the daemon's heartbeat says `want` for the node's level 1.
 fn wait_probe(spool: &Spool, daemon: &Daemon, want: ProbeStatus) {
     let seen = wait_for(Duration::from_secs(30), || {
-        spool.level_health("cn1", 1).filter(|l| l.status == want)
+        spool.level_health(NODE, 1).filter(|l| l.status == want)
     });
     assert!(
         seen.is_some(),
-        "cn1's level 1 never {want:?}: {:?}\n{}",
-        spool.level_health("cn1", 1),
+        "{NODE}'s level 1 never {want:?}: {:?}\n{}",
+        spool.level_health(NODE, 1),
         daemon.log_text()
     );
 }
@@ -56,8 +55,10 @@ fn resource_line(cluster: &Cluster) -> String {
 }
 
 /// Promises: with the BMC right the device starts and stays without failure; once the BMC's
-/// password changed, its recurring monitor fails (a failcount on `monitor_5000`, the resource
-/// failed or stopped in `crm_mon`) while nothing asks for a fence (no request file, no agent
+/// password changed, its recurring monitor fails (a failcount on `monitor_5000`; in `crm_mon`
+/// the resource is failed, then stopped with its restart's failure listed, since the start of a
+/// stonith device runs the same monitor), the agent's line naming the node, the level, the
+/// backend and ipmitool's error reaches Pacemaker's log, and nothing asks for a fence (no request file, no agent
 /// `requested` event, no request or backend run counted by the daemon, no power set on the
 /// BMC); the password put right and `crm_resource --cleanup` run, it is Started again.
 #[test]
@@ -72,6 +73,9 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
     let mut sim = IpmiSim::start(test, 6291).expect("ipmi_sim, which peers::require found");
     let spool = Spool::new();
     let cfg = config(&spool, &sim);
+    // First the cluster, whose corosync.conf names the node the daemon probes.
+    let cluster = Cluster::start();
+    cluster.set_property("stonith-enabled", "true");
     let port = moto::free_port();
     let listen = format!("127.0.0.1:{port}");
     let args = ["--config", &cfg, "--heartbeat-interval", "1"];
@@ -80,10 +84,8 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
         &[&args[..], &["--metrics-listen", &listen]].concat(),
     );
     wait_probe(&spool, &daemon, ProbeStatus::Up);
-
-    let cluster = Cluster::start();
-    cluster.set_property("stonith-enabled", "true");
-    let attrs = [("require_heartbeat", "true"), ("pcmk_host_list", "cn1")];
+    // The defaults of a real device: heartbeat required, backend_health=fail, no simulation.
+    let attrs = [("pcmk_host_list", NODE)];
     cluster.add_spool_device(DEVICE, &spool, &attrs, MONITOR_SECS);
     let bound = Duration::from_secs(60);
     let started = cluster.wait_role(DEVICE, "Started", bound);
@@ -108,6 +110,7 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
         cluster.crm_mon_xml(),
         cluster.logs()
     );
+    let failed_after = changed.elapsed();
     let shown = wait_for(Duration::from_secs(60), || {
         let xml = cluster.crm_mon_xml();
         let failure = format!("<failure op_key=\"{DEVICE}_");
@@ -124,7 +127,7 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
         "health_pacemaker: the recurring monitor failed (failcount {}) {} ms after the BMC's \
          password changed; crm_mon: {}",
         failed.unwrap_or_default(),
-        changed.elapsed().as_millis(),
+        failed_after.as_millis(),
         shown.unwrap_or_default()
     );
     let said = cluster
@@ -134,8 +137,8 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
         .map(str::to_owned);
     let said = said.unwrap_or_default();
     for part in [
-        "node cn1 can be fenced by no level",
-        "level 1 (bmc, ipmitool): ipmitool status of cn1",
+        &format!("node {NODE} can be fenced by no level"),
+        &format!("level 1 (bmc, ipmitool): ipmitool status of {NODE}"),
     ] {
         assert!(
             said.contains(part),
@@ -186,7 +189,9 @@ fn no_fence_was_requested(spool: &Spool, sim: &IpmiSim, port: u16) {
         assert!(counted.is_empty(), "the daemon counted {counted:?}");
     }
     assert!(
-        metrics.contains("fence_watcher_backend_up{backend=\"bmc\",node=\"cn1\"}"),
+        metrics.contains(&format!(
+            "fence_watcher_backend_up{{backend=\"bmc\",node=\"{NODE}\"}}"
+        )),
         "{metrics}"
     );
     assert_eq!(sim.power_sets(), Vec::<String>::new(), "a power set");
