@@ -139,6 +139,7 @@ fn pacemaker_shows_a_device_failed_when_its_bmc_refuses_the_password() {
     for part in [
         &format!("node {NODE} can be fenced by no level"),
         &format!("level 1 (bmc, ipmitool): ipmitool status of {NODE}"),
+        &format!("gfs2-fencing test {NODE} probes each of its levels now"),
     ] {
         assert!(
             said.contains(part),

@@ -59,6 +59,7 @@ fn monitor_live_fails_when_the_only_bmc_refuses_the_password() {
         &[
             "node cn1 can be fenced by no level",
             "level 1 (bmc, ipmitool): ",
+            "gfs2-fencing test cn1 probes each of its levels now",
         ],
     );
     assert!(!run.stderr.contains(IPMI_PASSWORD), "{}", run.stderr);
