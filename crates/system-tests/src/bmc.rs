@@ -149,6 +149,17 @@ impl IpmiSim {
         text.lines().map(str::to_owned).collect()
     }
 
+    /// A daemon `[backends.NAME]` table of type `ipmitool` for this simulator, reading the
+    /// password from `password_file` (the daemon's own copy, so that the BMC's can change apart
+    /// from it).
+    pub fn ipmitool_table(&self, name: &str, password_file: &str) -> String {
+        format!(
+            "[backends.{name}]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             username = \"{IPMI_USER}\"\npassword_file = \"{password_file}\"\ntimeout_secs = 20\n",
+            self.port
+        )
+    }
+
     /// The simulator's own directory (configuration, log).
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -11,6 +11,7 @@
 //! heartbeat is written before the listener is bound).
 
 use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -240,4 +241,16 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What the metrics endpoint of a daemon started with `--metrics-listen 127.0.0.1:PORT` serves
+/// at `GET /metrics`, headers included.
+pub fn scrape_metrics(port: u16) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the metrics port");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send the metrics request");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read the metrics");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text
 }

@@ -16,13 +16,16 @@ use std::time::{Duration, Instant};
 
 pub use host::{install_agent, Lock, AGENT_PATH, COROSYNC_CONF};
 
-use crate::{bins, procs, wait_for};
+use crate::{bins, procs, wait_for, Spool};
 use daemons::{
     corosync_conf, refuse_foreign_cluster, spawn_daemon, stop_pacemakerd, wait_corosync,
 };
 
 /// The cluster's only node.
 pub const NODE: &str = "node1";
+
+/// Pacemaker's own log, where the fencer copies each fence agent's stderr.
+const PACEMAKER_LOG: &str = "/var/log/pacemaker/pacemaker.log";
 
 /// PATH given to the cluster daemons (and so to the fence agents).
 const DAEMON_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -32,6 +35,8 @@ pub struct Cluster {
     corosync: Child,
     pacemakerd: Option<Child>,
     dir: tempfile::TempDir,
+    /// Where Pacemaker's log ended when the cluster started (it is the host's, appended to).
+    log_start: u64,
     // Dropped after the processes are stopped (Drop for Cluster runs first), lock last.
     _host: host::HostState,
     _lock: host::Lock,
@@ -63,10 +68,12 @@ impl Cluster {
             .expect("a temporary directory");
         let host = host::HostState::take(&corosync_conf(dir.path()));
         host::install_agent(&agent);
+        let log_start = std::fs::metadata(PACEMAKER_LOG).map_or(0, |m| m.len());
         let mut cluster = Cluster {
             corosync: spawn_daemon("corosync", dir.path()),
             pacemakerd: None,
             dir,
+            log_start,
             _host: host,
             _lock: lock,
         };
@@ -137,6 +144,27 @@ impl Cluster {
         );
     }
 
+    /// [`Cluster::add_device`] for a device on the test's `spool`: its three directories, a
+    /// 30 s `fence_timeout` and no GFS2 discovery, then `extra` (which include
+    /// `pcmk_host_list`).
+    pub fn add_spool_device(
+        &self,
+        id: &str,
+        spool: &Spool,
+        extra: &[(&str, &str)],
+        monitor_secs: u32,
+    ) {
+        let dirs = [
+            ("request_dir", spool.requests.display().to_string()),
+            ("response_dir", spool.responses.display().to_string()),
+            ("log_dir", spool.logs.display().to_string()),
+        ];
+        let mut attrs: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        attrs.extend([("fence_timeout", "30"), ("gfs2_discovery", "false")]);
+        attrs.extend(extra);
+        self.add_device(id, &attrs, monitor_secs);
+    }
+
     /// Waits (bound) until `crm_mon` shows resource `id` with `role`, e.g. `Started`.
     pub fn wait_role(&self, id: &str, role: &str, bound: Duration) -> bool {
         let want = format!("role=\"{role}\"");
@@ -147,6 +175,28 @@ impl Cluster {
                 .then_some(())
         })
         .is_some()
+    }
+
+    /// How many times operation `op` (interval `interval`, e.g. `5s`; `0` for a start) of
+    /// resource `id` failed on [`NODE`], as `crm_failcount` says it (`INFINITY` after a failed
+    /// start; `0` when it never failed).
+    pub fn failcount(&self, id: &str, op: &str, interval: &str) -> String {
+        let args = [
+            "--query", "-q", "-r", id, "-n", op, "-I", interval, "-N", NODE,
+        ];
+        let out = run("crm_failcount", &args);
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        check(out, "crm_failcount --query");
+        text
+    }
+
+    /// `crm_resource --cleanup` of resource `id`: forgets its failures, so the cluster starts
+    /// it again.
+    pub fn cleanup(&self, id: &str) {
+        check(
+            run("crm_resource", &["--cleanup", "-r", id]),
+            "crm_resource --cleanup",
+        );
     }
 
     /// `stonith_admin --<verb> NODE --timeout SECS` (verb: `reboot`, `fence` = off, `unfence`
@@ -176,10 +226,22 @@ impl Cluster {
         )
     }
 
+    /// What Pacemaker logged since this cluster started (e.g. a fence agent's stderr, which
+    /// the fencer logs as `fence_gfs2_recorder[PID] stderr: [ ... ]`).
+    pub fn pacemaker_log(&self) -> String {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut text = Vec::new();
+        if let Ok(mut f) = std::fs::File::open(PACEMAKER_LOG) {
+            let _ = f.seek(SeekFrom::Start(self.log_start));
+            let _ = f.read_to_end(&mut text);
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
     /// The daemons' own output and the tail of Pacemaker's log, for failure messages.
     pub fn logs(&self) -> String {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        let pcmk = read(Path::new("/var/log/pacemaker/pacemaker.log"));
+        let pcmk = read(Path::new(PACEMAKER_LOG));
         let tail: Vec<&str> = pcmk.lines().rev().take(80).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         format!(

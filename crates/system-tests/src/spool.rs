@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gfs2_fence_protocol::{
-    Action, Gfs2Discovery, NodeName, Publish, Request, Response, SpoolDir, SpoolName,
-    HEARTBEAT_FILE,
+    Action, Gfs2Discovery, Heartbeat, LevelHealth, NodeName, Publish, Request, Response, SpoolDir,
+    SpoolName, HEARTBEAT_FILE,
 };
 use serde_json::Value;
 
@@ -212,6 +212,13 @@ impl Spool {
     /// The daemon's heartbeat file.
     pub fn heartbeat(&self) -> PathBuf {
         self.responses.join(HEARTBEAT_FILE)
+    }
+
+    /// Level `level` (1-based) of `node` in the daemon's heartbeat, once it has been probed.
+    pub fn level_health(&self, node: &str, level: u32) -> Option<LevelHealth> {
+        let hb = Heartbeat::from_json(&std::fs::read(self.heartbeat()).ok()?)?;
+        let n = hb.health?.nodes.into_iter().find(|n| n.node == node)?;
+        n.levels.into_iter().find(|l| l.level == level)
     }
 }
 

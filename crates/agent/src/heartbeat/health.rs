@@ -94,7 +94,10 @@ fn unfenceable_line(node: &NodeHealth, others: &[&NodeHealth]) -> String {
             names(others)
         ));
     }
-    line.push_str("; repair the power controller or its credentials (gfs2-fencing check shows every node's levels), or set backend_health=warn");
+    line.push_str(&format!(
+        "; repair the power controller or its credentials (gfs2-fencing test {} probes each of its levels now), or set backend_health=warn",
+        escape(&node.node, 80)
+    ));
     line
 }
 
@@ -215,6 +218,21 @@ mod tests {
             "{:?}",
             v.warnings
         );
+    }
+
+    /// Issue 12 (both halves together): the failure pointed at `gfs2-fencing check`, which
+    /// prints this very line again (it judges by this function) and shows only the bad nodes'
+    /// levels; the command that probes every level of one node now is `gfs2-fencing test NODE`.
+    #[test]
+    fn the_failure_points_at_the_command_that_probes_the_nodes_levels() {
+        let failure = judge(Some(&health()), BackendHealth::Fail)
+            .failure
+            .expect("cn3 is unfenceable");
+        assert!(
+            failure.contains("gfs2-fencing test cn3 probes each of its levels now"),
+            "{failure}"
+        );
+        assert!(!failure.contains("gfs2-fencing check"), "{failure}");
     }
 
     #[test]

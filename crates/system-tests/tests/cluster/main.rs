@@ -1,6 +1,7 @@
 //! Real Pacemaker clusters running the real agent against the real daemon: a single-node
-//! cluster on loopback (`pacemaker`, and with real BMCs `peers_pacemaker`) and a three-node
-//! cluster in network namespaces (`cluster3`).
+//! cluster on loopback (`pacemaker`; with real BMCs `peers_pacemaker`; with a BMC that refuses
+//! the daemon's password `health_pacemaker`) and a three-node cluster in network namespaces
+//! (`cluster3`).
 //!
 //! A binary of its own because these tests take the host: they install the agent in
 //! `/usr/sbin`, replace `/etc/corosync/corosync.conf` and Pacemaker's state, and hold the
@@ -10,6 +11,7 @@
 //! the CPU. Cargo runs test binaries one after another, so nothing else runs beside them.
 
 mod cluster3;
+mod health_pacemaker;
 mod pacemaker;
 mod peers_pacemaker;
 mod peers_pacemaker_ec2;

@@ -20,6 +20,7 @@ mod hostile_requests;
 mod hostile_responses;
 mod hostile_spool;
 mod monitor;
+mod monitor_live;
 mod peers_backends;
 mod peers_ec2;
 mod peers_nnf;

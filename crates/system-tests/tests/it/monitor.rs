@@ -13,7 +13,7 @@ fn real_config(spool: &Spool) -> String {
 }
 
 /// `monitor` as Pacemaker's recurring op runs it: heartbeat required, simulation refused.
-fn monitor(spool: &Spool) -> Agent {
+pub(crate) fn monitor(spool: &Spool) -> Agent {
     Agent::device(spool, "monitor")
         .opt("require_heartbeat", "true")
         .without("allow_simulate")
@@ -142,23 +142,31 @@ fn health(dead: bool) -> Health {
 fn monitor_fails_on_simulated_routes_unless_allow_simulate() {
     let spool = Spool::new();
     write_heartbeat(&spool, 2, None);
-    let run = monitor(&spool).run();
-    run.assert_code(1, "simulated routes");
-    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
-    assert!(
-        run.stderr.contains("2 routes through the simulate backend")
-            && run.stderr.contains("allow_simulate=true"),
-        "{}",
-        run.stderr
-    );
-    monitor(&spool)
-        .opt("allow_simulate", "true")
-        .run()
-        .assert_code(0, "allow_simulate=true");
+    simulation_is_refused_unless_allowed(&spool, "2 routes");
     write_heartbeat(&spool, 0, None);
     monitor(&spool)
         .run()
         .assert_code(0, "no simulated route, no health: as before issue 12");
+}
+
+/// `monitor` over the heartbeat in `spool`, which states `routes` (`2 routes`, `1 route`)
+/// through the simulate backend: exit 1 with one line that says so and how to allow it; with
+/// `allow_simulate=true`, exit 0.
+pub(crate) fn simulation_is_refused_unless_allowed(spool: &Spool, routes: &str) {
+    let run = monitor(spool).run();
+    run.assert_code(1, "simulated routes");
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "{routes} through the simulate backend, which fences nothing"
+        )) && run.stderr.contains("allow_simulate=true"),
+        "{}",
+        run.stderr
+    );
+    monitor(spool)
+        .opt("allow_simulate", "true")
+        .run()
+        .assert_code(0, "allow_simulate=true");
 }
 
 /// Issue 12: a node that no level can fence fails `monitor` with one line naming the node,

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use gfs2_fence_protocol::{Heartbeat, LevelHealth, ProbeStatus};
+use gfs2_fence_protocol::{LevelHealth, ProbeStatus};
 use system_tests::bmc::sushy::{self, Opts, Sushy};
 use system_tests::bmc::{self, IpmiSim, IPMI_PASSWORD, IPMI_USER};
 use system_tests::{bins, peers, wait_for, Agent, Daemon, Spool};
@@ -21,13 +21,13 @@ const TIMEOUT: u64 = 3;
 
 /// The promise: a change shows within two probe intervals and one probe's timeout; one more
 /// second for the heartbeat to be rewritten and for a loaded test machine.
-fn within() -> Duration {
+pub(crate) fn within() -> Duration {
     Duration::from_secs(2 * INTERVAL + TIMEOUT + 1)
 }
 
 /// A configuration with `backends` (tables), one route for every node through `levels`, and
 /// probes of `node` every [`INTERVAL`] (no corosync.conf: the node is named in `[health]`).
-fn config(spool: &Spool, backends: &str, levels: &str, node: &str) -> String {
+pub(crate) fn config(spool: &Spool, backends: &str, levels: &str, node: &str) -> String {
     let text = format!(
         "{backends}\n[[topology]]\nnodes = [\"*\"]\nlevels = [{levels}]\n\
          [health]\ninterval_secs = {INTERVAL}\ntimeout_secs = {TIMEOUT}\nnodes = [\"{node}\"]\n\
@@ -37,20 +37,16 @@ fn config(spool: &Spool, backends: &str, levels: &str, node: &str) -> String {
     spool.config(&text).display().to_string()
 }
 
-fn start(spool: &Spool, cfg: &str) -> Daemon {
+pub(crate) fn start(spool: &Spool, cfg: &str) -> Daemon {
     Daemon::start(spool, &["--config", cfg, "--heartbeat-interval", "1"])
 }
 
-/// Level 1 of `node` in the heartbeat, when it has been probed.
 fn level1(spool: &Spool, node: &str) -> Option<LevelHealth> {
-    let hb = Heartbeat::from_json(&std::fs::read(spool.heartbeat()).ok()?)?;
-    let health = hb.health?;
-    let n = health.nodes.into_iter().find(|n| n.node == node)?;
-    n.levels.into_iter().find(|l| l.level == 1)
+    spool.level_health(node, 1)
 }
 
 /// Waits until level 1 of `node` reads `want` in the heartbeat, at most `bound`.
-fn wait_level(
+pub(crate) fn wait_level(
     spool: &Spool,
     daemon: &Daemon,
     node: &str,
@@ -68,7 +64,7 @@ fn wait_level(
 }
 
 /// The secret files the daemon reads: a copy, so the BMC's password can change apart from it.
-fn daemon_password(spool: &Spool) -> String {
+pub(crate) fn daemon_password(spool: &Spool) -> String {
     let path = spool.write("bmc.pw", &format!("{IPMI_PASSWORD}\n"), 0o600);
     path.display().to_string()
 }
@@ -129,11 +125,7 @@ fn probe_ipmitool_follows_the_bmc_password_and_life() {
     };
     let spool = Spool::new();
     let pw = daemon_password(&spool);
-    let table = format!(
-        "[backends.bmc]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nport = {}\n\
-         username = \"{IPMI_USER}\"\npassword_file = \"{pw}\"\ntimeout_secs = 20\n",
-        sim.port
-    );
+    let table = sim.ipmitool_table("bmc", &pw);
     let cfg = config(&spool, &table, "\"bmc\"", "cn1");
     let daemon = start(&spool, &cfg);
     right_wrong_dead_right(&spool, &mut sim, &daemon, "cn1");
@@ -274,11 +266,7 @@ fn probe_gfs2_fencing_test_against_ipmi_sim() {
     let mut sim = IpmiSim::start(test, 6287).expect("ipmi_sim, which peers::require found");
     let spool = Spool::new();
     let pw = daemon_password(&spool);
-    let table = format!(
-        "[backends.bmc]\ntype = \"ipmitool\"\nhost = \"127.0.0.1\"\nport = {}\n\
-         username = \"{IPMI_USER}\"\npassword_file = \"{pw}\"\ntimeout_secs = 20\n",
-        sim.port
-    );
+    let table = sim.ipmitool_table("bmc", &pw);
     let cfg = config(&spool, &table, "\"bmc\"", "cn1");
     let run = || {
         let t0 = Instant::now();

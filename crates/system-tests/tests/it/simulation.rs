@@ -2,9 +2,6 @@
 //! configuration with real backends is refused, and simulated routes are announced at WARN at
 //! start and at every reload and counted in `fence_watcher_simulated_routes`.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use rustix::process::Signal;
 use system_tests::{faults, Daemon, Spool};
 
@@ -44,11 +41,7 @@ fn simulate_flags_over_a_real_configuration_are_refused() {
 
 /// `fence_watcher_simulated_routes` from the daemon's metrics endpoint.
 fn simulated_gauge(port: u16) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read metrics");
+    let text = system_tests::daemon::scrape_metrics(port);
     let line = text
         .lines()
         .find(|l| l.starts_with("fence_watcher_simulated_routes "));
