@@ -102,22 +102,11 @@ impl Redfish {
         action: Action,
         budget: Duration,
     ) -> Result<String, FenceError> {
-        let target = self.cfg.target(node).map_err(|e| FenceError {
-            bmc: "(unresolved)".to_owned(),
-            step: Step::Discover,
-            cause: Cause::BadAnswer {
-                path: "configuration".to_owned(),
-                reason: e.to_string(),
-            },
-        })?;
+        let target = self.target(node)?;
         let result = power::Run::new(self, node, &target, budget)
             .execute(action)
             .await;
-        if result.is_err() {
-            // A stale URI found by name must not outlive a failure.
-            self.found_uris().remove(node);
-        }
-        result
+        self.forget_on_error(node, result)
     }
 
     /// Reads `node`'s PowerState within `budget` (see `power::Run::read_state`): never a reset.
@@ -126,17 +115,32 @@ impl Redfish {
         node: &NodeName,
         budget: Duration,
     ) -> Result<String, FenceError> {
-        let target = self.cfg.target(node).map_err(|e| FenceError {
+        let target = self.target(node)?;
+        let result = power::Run::new(self, node, &target, budget)
+            .read_state()
+            .await;
+        self.forget_on_error(node, result)
+    }
+
+    /// The node's BMC and system, from the configuration.
+    fn target(&self, node: &NodeName) -> Result<config::Target, FenceError> {
+        self.cfg.target(node).map_err(|e| FenceError {
             bmc: "(unresolved)".to_owned(),
             step: Step::Discover,
             cause: Cause::BadAnswer {
                 path: "configuration".to_owned(),
                 reason: e.to_string(),
             },
-        })?;
-        let result = power::Run::new(self, node, &target, budget)
-            .read_state()
-            .await;
+        })
+    }
+
+    /// Passes `result` on; on a failure, forgets the system URI found by name for `node`: a
+    /// stale URI must not outlive a failure.
+    fn forget_on_error<T>(
+        &self,
+        node: &NodeName,
+        result: Result<T, FenceError>,
+    ) -> Result<T, FenceError> {
         if result.is_err() {
             self.found_uris().remove(node);
         }
