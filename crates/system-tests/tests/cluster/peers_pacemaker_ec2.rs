@@ -58,16 +58,10 @@ fn pacemaker_fences_an_ec2_instance_through_the_daemon() {
     let cluster = Cluster::start();
     cluster.set_property("stonith-enabled", "true");
     let attrs = [
-        ("request_dir", spool.requests.display().to_string()),
-        ("response_dir", spool.responses.display().to_string()),
-        ("log_dir", spool.logs.display().to_string()),
-        ("fence_timeout", "30".to_owned()),
-        ("gfs2_discovery", "false".to_owned()),
-        ("require_heartbeat", "false".to_owned()),
-        ("pcmk_host_list", "cn1 cn2".to_owned()),
+        ("require_heartbeat", "false"),
+        ("pcmk_host_list", "cn1 cn2"),
     ];
-    let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cluster.add_device("gfs2-ec2", &attrs, 60);
+    cluster.add_spool_device("gfs2-ec2", &spool, &attrs, 60);
 
     let (out, took) = cluster.fence("reboot", "cn1", 120);
     assert!(
