@@ -30,13 +30,17 @@ pub const TERMINATED: i32 = 143;
 /// How often a run looks whether it was asked to stop.
 const TICK: Duration = Duration::from_millis(2);
 
-/// What one backend run does, from its command line.
-#[derive(Debug, Clone)]
+/// What one backend run does, from its command line (`gfs2-chaos backend`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
+    #[arg(long)]
     pub run_log: std::path::PathBuf,
+    #[arg(long)]
     pub min_ms: u64,
+    #[arg(long)]
     pub max_ms: u64,
     /// Runs that report failure, per thousand.
+    #[arg(long)]
     pub fail_permille: u64,
     pub node: String,
     pub action: String,

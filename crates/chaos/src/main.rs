@@ -79,19 +79,7 @@ struct RunArgs {
 enum Helper {
     /// The logging command backend (run by the daemon).
     #[command(hide = true)]
-    Backend {
-        #[arg(long)]
-        run_log: PathBuf,
-        #[arg(long)]
-        min_ms: u64,
-        #[arg(long)]
-        max_ms: u64,
-        #[arg(long)]
-        fail_permille: u64,
-        node: String,
-        action: String,
-        request_id: String,
-    },
+    Backend(backend::BackendArgs),
     /// Holds connections to the metrics port.
     #[command(hide = true)]
     Flood {
@@ -154,32 +142,13 @@ fn main() -> ExitCode {
 
 fn helper(h: Helper) -> ExitCode {
     match h {
-        Helper::Backend {
-            run_log,
-            min_ms,
-            max_ms,
-            fail_permille,
-            node,
-            action,
-            request_id,
-        } => {
-            let args = backend::BackendArgs {
-                run_log,
-                min_ms,
-                max_ms,
-                fail_permille,
-                node,
-                action,
-                request_id,
-            };
-            match backend::run(&args) {
-                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-                Err(e) => {
-                    eprintln!("gfs2-chaos backend: {e}");
-                    ExitCode::from(3)
-                }
+        Helper::Backend(args) => match backend::run(&args) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("gfs2-chaos backend: {e}");
+                ExitCode::from(3)
             }
-        }
+        },
         Helper::Flood { addr, conns, secs } => {
             hogs::flood(addr, conns, secs);
             ExitCode::SUCCESS
