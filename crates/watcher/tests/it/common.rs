@@ -5,7 +5,6 @@
 //! package, its default log level and no systemd variables. A daemon started with
 //! `--metrics-listen` is ready once its listener is bound. Nothing is mocked.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 pub use system_tests::{daemon::DaemonBuilder, Daemon, Spool};
@@ -38,16 +37,8 @@ pub fn start(spool: &Spool, args: &[&str]) -> Daemon {
 
 pub use system_tests::free_port;
 
-/// `GET /metrics` from the daemon.
-pub fn scrape(port: u16) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect metrics");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    out
-}
+/// The metrics endpoint's whole answer (the harness's one scraper).
+pub use system_tests::daemon::scrape_metrics as scrape;
 
 /// The value of one metric line (exact name with labels).
 pub fn metric(text: &str, series: &str) -> Option<f64> {
