@@ -47,6 +47,10 @@ pub enum Status {
     Timeout,
     Cancelled,
     Invalid,
+    /// A node's fence records were archived (`gfs2-fencing unfence`, or an `on` that succeeded):
+    /// the storage gives it its access back.
+    #[allow(dead_code)] // written by the audited unfence, landing next
+    Unfenced,
 }
 
 impl Status {
@@ -58,12 +62,13 @@ impl Status {
             Status::Timeout => "timeout",
             Status::Cancelled => "cancelled",
             Status::Invalid => "invalid",
+            Status::Unfenced => "unfenced",
         }
     }
 
     fn level(self) -> &'static str {
         match self {
-            Status::Requested | Status::Completed => "info",
+            Status::Requested | Status::Completed | Status::Unfenced => "info",
             Status::Cancelled | Status::Timeout => "warning",
             Status::Failed | Status::Invalid => "error",
         }

@@ -8,10 +8,13 @@
 //! `timestamp` is written by another host's clock and never ranks anything: an `on` answered by
 //! a responder whose clock is behind must not lose to an earlier `off`. A `timestamp` more than
 //! [`FUTURE_TOLERANCE`] ahead of this host's clock is flagged, so that the operator sees the skew.
+//!
+//! Which nodes are fenced is [`fenced`]: nnf-sos's rule, the one every view applies.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use gfs2_fence_protocol::{Response, SpoolDir, SpoolError, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::{NodeName, Response, SpoolDir, SpoolError, MAX_SPOOL_FILE};
 
 use crate::text::escape;
 
@@ -75,4 +78,63 @@ pub fn load(dir: &SpoolDir) -> Result<Records, SpoolError> {
     out.records
         .sort_by(|a, b| (a.observed, &a.name).cmp(&(b.observed, &b.name)));
     Ok(out)
+}
+
+/// The fenced nodes, each with its latest fence record (the newest in [`load`]'s order).
+///
+/// nnf-sos's fenced-node rule (`protocol.md`): a node is fenced while the response directory
+/// holds a file that says it succeeded for it ([`Response::is_fence_record`]), whatever the
+/// action: it keeps the node from its storage until no such file remains. So a successful
+/// `reboot` leaves the node fenced, and so would a successful `on` left in place, which is why
+/// the agent archives the node's records once it has read one (unfencing). The agent's
+/// `status`/`list-status` and `gfs2-fencing fenced` use this function and nothing else, so they
+/// agree with each other and with the storage.
+pub fn fenced(records: &Records) -> BTreeMap<&NodeName, &Record> {
+    let mut nodes = BTreeMap::new();
+    for rec in records
+        .records
+        .iter()
+        .filter(|r| r.response.is_fence_record())
+    {
+        nodes.insert(&rec.response.target_node, rec);
+    }
+    nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &std::path::Path, name: &str, node: &str, success: bool, age_secs: u64) {
+        let json = format!(
+            r#"{{"request_id":"{name}","success":{success},"action_performed":"off","target_node":"{node}"}}"#
+        );
+        let path = dir.join(name);
+        std::fs::write(&path, json).expect("write");
+        let f = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        f.set_modified(SystemTime::now() - Duration::from_secs(age_secs))
+            .expect("mtime");
+    }
+
+    /// The latest fence record is the one that appeared last here (mtime), whatever the names;
+    /// a failure after it is not a fence record and changes nothing.
+    #[test]
+    fn a_fenced_node_maps_to_its_newest_fence_record() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "b.json", "cn1", true, 30);
+        write(tmp.path(), "a.json", "cn1", true, 10);
+        write(tmp.path(), "c.json", "cn1", false, 1);
+        write(tmp.path(), "d.json", "cn2", false, 1);
+        let dir = SpoolDir::open(tmp.path()).expect("open");
+        let all = load(&dir).expect("load");
+        let fenced = fenced(&all);
+        let names: Vec<(&str, &str)> = fenced
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(names, [("cn1", "a.json")]);
+    }
 }

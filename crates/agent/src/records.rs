@@ -1,7 +1,7 @@
 //! `status`, `list` and `list-status`: answers from the recorded responses, read-only.
 //!
-//! A response with `success: true` is the record of what was last done to a node (nnf-sos keeps
-//! the same files as its fenced-node record). Nothing here writes a request or waits. `list` only
+//! A node is OFF while a fence record of it stands (`ledger::fenced`: nnf-sos's rule, whatever the
+//! action: an `off` or a `reboot`), ON otherwise. Nothing here writes a request or waits. `list` only
 //! knows nodes that have records, so the device's nodes belong in `pcmk_host_list`
 //! (`pcmk_host_check=static-list`), not in a dynamic list.
 
@@ -13,42 +13,33 @@ use crate::diag::Diag;
 use crate::exit::Exit;
 use crate::settings::Settings;
 
-/// The latest successful record of one node: whether it fenced the node off.
-type Latest = Option<bool>;
-
-/// Every node with a valid record, and whether its latest successful record (in the order
-/// `ledger.rs` ranks them: as this host saw them appear) fenced it off.
-fn scan(s: &Settings, diag: &Diag) -> Result<BTreeMap<NodeName, Latest>, String> {
+/// Every node with a valid record, and whether it is fenced (`ledger::fenced`: nnf-sos's rule).
+fn scan(s: &Settings, diag: &Diag) -> Result<BTreeMap<NodeName, bool>, String> {
     let dir = crate::exchange::open_trusted(&s.response_dir).map_err(|e| e.to_string())?;
     let found = crate::ledger::load(&dir).map_err(|e| e.to_string())?;
     for (name, why) in &found.unreadable {
         diag.debug(&format!("skipping {name}: {why}"));
     }
-    let mut nodes: BTreeMap<NodeName, Latest> = BTreeMap::new();
-    for r in &found.records {
-        if r.future_timestamp {
-            diag.warn(&format!(
-                "record {} is dated {}, ahead of this host's clock (skewed responder clock?); ranked by when it appeared here",
-                r.name,
-                crate::text::escape(r.response.timestamp.as_deref().unwrap_or(""), 64)
-            ));
-        }
-        let slot = nodes.entry(r.response.target_node.clone()).or_default();
-        if r.response.success {
-            *slot = Some(r.response.fenced_off());
-        }
+    for r in found.records.iter().filter(|r| r.future_timestamp) {
+        diag.warn(&format!(
+            "record {} is dated {}, ahead of this host's clock (skewed responder clock?); ranked by when it appeared here",
+            r.name,
+            crate::text::escape(r.response.timestamp.as_deref().unwrap_or(""), 64)
+        ));
     }
-    Ok(nodes)
+    let fenced = crate::ledger::fenced(&found);
+    Ok(found
+        .records
+        .iter()
+        .map(|r| &r.response.target_node)
+        .map(|n| (n.clone(), fenced.contains_key(n)))
+        .collect())
 }
 
-fn is_off(latest: &Latest) -> bool {
-    *latest == Some(true)
-}
-
-/// `status`: 2 when the node's latest successful record says it is fenced off, else 0.
+/// `status`: 2 while the node is fenced (a fence record of it stands), else 0.
 pub fn status(s: &Settings, target: &NodeName, diag: &Diag) -> Exit {
     match scan(s, diag) {
-        Ok(nodes) if nodes.get(target).is_some_and(is_off) => {
+        Ok(nodes) if nodes.get(target).copied().unwrap_or(false) => {
             say(diag, "Status: OFF\n");
             Exit::StatusOff
         }
@@ -73,12 +64,9 @@ pub fn list(s: &Settings, with_status: bool, diag: &Diag) -> Exit {
         }
     };
     let mut out = String::new();
-    for (node, latest) in &nodes {
+    for (node, fenced) in &nodes {
         if with_status {
-            out.push_str(&format!(
-                "{node},,{}\n",
-                if is_off(latest) { "OFF" } else { "ON" }
-            ));
+            out.push_str(&format!("{node},,{}\n", if *fenced { "OFF" } else { "ON" }));
         } else {
             out.push_str(&format!("{node},\n"));
         }

@@ -71,6 +71,10 @@ pub struct Response {
     pub levels: Vec<LevelResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responder: Option<String>,
+    /// nnf-sos's `"status": "success"|"error"`, written besides `success`; read only for the
+    /// fenced-node rule ([`Response::is_fence_record`]), never written by our responder.
+    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    pub nnf_status: Option<String>,
 }
 
 /// Why a response file cannot be used.
@@ -101,6 +105,7 @@ impl Response {
             executed: Some(false),
             levels: Vec::new(),
             responder: Some(responder),
+            nnf_status: None,
         }
     }
 
@@ -143,6 +148,14 @@ impl Response {
         self.timestamp
             .as_deref()
             .and_then(|t| Timestamp::parse(t).ok())
+    }
+
+    /// Whether nnf-sos takes this file as its record that the node is fenced: `success: true` or
+    /// `status: "success"`, whatever the action (`protocol.md`, "The fenced-node rule"). Every
+    /// view of "is this node fenced" (the agent's `status`, `gfs2-fencing fenced`) uses this rule
+    /// through `fence_gfs2_recorder::ledger::fenced`, so none can disagree with the storage.
+    pub fn is_fence_record(&self) -> bool {
+        self.success || self.nnf_status.as_deref() == Some("success")
     }
 
     /// Whether this record says the node is now fenced off (powered off or cut from storage).

@@ -65,6 +65,7 @@ pub fn answer_invalid(d: &Context, name: &SpoolName, inv: &Invalid) -> Result<()
         executed: Some(false),
         levels: Vec::new(),
         responder: Some(d.responder.clone()),
+        nnf_status: None,
     };
     finish(d, name, r, &a)
 }
