@@ -3,7 +3,7 @@
 //! warnings printed: shadowed routes, relative paths, unverified certificates); then each
 //! `fence-agent` backend's parameters are checked against its agent's own metadata, which only
 //! this check runs (issue 12); and the nodes `[health]` would probe are read. Exit 0 valid, 1
-//! invalid.
+//! invalid. [`problems`] is the check itself, for `gfs2-fencing doctor` (one implementation).
 
 use std::process::ExitCode;
 
@@ -12,23 +12,7 @@ use crate::{config, fencing, observe};
 
 pub(crate) async fn check(cfg: &config::Config) -> ExitCode {
     observe::logging::init_check();
-    // The nodes the health probes would probe: a malformed corosync.conf is an error here.
-    if let Err(e) = cfg.health.targets() {
-        eprintln!("fence_watcher: health.corosync_conf: {e}");
-        return ExitCode::FAILURE;
-    }
-    if let Err(e) = fencing::Routes::build(cfg) {
-        eprintln!("fence_watcher: {e}");
-        return ExitCode::FAILURE;
-    }
-    let mut errors = Vec::new();
-    for (name, backend) in &cfg.backends {
-        if let BackendConfig::FenceAgent(fa) = backend {
-            if let Err(e) = fa.check_parameters().await {
-                errors.extend(e.into_iter().map(|e| format!("backend {name}: {e}")));
-            }
-        }
-    }
+    let errors = problems(cfg).await;
     if !errors.is_empty() {
         for e in errors {
             eprintln!("fence_watcher: {e}");
@@ -47,4 +31,26 @@ pub(crate) async fn check(cfg: &config::Config) -> ExitCode {
         cfg.response_dir.display()
     );
     ExitCode::SUCCESS
+}
+
+/// Why a loaded configuration could not run, one line each (empty: it is valid): the nodes the
+/// health probes would probe (a malformed corosync.conf), the backends built as at start, and
+/// each `fence-agent` backend's parameters against its agent's metadata. The first two stop
+/// at their first error, as the daemon's start does. Warnings are [`config::lint::warnings`].
+pub async fn problems(cfg: &config::Config) -> Vec<String> {
+    if let Err(e) = cfg.health.targets() {
+        return vec![format!("health.corosync_conf: {e}")];
+    }
+    if let Err(e) = fencing::Routes::build(cfg) {
+        return vec![e.to_string()];
+    }
+    let mut errors = Vec::new();
+    for (name, backend) in &cfg.backends {
+        if let BackendConfig::FenceAgent(fa) = backend {
+            if let Err(e) = fa.check_parameters().await {
+                errors.extend(e.into_iter().map(|e| format!("backend {name}: {e}")));
+            }
+        }
+    }
+    errors
 }

@@ -19,7 +19,7 @@ pub mod observe;
 pub mod requests;
 pub mod runtime;
 
-mod check;
+pub mod check;
 
 #[cfg(test)]
 mod testing;
