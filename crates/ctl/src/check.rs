@@ -49,7 +49,7 @@ fn report(what: &str, result: Result<String, String>) -> bool {
     result.is_ok()
 }
 
-fn check_dir(path: &Path) -> Result<String, String> {
+pub(crate) fn check_dir(path: &Path) -> Result<String, String> {
     let dir = SpoolDir::open(path).map_err(|e| e.to_string())?;
     dir.check_writable().map_err(|e| e.to_string())?;
     // The protocol's one rule (root or whoever runs the tool, not o+w), as the agent and the
@@ -62,7 +62,7 @@ fn check_dir(path: &Path) -> Result<String, String> {
 }
 
 /// The heartbeat and its mtime.
-fn read_heartbeat(responses: &Path) -> Result<(Heartbeat, SystemTime), String> {
+pub(crate) fn read_heartbeat(responses: &Path) -> Result<(Heartbeat, SystemTime), String> {
     let dir = SpoolDir::open(responses).map_err(|e| e.to_string())?;
     let bytes = dir
         .read(HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES)
@@ -77,7 +77,7 @@ fn read_heartbeat(responses: &Path) -> Result<(Heartbeat, SystemTime), String> {
 
 /// Fresh by the agent's own rule (`heartbeat::max_age`): `--heartbeat-max-age`, or 3 × the
 /// interval the heartbeat states.
-fn check_age(
+pub(crate) fn check_age(
     hb: &Heartbeat,
     modified: SystemTime,
     max_age: Option<Duration>,
@@ -104,7 +104,7 @@ fn check_age(
 }
 
 /// A simulated route fences nothing: the host is not ready to fence while there is one.
-fn check_simulated(hb: &Heartbeat) -> Result<String, String> {
+pub(crate) fn check_simulated(hb: &Heartbeat) -> Result<String, String> {
     match hb.simulated_routes {
         0 => Ok("none: every route fences through a real backend".to_owned()),
         n => Err(format!(
@@ -120,17 +120,25 @@ fn check_simulated(hb: &Heartbeat) -> Result<String, String> {
 /// fenced by no level, a WARN line per node with a level down, OK otherwise.
 fn report_health(hb: &Heartbeat) -> bool {
     let what = "backend health";
-    let Some(health) = &hb.health else {
-        return report(
-            what,
-            Ok("not probed (no [health] probes in fence_watcher, or an older daemon)".into()),
-        );
-    };
-    let verdict = heartbeat::judge(Some(health), BackendHealth::Fail);
-    for w in &verdict.warnings {
-        let w = w.strip_prefix("backend health: ").unwrap_or(w);
+    let (warnings, result) = judge_health(hb);
+    for w in &warnings {
         crate::out::outln!("WARN {what}: {w}");
     }
+    report(what, result)
+}
+
+/// The backend health's WARN lines and its verdict (for `check` and `doctor`).
+pub(crate) fn judge_health(hb: &Heartbeat) -> (Vec<String>, Result<String, String>) {
+    let Some(health) = &hb.health else {
+        let unprobed = "not probed (no [health] probes in fence_watcher, or an older daemon)";
+        return (Vec::new(), Ok(unprobed.into()));
+    };
+    let verdict = heartbeat::judge(Some(health), BackendHealth::Fail);
+    let warnings = verdict
+        .warnings
+        .iter()
+        .map(|w| w.strip_prefix("backend health: ").unwrap_or(w).to_owned())
+        .collect();
     let levels: usize = health.nodes.iter().map(|n| n.levels.len()).sum();
     let down: usize = health.nodes.iter().map(|n| n.down().count()).sum();
     let result = match verdict.failure {
@@ -141,7 +149,7 @@ fn report_health(hb: &Heartbeat) -> bool {
             count(levels, "level")
         )),
     };
-    report(what, result)
+    (warnings, result)
 }
 
 /// `1 node`, `2 nodes`.
@@ -150,7 +158,7 @@ fn count(n: usize, what: &str) -> String {
 }
 
 /// Who holds the one-responder-per-spool lock (asked of the kernel, never taken).
-fn check_lock(requests: &Path) -> Result<String, String> {
+pub(crate) fn check_lock(requests: &Path) -> Result<String, String> {
     let dir = SpoolDir::open(requests).map_err(|e| e.to_string())?;
     let shown = requests.join(LOCK_FILE);
     match probe(&dir).map_err(|e| e.to_string())? {
@@ -177,7 +185,7 @@ fn check_lock(requests: &Path) -> Result<String, String> {
     }
 }
 
-fn check_agent(path: &Path) -> Result<String, String> {
+pub(crate) fn check_agent(path: &Path) -> Result<String, String> {
     let out = std::process::Command::new(path)
         .arg("-o")
         .arg("metadata")
