@@ -10,11 +10,16 @@
 //! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
 //! - `test`: probe every fencing level of one node now, as the daemon's health probes do
 //!   (never a request file, never a power change).
+//! - `doctor`: `check`'s installation checks and more (the daemon's configuration, the log
+//!   directory, a persistent spool), then the Pacemaker side from the CIB: `stonith-enabled`,
+//!   each `fence_gfs2_recorder` device's `fence_timeout` under Pacemaker's timeout, its host
+//!   list, and its monitor on each node that may run it. Each WARN or FAIL says how to fix it.
 //!
 //! Exit codes: 0 success, 1 a check failed or an operation could not be done, 2 usage error.
 
 pub mod check;
 pub mod demo;
+pub mod doctor;
 mod error;
 pub mod inspect;
 mod out;
@@ -105,6 +110,10 @@ pub enum Command {
     /// Probe every fencing level of a node now (no request, no power change); exit 0 only if
     /// the first level is up
     Test(probe::Args),
+    /// Check the installation and the Pacemaker configuration: directories, configuration,
+    /// agent, heartbeat; stonith devices, timeouts, host lists, monitors. Exit 0 when nothing
+    /// FAILs, 1 when something does
+    Doctor(doctor::Args),
 }
 
 /// Runs one subcommand. `Ok(false)`: a check failed (exit 1); `Err`: the operation could not be
@@ -129,6 +138,7 @@ fn dispatch(cli: Cli) -> Result<bool, Error> {
         Command::Records { spool, node } => inspect::records(&spool, node.as_deref()),
         Command::Unfence { spool, node, yes } => unfence::run(&spool, &node, yes),
         Command::Test(args) => probe::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }
 
