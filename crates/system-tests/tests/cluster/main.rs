@@ -11,6 +11,7 @@
 //! the CPU. Cargo runs test binaries one after another, so nothing else runs beside them.
 
 mod cluster3;
+mod doctor;
 mod health_pacemaker;
 mod pacemaker;
 mod peers_pacemaker;
