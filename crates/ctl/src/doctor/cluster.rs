@@ -102,7 +102,7 @@ pub fn judge(
         let fix = format!(
             "pcs stonith create fence-gfs2 {} pcmk_host_list=\"{}\" fence_timeout=50 op monitor interval=60s",
             cib::AGENT,
-            cib.nodes.join(" ")
+            nodes(cib)
         );
         let msg = format!("no stonith device uses {}", cib::AGENT);
         out.push(Finding::fail("devices", msg, &fix));
@@ -111,6 +111,12 @@ pub fn judge(
         out.extend(device(cib, d, timeout, local, beat));
     }
     out
+}
+
+/// The configuration's node names, escaped, for a `pcmk_host_list` in a fix.
+fn nodes(cib: &Cib) -> String {
+    let names: Vec<String> = cib.nodes.iter().map(|n| shown(n)).collect();
+    names.join(" ")
 }
 
 /// A Pacemaker boolean (`crm_is_true` and its false forms); `None` when it is neither.
@@ -229,7 +235,7 @@ fn host_list(what: &str, cib: &Cib, d: &Device) -> Finding {
     let fix = format!(
         "pcs stonith update {} pcmk_host_list=\"{}\" pcmk_host_check=static-list",
         shown(&d.id),
-        cib.nodes.join(" ")
+        nodes(cib)
     );
     let why = "the agent's list names only nodes that were already fenced, so a node never fenced before could not be fenced";
     match (list, check.as_deref()) {
