@@ -10,6 +10,7 @@
 mod backends;
 mod crash;
 mod dashboard;
+mod doctor_cib;
 mod exchange;
 mod faults_backend;
 mod faults_crash;
