@@ -9,8 +9,8 @@
 //! - Pacemaker (`cluster.rs`), when `cibadmin --query` answers (otherwise one `SKIP` line says
 //!   why): `stonith-enabled`, every `fence_gfs2_recorder` device's `fence_timeout` against the
 //!   time Pacemaker gives it, its host list, whether it is disabled, and its monitor on each
-//!   node that may run it: the agent's monitor run here with the device's attributes, and the
-//!   last monitor result on each node from the CIB's status section.
+//!   node that may run it (`monitor.rs`): the agent's monitor run here with the device's
+//!   attributes, and the last monitor result on each node from the CIB's status section.
 //!
 //! Exit status as `check`: 0 when nothing FAILed, 1 otherwise. `--json` prints one document,
 //! `{"schema": "gfs2-fencing.doctor", "version": 1, "ok": bool, "findings": [{"level",
@@ -20,6 +20,7 @@ mod cib;
 pub(crate) mod cluster;
 mod duration;
 mod install;
+mod monitor;
 
 use std::path::PathBuf;
 
