@@ -1,11 +1,12 @@
 //! A device's monitor on each node: the last result the CIB's status holds for it there, and
-//! here the agent's own monitor, run as Pacemaker runs it.
+//! here the agent's own monitor, run as Pacemaker runs it, through the daemon's one child
+//! runner (`fence_watcher::backend::support::process`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use fence_gfs2_recorder::metadata::INSTALL_PATH;
+use fence_watcher::backend::support::process::{self, Finish, Run, Spec};
 use gfs2_fence_protocol::Timestamp;
 
 use super::cib::{self, Cib, Device, Op};
@@ -109,18 +110,29 @@ pub fn local_monitor(d: &Device) -> Vec<Finding> {
     }
     let what = "monitor";
     let agent = Path::new(INSTALL_PATH);
-    match run_with_stdin(agent, &input) {
-        Ok((true, _)) => vec![Finding::ok(
+    let run = match run_agent(agent, &input) {
+        Ok(run) => run,
+        Err(e) => {
+            let msg = format!("cannot start the async runtime to run the agent: {e}");
+            return vec![Finding::fail(what, msg, "run gfs2-fencing doctor again")];
+        }
+    };
+    let shown_agent = agent.display();
+    let err = String::from_utf8_lossy(&run.stderr);
+    match run.finish {
+        Finish::Exited(st) if st.success() => vec![Finding::ok(
             what,
-            format!(
-                "{} -o monitor passes with the device's attributes",
-                agent.display()
-            ),
+            format!("{shown_agent} -o monitor passes with the device's attributes"),
         )],
-        Ok((false, err)) => {
+        Finish::SpawnFailed(e) => vec![Finding::fail(
+            what,
+            format!("cannot run {shown_agent}: {e}"),
+            "install the gfs2-fencing package",
+        )],
+        _ => {
             let msg = format!(
-                "{} -o monitor fails with the device's attributes: {}",
-                agent.display(),
+                "{shown_agent} -o monitor fails with the device's attributes ({}): {}",
+                run.describe(agent, MONITOR_TIMEOUT),
                 shown(err.trim())
             );
             let fix = format!(
@@ -129,31 +141,26 @@ pub fn local_monitor(d: &Device) -> Vec<Finding> {
             );
             vec![Finding::fail(what, msg, &fix)]
         }
-        Err(e) => vec![Finding::fail(
-            what,
-            format!("cannot run {}: {e}", agent.display()),
-            "install the gfs2-fencing package",
-        )],
     }
 }
 
-/// Runs `program` with `input` on stdin; whether it exited 0, and its stderr.
-fn run_with_stdin(program: &Path, input: &str) -> std::io::Result<(bool, String)> {
-    use std::io::Write;
-    let mut child = Command::new(program)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // An agent that exits before reading everything is judged by its exit status.
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    let out = child.wait_with_output()?;
-    Ok((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+/// Pacemaker's default timeout of an operation, which a monitor gets unless its op sets one.
+const MONITOR_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the agent with `input` on stdin the daemon's one way (clean environment, own process
+/// group killed at the deadline, bounded output).
+fn run_agent(program: &Path, input: &str) -> std::io::Result<Run> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let spec = Spec {
+        program,
+        args: &[],
+        env: &[],
+        stdin: Some(input.as_bytes()),
+    };
+    Ok(runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + MONITOR_TIMEOUT;
+        process::run(spec, deadline).await
+    }))
 }
