@@ -108,7 +108,64 @@ pub fn judge(
     for d in &cib.devices {
         out.extend(device(cib, d, timeout, local, beat));
     }
+    if !cib.devices.is_empty() {
+        out.push(coverage(cib));
+    }
     out
+}
+
+/// The nodes of `pcmk_host_list` (blanks, commas, semicolons between them) or of
+/// `pcmk_host_map` (`node:port` pairs); `None` when the device names none.
+fn listed(d: &Device) -> Option<Vec<String>> {
+    let split = |v: &str| -> Vec<String> {
+        v.split([' ', '\t', ',', ';'])
+            .filter(|n| !n.is_empty())
+            .map(|n| n.split([':', '=']).next().unwrap_or(n).to_owned())
+            .collect()
+    };
+    let names = d
+        .instance
+        .get("pcmk_host_list")
+        .or(d.instance.get("pcmk_host_map"))
+        .map(|v| split(v))?;
+    (!names.is_empty()).then_some(names)
+}
+
+/// Every node of the cluster should be fenceable through gfs2-fencing: a node in no device's
+/// list is fenced by another agent, or by none.
+fn coverage(cib: &Cib) -> Finding {
+    let what = "host lists";
+    let every = cib.devices.iter().any(|d| {
+        d.instance
+            .get("pcmk_host_check")
+            .map(|c| c.to_ascii_lowercase())
+            .as_deref()
+            == Some("none")
+    });
+    let lists: Vec<String> = cib.devices.iter().filter_map(listed).flatten().collect();
+    let missing: Vec<String> = cib
+        .nodes
+        .iter()
+        .filter(|n| !every && !lists.contains(n))
+        .map(|n| shown(n))
+        .collect();
+    if missing.is_empty() {
+        let msg = format!(
+            "every node of the cluster is in a {} device's host list",
+            cib::AGENT
+        );
+        return Finding::ok(what, msg);
+    }
+    Finding::warn(
+        what,
+        format!(
+            "{} in no {} device's host list: Pacemaker fences {} through another agent, or not at all",
+            missing.join(", "),
+            cib::AGENT,
+            if missing.len() == 1 { "it" } else { "them" }
+        ),
+        "add them to a device's pcmk_host_list (pcs stonith update DEVICE pcmk_host_list=\"...\")",
+    )
 }
 
 /// The configuration's node names, escaped, for a `pcmk_host_list` in a fix.

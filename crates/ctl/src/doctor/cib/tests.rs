@@ -186,6 +186,14 @@ fn three_nodes_bans_probes_and_another_nodes_failure() {
         "{n2:?}"
     );
     assert!(found.iter().all(|f| !f.check.contains("n3")), "{found:#?}");
+    let lists = one(&found, "host lists");
+    assert_eq!(lists.level, Level::Warn);
+    assert!(
+        lists
+            .message
+            .starts_with("n1, n2, n3 in no fence_gfs2_recorder device's host list"),
+        "{lists:?}"
+    );
 }
 
 #[test]
@@ -209,6 +217,27 @@ fn without_a_device_doctor_says_how_to_create_one() {
         Level::Ok,
         "true by default"
     );
+}
+
+/// `pcmk_host_map`'s `node:port` pairs name nodes too; a node in no list is a WARN.
+#[test]
+fn a_node_in_no_host_list_is_named() {
+    let xml = THREE.replace(
+        r#"name="pcmk_host_check" value="dynamic-list""#,
+        r#"name="pcmk_host_map" value="n1:p1;n2:p2""#,
+    );
+    let found = verdict(&parse(&xml).expect("parses"), "n1", Level::Ok);
+    let lists = one(&found, "host lists");
+    assert_eq!(lists.level, Level::Warn);
+    assert!(lists.message.starts_with("n3 in no "), "{lists:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.message == "fences n1:p1;n2:p2 (static list)"),
+        "{found:#?}"
+    );
+    let good = verdict(&fixture("doctor-good.xml"), "node1", Level::Ok);
+    assert_eq!(one(&good, "host lists").level, Level::Ok);
 }
 
 #[test]
