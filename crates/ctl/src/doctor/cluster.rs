@@ -222,6 +222,7 @@ fn stonith_timeout(cib: &Cib) -> (Duration, Finding) {
     }
 }
 
+/// Seconds as printed: whole, or to the millisecond.
 pub(super) fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
@@ -231,6 +232,7 @@ pub(super) fn secs(d: Duration) -> String {
     }
 }
 
+/// One device's findings: enabled, host list, timeout, and its monitor on each candidate node.
 fn device(
     cib: &Cib,
     d: &Device,
