@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod flags;
 mod probe;
 mod records;
 mod unfence;

@@ -1,0 +1,270 @@
+//! `status`: does fencing work now? The responder (alive by its heartbeat, pid, host, simulate,
+//! backend health, the lock), the pending and claimed requests with age and deadline, the
+//! fenced nodes, then the verdict and its reasons; the exit status says it (`exit.rs`):
+//!
+//! - 3, fencing does not work now: no heartbeat or a stale one, simulated routes (they fence
+//!   nothing), a node no level can fence (the agent's `backend_health=fail` rule);
+//! - 4, it works with warnings: a level down while another works, a queued request past its
+//!   deadline or a claimed one past it (stuck?), an invalid request or record file, no
+//!   responder lock seen, an unreadable event log;
+//! - 0 otherwise; 1 when the state cannot be read at all (a directory).
+
+use serde_json::{json, Value};
+
+use crate::inspect::shown;
+use crate::model::{Lock, Model, State};
+use crate::out::outln;
+use crate::views::{emit, fenced_json, request_json};
+use crate::{Error, Exit, Spool};
+
+/// One reason for the verdict.
+struct Problem {
+    fail: bool,
+    message: String,
+}
+
+pub fn run(spool: &Spool) -> Result<Exit, Error> {
+    let model = Model::load(spool)?;
+    let problems = problems(&model);
+    let exit = if problems.iter().any(|p| p.fail) {
+        Exit::NotWorking
+    } else if problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Warnings
+    };
+    if spool.json {
+        emit("status", document(spool, &model, &problems, exit));
+    } else {
+        text(&model, &problems, exit);
+    }
+    Ok(exit)
+}
+
+fn problems(m: &Model) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut add = |fail: bool, message: String| out.push(Problem { fail, message });
+    match &m.responder.beat {
+        Err(e) => add(
+            true,
+            format!("no responder heartbeat: {e}; is fence-watcher.service running?"),
+        ),
+        Ok(b) if b.age > b.max_age => add(
+            true,
+            format!(
+                "the responder's heartbeat is stale: {} s old, the limit ({}) is {} s; is fence-watcher.service running?",
+                b.age.as_secs(),
+                b.why_max_age,
+                b.max_age.as_secs()
+            ),
+        ),
+        Ok(b) if b.heartbeat.simulated_routes > 0 => add(
+            true,
+            fence_gfs2_recorder::heartbeat::simulating(&b.heartbeat),
+        ),
+        Ok(_) => {}
+    }
+    let health = m.responder.health();
+    if let Some(f) = health.failure {
+        add(true, f);
+    }
+    for w in health.warnings {
+        add(false, w);
+    }
+    match &m.responder.lock {
+        Lock::Held { .. } => {}
+        Lock::Free => add(
+            false,
+            format!("no responder holds the lock in {}", m.request_dir.display()),
+        ),
+        Lock::Unknown(e) => add(false, format!("responder lock: {e}")),
+    }
+    for f in &m.requests {
+        let name = shown(&f.name);
+        match f.state {
+            State::Expired => add(false, format!("request {name} is queued past its deadline")),
+            State::Claimed if f.past_deadline => add(
+                false,
+                format!("request {name} is claimed past its deadline: is its fence stuck?"),
+            ),
+            State::Invalid | State::Unusable => add(
+                false,
+                format!("request file {name} is {}", f.state.as_str()),
+            ),
+            _ => {}
+        }
+    }
+    for bad in &m.records.invalid {
+        add(
+            false,
+            format!(
+                "record file {} is invalid: {}",
+                shown(&bad.name),
+                shown(&bad.error)
+            ),
+        );
+    }
+    if let Some(e) = &m.log.error {
+        add(false, format!("event log: {}", shown(e)));
+    }
+    out
+}
+
+fn verdict(exit: Exit) -> &'static str {
+    match exit {
+        Exit::Success => "works",
+        Exit::Warnings => "warnings",
+        _ => "not_working",
+    }
+}
+
+fn document(spool: &Spool, m: &Model, problems: &[Problem], exit: Exit) -> Value {
+    let problems: Vec<Value> = problems
+        .iter()
+        .map(|p| json!({ "severity": if p.fail { "fail" } else { "warn" }, "message": p.message }))
+        .collect();
+    let waiting = m
+        .requests
+        .iter()
+        .filter(|f| matches!(f.state, State::Pending | State::Claimed | State::Expired));
+    let fenced: Vec<Value> = m
+        .fenced()
+        .iter()
+        .map(|(n, r)| fenced_json(n.as_str(), r))
+        .collect();
+    json!({
+        "verdict": verdict(exit),
+        "exit_code": exit.code(),
+        "problems": problems,
+        "request_dir": m.request_dir,
+        "response_dir": m.response_dir,
+        "log_dir": spool.logs(),
+        "config": spool.config(),
+        "responder": responder_json(m),
+        "requests": waiting.map(request_json).collect::<Vec<_>>(),
+        "fenced": fenced,
+    })
+}
+
+fn responder_json(m: &Model) -> Value {
+    let r = &m.responder;
+    let beat = r.beat.as_ref().ok();
+    let lock = match &r.lock {
+        Lock::Held { holder, kernel_pid } => json!({
+            "held": true,
+            "pid": holder.as_ref().map(|h| h.pid).or(*kernel_pid),
+            "host": holder.as_ref().map(|h| h.host.as_str()),
+            "started": holder.as_ref().map(|h| h.started),
+            "error": null,
+        }),
+        Lock::Free => {
+            json!({ "held": false, "pid": null, "host": null, "started": null, "error": null })
+        }
+        Lock::Unknown(e) => {
+            json!({ "held": null, "pid": null, "host": null, "started": null, "error": e })
+        }
+    };
+    json!({
+        "alive": r.alive(),
+        "heartbeat_error": r.beat.as_ref().err(),
+        "pid": beat.map(|b| b.heartbeat.pid),
+        "host": beat.map(|b| b.heartbeat.host.as_str()),
+        "started": beat.map(|b| b.heartbeat.started),
+        "interval_secs": beat.map(|b| b.heartbeat.interval_secs),
+        "heartbeat_age_secs": beat.map(|b| b.age.as_secs()),
+        "heartbeat_max_age_secs": beat.map(|b| b.max_age.as_secs()),
+        "simulated_routes": beat.map(|b| b.heartbeat.simulated_routes),
+        "simulate": beat.map(|b| b.heartbeat.simulated_routes > 0),
+        "health": beat.and_then(|b| b.heartbeat.health.as_ref()),
+        "lock": lock,
+    })
+}
+
+fn text(m: &Model, problems: &[Problem], exit: Exit) {
+    let headline = match exit {
+        Exit::Success => "fencing works",
+        Exit::Warnings => "fencing works, with warnings",
+        _ => "FENCING DOES NOT WORK NOW",
+    };
+    outln!("{headline}");
+    outln!("");
+    responder_text(m);
+    outln!("");
+    let waiting: Vec<_> = m
+        .requests
+        .iter()
+        .filter(|f| matches!(f.state, State::Pending | State::Claimed | State::Expired))
+        .collect();
+    outln!("requests: {} pending or claimed", waiting.len());
+    if !waiting.is_empty() {
+        crate::views::requests::table(waiting).print();
+    }
+    outln!("");
+    let fenced = crate::views::fenced::table(m);
+    outln!("fenced nodes: {}", fenced.len());
+    if !fenced.is_empty() {
+        fenced.print();
+    }
+    if !problems.is_empty() {
+        outln!("");
+    }
+    for p in problems {
+        outln!("{} {}", if p.fail { "FAIL" } else { "WARN" }, p.message);
+    }
+}
+
+fn responder_text(m: &Model) {
+    let r = &m.responder;
+    match &r.beat {
+        Ok(b) => {
+            let hb = &b.heartbeat;
+            outln!(
+                "responder: {} (fence_watcher pid {} on {}, started {}, heartbeat {} s ago, limit {} s)",
+                if r.alive() { "alive" } else { "STALE" },
+                hb.pid,
+                shown(&hb.host),
+                hb.started,
+                b.age.as_secs(),
+                b.max_age.as_secs()
+            );
+            outln!(
+                "simulate: {}",
+                match hb.simulated_routes {
+                    0 => "no".to_owned(),
+                    n => format!("YES, {n} route(s) fence nothing"),
+                }
+            );
+            outln!("backend health: {}", health_line(hb));
+        }
+        Err(e) => outln!("responder: NONE ({})", shown(e)),
+    }
+    let lock = match &r.lock {
+        Lock::Held {
+            holder: Some(h), ..
+        } => format!(
+            "held by pid {} on {} since {}",
+            h.pid,
+            shown(&h.host),
+            h.started
+        ),
+        Lock::Held { kernel_pid, .. } => format!(
+            "held by pid {}",
+            kernel_pid.map_or_else(|| "unknown".into(), |p| p.to_string())
+        ),
+        Lock::Free => "free (no responder holds it)".into(),
+        Lock::Unknown(e) => shown(e),
+    };
+    outln!("lock: {lock}");
+}
+
+fn health_line(hb: &gfs2_fence_protocol::Heartbeat) -> String {
+    let Some(h) = &hb.health else {
+        return "not probed".into();
+    };
+    let levels: usize = h.nodes.iter().map(|n| n.levels.len()).sum();
+    let down: usize = h.nodes.iter().map(|n| n.down().count()).sum();
+    format!(
+        "{} nodes, {levels} levels probed, {down} down",
+        h.nodes.len()
+    )
+}
