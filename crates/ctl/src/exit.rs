@@ -5,8 +5,8 @@
 //! | 0 | success; for `status`: fencing works now |
 //! | 1 | a check failed (`check`, `test`, `unfence`) or the operation could not be done: for `status`, the state cannot be read |
 //! | 2 | usage error (clap) |
-//! | 3 | `status`: fencing does not work now (no responder or a stale heartbeat, simulated routes, a node no level can fence) |
-//! | 4 | `status`: fencing works, with warnings (a level down, a request past its deadline, an unreadable spool file, no responder lock seen) |
+//! | 3 | `status`: fencing does not work now (no responder: no heartbeat, a stale one or the lock free; simulated routes; a node no level can fence) |
+//! | 4 | `status`: fencing works, with warnings (a level down, a request past its deadline, an invalid spool file, a lock file that cannot be read) |
 
 use std::process::ExitCode;
 

@@ -135,9 +135,9 @@ pub enum Command {
         heartbeat_max_age: Option<u64>,
     },
     /// Does fencing work now: the responder, pending and claimed requests, fenced nodes.
-    /// Exit 0 it works; 1 the state cannot be read; 3 it does not work (no responder or a stale
-    /// heartbeat, simulated routes, a node no level can fence); 4 it works, with warnings (a
-    /// level down, a request past its deadline, an unreadable spool file, no lock seen)
+    /// Exit 0 it works; 1 the state cannot be read; 3 it does not work (no responder: no
+    /// heartbeat, a stale one or the lock free; simulated routes; a node no level can fence); 4
+    /// it works, with warnings (a level down, a request past its deadline, an invalid spool file)
     Status {
         #[command(flatten)]
         spool: Spool,

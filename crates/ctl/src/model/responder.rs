@@ -40,8 +40,14 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Alive: a heartbeat younger than its limit.
+    /// Alive: a heartbeat younger than its limit, and the lock not free. A daemon that just
+    /// stopped leaves a fresh heartbeat behind, but the kernel released its lock at its exit.
     pub fn alive(&self) -> bool {
+        self.fresh() && !matches!(self.lock, Lock::Free)
+    }
+
+    /// A heartbeat younger than its limit.
+    pub fn fresh(&self) -> bool {
         self.beat.as_ref().is_ok_and(|b| b.age <= b.max_age)
     }
 

@@ -2,11 +2,12 @@
 //! backend health, the lock), the pending and claimed requests with age and deadline, the
 //! fenced nodes, then the verdict and its reasons; the exit status says it (`exit.rs`):
 //!
-//! - 3, fencing does not work now: no heartbeat or a stale one, simulated routes (they fence
-//!   nothing), a node no level can fence (the agent's `backend_health=fail` rule);
+//! - 3, fencing does not work now: no heartbeat or a stale one, no responder holding the lock
+//!   (a daemon that just stopped leaves a fresh heartbeat, not its lock), simulated routes
+//!   (they fence nothing), a node no level can fence (the agent's `backend_health=fail` rule);
 //! - 4, it works with warnings: a level down while another works, a queued request past its
-//!   deadline or a claimed one past it (stuck?), an invalid request or record file, no
-//!   responder lock seen, an unreadable event log;
+//!   deadline or a claimed one past it (stuck?), an invalid request or record file, a lock
+//!   file that cannot be read, an unreadable event log;
 //! - 0 otherwise; 1 when the state cannot be read at all (a directory).
 
 use serde_json::{json, Value};
@@ -74,8 +75,11 @@ fn problems(m: &Model) -> Vec<Problem> {
     match &m.responder.lock {
         Lock::Held { .. } => {}
         Lock::Free => add(
-            false,
-            format!("no responder holds the lock in {}", m.request_dir.display()),
+            true,
+            format!(
+                "no responder holds the lock in {}; is fence-watcher.service running?",
+                m.request_dir.display()
+            ),
         ),
         Lock::Unknown(e) => add(false, format!("responder lock: {e}")),
     }
@@ -220,7 +224,11 @@ fn responder_text(m: &Model) {
             let hb = &b.heartbeat;
             outln!(
                 "responder: {} (fence_watcher pid {} on {}, started {}, heartbeat {} s ago, limit {} s)",
-                if r.alive() { "alive" } else { "STALE" },
+                match (r.fresh(), r.alive()) {
+                    (true, true) => "alive",
+                    (true, false) => "STOPPED (fresh heartbeat, no lock)",
+                    _ => "STALE",
+                },
                 hb.pid,
                 shown(&hb.host),
                 hb.started,

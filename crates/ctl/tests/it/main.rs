@@ -7,3 +7,4 @@ mod flags;
 mod probe;
 mod records;
 mod unfence;
+mod views;
