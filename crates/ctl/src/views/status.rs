@@ -239,7 +239,8 @@ fn responder_text(m: &Model) {
                 "simulate: {}",
                 match hb.simulated_routes {
                     0 => "no".to_owned(),
-                    n => format!("YES, {n} route(s) fence nothing"),
+                    1 => "YES, 1 route fences nothing".to_owned(),
+                    n => format!("YES, {n} routes fence nothing"),
                 }
             );
             outln!("backend health: {}", health_line(hb));
@@ -271,8 +272,11 @@ fn health_line(hb: &gfs2_fence_protocol::Heartbeat) -> String {
     };
     let levels: usize = h.nodes.iter().map(|n| n.levels.len()).sum();
     let down: usize = h.nodes.iter().map(|n| n.down().count()).sum();
+    let n = h.nodes.len();
+    let s = |k: usize| if k == 1 { "" } else { "s" };
     format!(
-        "{} nodes, {levels} levels probed, {down} down",
-        h.nodes.len()
+        "{n} node{}, {levels} level{} probed, {down} down",
+        s(n),
+        s(levels)
     )
 }
