@@ -6,12 +6,13 @@
 //! event log (`events.rs`), then joins them by request id into [`Fence`]s: one per request id
 //! seen anywhere (a request file, a response, an event). Which nodes are fenced comes from
 //! `fence_gfs2_recorder::ledger::fenced` only ([`Model::fenced`]), the rule of the agent's
-//! `status` and of nnf-sos.
+//! `status` and of nnf-sos. Whether fencing works now is `verdict.rs`.
 
 pub mod events;
 pub mod records;
 pub mod requests;
 pub mod responder;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 

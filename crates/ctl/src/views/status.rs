@@ -1,117 +1,28 @@
-//! `status`: does fencing work now? The responder (alive by its heartbeat, pid, host, simulate,
-//! backend health, the lock), the pending and claimed requests with age and deadline, the
-//! fenced nodes, then the verdict and its reasons; the exit status says it (`exit.rs`):
-//!
-//! - 3, fencing does not work now: no heartbeat or a stale one, no responder holding the lock
-//!   (a daemon that just stopped leaves a fresh heartbeat, not its lock), simulated routes
-//!   (they fence nothing), a node no level can fence (the agent's `backend_health=fail` rule);
-//! - 4, it works with warnings: a level down while another works, a queued request past its
-//!   deadline or a claimed one past it (stuck?), an invalid request or record file, a lock
-//!   file that cannot be read, an unreadable event log;
-//! - 0 otherwise; 1 when the state cannot be read at all (a directory).
+//! `status`: does fencing work now? The responder (alive by its heartbeat and lock, pid, host,
+//! simulate, backend health), the pending and claimed requests with age and deadline, the
+//! fenced nodes, then the verdict and its reasons (`model/verdict.rs`); the exit status says it
+//! (`exit.rs`): 0 it works, 3 it does not, 4 it works with warnings, 1 the state cannot be read
+//! at all (a directory).
 
 use serde_json::{json, Value};
 
 use crate::inspect::shown;
+use crate::model::verdict::{self, Problem};
 use crate::model::{Lock, Model, State};
 use crate::out::outln;
 use crate::views::{emit, fenced_json, request_json};
 use crate::{Error, Exit, Spool};
 
-/// One reason for the verdict.
-struct Problem {
-    fail: bool,
-    message: String,
-}
-
 pub fn run(spool: &Spool) -> Result<Exit, Error> {
     let model = Model::load(spool)?;
-    let problems = problems(&model);
-    let exit = if problems.iter().any(|p| p.fail) {
-        Exit::NotWorking
-    } else if problems.is_empty() {
-        Exit::Success
-    } else {
-        Exit::Warnings
-    };
+    let problems = verdict::problems(&model);
+    let exit = verdict::exit(&problems);
     if spool.json {
         emit("status", document(spool, &model, &problems, exit));
     } else {
         text(&model, &problems, exit);
     }
     Ok(exit)
-}
-
-fn problems(m: &Model) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let mut add = |fail: bool, message: String| out.push(Problem { fail, message });
-    match &m.responder.beat {
-        Err(e) => add(
-            true,
-            format!("no responder heartbeat: {e}; is fence-watcher.service running?"),
-        ),
-        Ok(b) if b.age > b.max_age => add(
-            true,
-            format!(
-                "the responder's heartbeat is stale: {} s old, the limit ({}) is {} s; is fence-watcher.service running?",
-                b.age.as_secs(),
-                b.why_max_age,
-                b.max_age.as_secs()
-            ),
-        ),
-        Ok(b) if b.heartbeat.simulated_routes > 0 => add(
-            true,
-            fence_gfs2_recorder::heartbeat::simulating(&b.heartbeat),
-        ),
-        Ok(_) => {}
-    }
-    let health = m.responder.health();
-    if let Some(f) = health.failure {
-        add(true, f);
-    }
-    for w in health.warnings {
-        add(false, w);
-    }
-    match &m.responder.lock {
-        Lock::Held { .. } => {}
-        Lock::Free => add(
-            true,
-            format!(
-                "no responder holds the lock in {}; is fence-watcher.service running?",
-                m.request_dir.display()
-            ),
-        ),
-        Lock::Unknown(e) => add(false, format!("responder lock: {e}")),
-    }
-    for f in &m.requests {
-        let name = shown(&f.name);
-        match f.state {
-            State::Expired => add(false, format!("request {name} is queued past its deadline")),
-            State::Claimed if f.past_deadline => add(
-                false,
-                format!("request {name} is claimed past its deadline: is its fence stuck?"),
-            ),
-            State::Invalid | State::Unusable => add(
-                false,
-                format!("request file {name} is {}", f.state.as_str()),
-            ),
-            _ => {}
-        }
-    }
-    for bad in &m.records.invalid {
-        add(
-            false,
-            format!(
-                "record file {} is invalid: {}",
-                shown(&bad.name),
-                shown(&bad.error)
-            ),
-        );
-    }
-    if let Some(e) = &m.log.error {
-        add(false, format!("event log: {}", shown(e)));
-    }
-    out
 }
 
 fn verdict(exit: Exit) -> &'static str {

@@ -195,6 +195,24 @@ fn every_view_of_a_spool_made_by_real_exchanges() {
         .filter_map(|r| r["file"].as_str())
         .collect();
     assert_eq!(waiting, ["expired.json", "pending.json", "stuck.json"]);
+    let problems: Vec<(&str, &str)> = doc["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| Some((p["severity"].as_str()?, p["message"].as_str()?)))
+        .collect();
+    for (severity, start) in [
+        ("fail", "no responder holds the lock in "),
+        ("warn", "request expired.json is queued past its deadline"),
+        ("warn", "request stuck.json is claimed past its deadline"),
+        ("warn", "request file bad.json is invalid"),
+        ("warn", "record file broken.json is invalid"),
+    ] {
+        let found = problems
+            .iter()
+            .any(|(s, m)| *s == severity && m.starts_with(start));
+        assert!(found, "no {severity} {start:?} in {problems:#?}");
+    }
 }
 
 fn requests_view(spool: &Spool) {
