@@ -126,6 +126,7 @@ fn hand_made(spool: &Spool) {
     publish(spool, "pending.json", &request("cn7", Action::Off, 300));
     write(&spool.requests, "bad.json", b"{ nope");
     write(&spool.requests, "bad name.json", b"{}");
+    write(&spool.requests, "evil\u{1b}[2J\u{2028}.json", b"{}");
     let mut stuck = request("cn8", Action::Off, 300);
     stuck.deadline = Timestamp::parse("2020-01-01T00:00:00Z").ok();
     write(
@@ -228,9 +229,14 @@ fn requests_view(spool: &Spool) {
     ] {
         assert_eq!(first_cell(&out, file), state, "{out}");
     }
+    assert_eq!(first_cell(&out, "evil\\u{1b}[2J\\u{2028}.json"), "UNUSABLE");
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{2028}'),
+        "{out:?}"
+    );
     let doc = json(spool, "requests", &[]);
     let all = &doc["requests"];
-    assert_eq!(all.as_array().map(Vec::len), Some(6), "{doc:#}");
+    assert_eq!(all.as_array().map(Vec::len), Some(7), "{doc:#}");
     let c = find(all, "file", "cancelled.json");
     assert_eq!(
         (&c["state"], &c["cancelled"]),
