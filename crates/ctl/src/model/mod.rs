@@ -117,6 +117,18 @@ impl<'m> Fence<'m> {
             .unwrap_or_else(|| "unknown".into())
     }
 
+    /// What the agent told Pacemaker, by its last event (`completed`, `failed`, `timeout`,
+    /// `cancelled`, `invalid`); `None` while it waits (or its log is elsewhere). It may differ
+    /// from [`Fence::outcome`]: a response that came after the agent timed out.
+    pub fn reported(&self) -> Option<&'m str> {
+        let ended = |e: &&&'m Event| !e.is("requested") && !e.is("unfenced");
+        self.events
+            .iter()
+            .rev()
+            .find(ended)
+            .and_then(|e| e.event.as_deref())
+    }
+
     /// When it was asked: the request's timestamp, else its first event, else the response.
     pub fn time(&self) -> Option<Timestamp> {
         let req = self.request.and_then(|r| r.request.as_ref());

@@ -193,6 +193,16 @@ fn table(entries: &[Entry<'_>]) -> Table {
 }
 
 fn fence_detail(f: &Fence<'_>) -> String {
+    let detail = response_detail(f);
+    match f.reported() {
+        Some(r) if r != "completed" && f.outcome() == "success" => {
+            format!("{detail} (the agent reported {})", shown(r))
+        }
+        _ => detail,
+    }
+}
+
+fn response_detail(f: &Fence<'_>) -> String {
     match f.records.last() {
         Some(r) => {
             let place = if r.place() == Place::Archived {

@@ -141,6 +141,7 @@ pub fn fence_json(f: &Fence<'_>, fenced: &dyn Fn(&RecordRef<'_>) -> bool) -> Val
         "node": f.node(),
         "action": f.action(),
         "outcome": f.outcome(),
+        "reported": f.reported(),
         "request": f.request.map(request_json),
         "records": records,
         "events": f.events.iter().map(|e| event_json(e)).collect::<Vec<_>>(),

@@ -66,6 +66,7 @@ fn text(f: &Fence<'_>, fenced: &dyn Fn(&RecordRef<'_>) -> bool) {
         shown(&f.action().unwrap_or_else(|| "-".into()))
     );
     outln!("outcome  {}", shown(&f.outcome()));
+    outln!("agent    {}", shown(f.reported().unwrap_or("-")));
     outln!("time     {}", when(f.time()));
     match f.request {
         Some(file) => {

@@ -312,6 +312,11 @@ fn history_view(spool: &Spool) {
         .filter_map(|e| e["event"].as_str())
         .collect();
     assert_eq!(kinds, ["requested", "failed"]);
+    assert_eq!(cn3["reported"], "failed");
+    assert_eq!(
+        find(&doc["entries"], "node", "cn1")["reported"],
+        "completed"
+    );
     let unfence = find(&doc["entries"], "kind", "unfence");
     assert_eq!(unfence["node"], "cn4");
     assert_eq!(unfence["archived"][0]["kept_as"], "old-1.json.1");
@@ -428,4 +433,39 @@ fn status_exits_by_whether_fencing_works_now() {
     let doc = json(&spool, "status", &[]);
     assert_eq!(doc["responder"]["simulate"], true);
     assert_eq!(doc["problems"][0]["severity"], "fail");
+}
+
+/// The runbook's "a fence that timed out": the agent gave up (Pacemaker was told it failed)
+/// and a responder answered later, a success (nnf-sos, or a responder that was down, answers
+/// whenever it comes). `history` and `show` say both sides. fence_watcher itself cuts its
+/// levels at the request's deadline, so it is a third-party response here.
+#[test]
+fn a_response_after_the_agent_timed_out_shows_both_sides() {
+    let spool = Spool::new();
+    Agent::new(&spool, "reboot", "cn1", 1)
+        .run()
+        .assert_code(1, "no responder: the agent times out");
+    let events = spool.events_for("cn1", "timeout");
+    let id = events[0]["request_id"].as_str().expect("the request's id");
+    let late = format!(
+        r#"{{"request_id":"{id}","success":true,"target_node":"cn1","message":"fenced late"}}"#
+    );
+    write(&spool.responses, &format!("{id}.json"), late.as_bytes());
+    let doc = json(&spool, "history", &["--node", "cn1"]);
+    let e = &doc["entries"][0];
+    assert_eq!(
+        (&e["outcome"], &e["reported"]),
+        (&"success".into(), &"timeout".into()),
+        "{e:#}"
+    );
+    let out = table(&spool, &["history", "--node", "cn1"]);
+    assert!(
+        out.contains("fenced late (the agent reported timeout)"),
+        "{out}"
+    );
+    let out = table(&spool, &["show", id]);
+    assert!(
+        out.contains("outcome  success\nagent    timeout\n"),
+        "{out}"
+    );
 }
