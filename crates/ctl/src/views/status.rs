@@ -110,7 +110,7 @@ fn text(m: &Model, problems: &[Problem], exit: Exit) {
         .iter()
         .filter(|f| matches!(f.state, State::Pending | State::Claimed | State::Expired))
         .collect();
-    outln!("requests: {} pending or claimed", waiting.len());
+    outln!("requests pending, claimed or expired: {}", waiting.len());
     if !waiting.is_empty() {
         crate::views::requests::table(waiting).print();
     }
