@@ -10,6 +10,8 @@ pub mod actions;
 mod cancel;
 mod diag;
 mod events;
+/// The detailed event log's file name in `LOG_DIR`, for `gfs2-fencing`'s views.
+pub use events::DETAILED_LOG;
 mod exchange;
 pub mod exit;
 mod guard;

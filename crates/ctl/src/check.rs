@@ -3,7 +3,9 @@
 //! it. The heartbeat is judged by the agent's rules (`fence_gfs2_recorder::heartbeat`): its age
 //! against 3 × the interval it states unless `--heartbeat-max-age` is given, its simulated
 //! routes (any is a FAIL: they fence nothing), and its backend health (a node no level can
-//! fence is a FAIL). Exit status: 0 when nothing FAILed, 1 otherwise.
+//! fence is a FAIL). Exit status: 0 when nothing FAILed, 1 otherwise. With `--json`: one
+//! document, `{"schema": "gfs2-fencing.check", "version": 1, "ok": bool, "checks": [{"status":
+//! "ok|warn|fail", "check": "...", "detail": "..."}]}`.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -18,35 +20,82 @@ use crate::{Error, Spool};
 
 /// Runs every check; `Ok(false)` when one failed (each failure is printed with its fix).
 pub fn run(spool: &Spool, max_age: Option<u64>) -> Result<bool, Error> {
-    let mut ok = true;
+    let mut report = Report::default();
     for (what, path) in [
         ("request directory", spool.requests()),
         ("response directory", spool.responses()),
     ] {
-        ok &= report(what, check_dir(&path));
+        report.check(what, check_dir(&path));
     }
     let beat = read_heartbeat(&spool.responses());
     let max_age = max_age.map(Duration::from_secs);
     let fresh = beat.and_then(|(hb, modified)| check_age(&hb, modified, max_age).map(|d| (hb, d)));
     match fresh {
         Ok((hb, detail)) => {
-            ok &= report("responder heartbeat", Ok(detail));
-            ok &= report("simulated routes", check_simulated(&hb));
-            ok &= report_health(&hb);
+            report.check("responder heartbeat", Ok(detail));
+            report.check("simulated routes", check_simulated(&hb));
+            report_health(&mut report, &hb);
         }
-        Err(e) => ok &= report("responder heartbeat", Err(e)),
+        Err(e) => report.check("responder heartbeat", Err(e)),
     }
-    ok &= report("responder lock", check_lock(&spool.requests()));
-    ok &= report("fence agent", check_agent(Path::new(INSTALL_PATH)));
-    Ok(ok)
+    report.check("responder lock", check_lock(&spool.requests()));
+    report.check("fence agent", check_agent(Path::new(INSTALL_PATH)));
+    if spool.json {
+        report.emit();
+    } else {
+        report.print();
+    }
+    Ok(report.ok())
 }
 
-fn report(what: &str, result: Result<String, String>) -> bool {
-    match &result {
-        Ok(detail) => crate::out::outln!("OK   {what}: {detail}"),
-        Err(detail) => crate::out::outln!("FAIL {what}: {detail}"),
+/// What the checks found, in order: `OK`, `WARN` (does not fail the check) or `FAIL` lines.
+#[derive(Default)]
+struct Report {
+    lines: Vec<(&'static str, String, String)>,
+}
+
+impl Report {
+    fn check(&mut self, what: &str, result: Result<String, String>) {
+        let (status, detail) = match result {
+            Ok(d) => ("ok", d),
+            Err(d) => ("fail", d),
+        };
+        self.lines.push((status, what.to_owned(), detail));
     }
-    result.is_ok()
+
+    fn warn(&mut self, what: &str, detail: String) {
+        self.lines.push(("warn", what.to_owned(), detail));
+    }
+
+    fn ok(&self) -> bool {
+        self.lines.iter().all(|(status, ..)| *status != "fail")
+    }
+
+    fn print(&self) {
+        for (status, what, detail) in &self.lines {
+            let tag = match *status {
+                "ok" => "OK  ",
+                "warn" => "WARN",
+                _ => "FAIL",
+            };
+            crate::out::outln!("{tag} {what}: {detail}");
+        }
+    }
+
+    /// `{"schema": "gfs2-fencing.check", "version": 1, "ok": bool, "checks": [...]}`.
+    fn emit(&self) {
+        let checks: Vec<serde_json::Value> = self
+            .lines
+            .iter()
+            .map(|(status, what, detail)| {
+                serde_json::json!({ "status": status, "check": what, "detail": detail })
+            })
+            .collect();
+        crate::views::emit(
+            "check",
+            serde_json::json!({ "ok": self.ok(), "checks": checks }),
+        );
+    }
 }
 
 pub(crate) fn check_dir(path: &Path) -> Result<String, String> {
@@ -118,13 +167,13 @@ pub(crate) fn check_simulated(hb: &Heartbeat) -> Result<String, String> {
 
 /// The backend health by the agent's rule for `backend_health=fail`: FAIL when a node can be
 /// fenced by no level, a WARN line per node with a level down, OK otherwise.
-fn report_health(hb: &Heartbeat) -> bool {
+fn report_health(report: &mut Report, hb: &Heartbeat) {
     let what = "backend health";
     let (warnings, result) = judge_health(hb);
-    for w in &warnings {
-        crate::out::outln!("WARN {what}: {w}");
+    for w in warnings {
+        report.warn(what, w);
     }
-    report(what, result)
+    report.check(what, result);
 }
 
 /// The backend health's WARN lines and its verdict (for `check` and `doctor`).

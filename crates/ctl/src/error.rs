@@ -44,6 +44,8 @@ pub enum Error {
     NoHeartbeat,
     #[error("{0}")]
     Config(String),
+    #[error("no request, response or event has the id or file name {0}")]
+    NotFound(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("no [[topology]] entry matches node {0}: it has no level to test")]

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use fence_gfs2_recorder::metadata::INSTALL_PATH;
 use fence_watcher::config::{self, Cli as WatcherCli, DEFAULT_CONFIG};
-use gfs2_fence_protocol::env;
 
 use super::{Args, Finding};
 use crate::check;
@@ -54,17 +53,14 @@ pub fn findings(args: &Args) -> Vec<Finding> {
 /// The configuration, loaded and checked as the daemon does; its directories when it loads,
 /// else those of the flags, the environment and the defaults.
 fn configuration(args: &Args) -> (Vec<Finding>, Dirs) {
-    let logs = args
-        .log_dir
-        .clone()
-        .unwrap_or_else(|| env::LOG_DIR.from_process());
+    let logs = args.spool.logs();
     let fallback = Dirs {
         requests: args.spool.requests(),
         responses: args.spool.responses(),
         logs: logs.clone(),
     };
     let what = "configuration";
-    if args.config.is_none() && !Path::new(DEFAULT_CONFIG).exists() {
+    if args.spool.config.is_none() && !Path::new(DEFAULT_CONFIG).exists() {
         let f = Finding::warn(
             what,
             format!("no {DEFAULT_CONFIG}: fence_watcher cannot start here (fine where a third-party responder such as nnf-sos answers)"),
@@ -91,7 +87,7 @@ fn configuration(args: &Args) -> (Vec<Finding>, Dirs) {
 fn load(args: &Args) -> Result<config::Config, String> {
     let mut argv = vec![PathBuf::from("fence_watcher")];
     let flags = [
-        ("--config", &args.config),
+        ("--config", &args.spool.config),
         ("--request-dir", &args.spool.request_dir),
         ("--response-dir", &args.spool.response_dir),
     ];

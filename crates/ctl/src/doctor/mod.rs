@@ -22,8 +22,6 @@ mod duration;
 mod install;
 mod monitor;
 
-use std::path::PathBuf;
-
 use crate::out::outln;
 use crate::{Error, Spool};
 
@@ -35,15 +33,6 @@ pub use duration::parse as parse_duration;
 pub struct Args {
     #[command(flatten)]
     pub spool: Spool,
-    /// The agent's event log directory [env: LOG_DIR]
-    #[arg(long)]
-    pub log_dir: Option<PathBuf>,
-    /// The daemon's configuration [default: /etc/gfs2-fencing/fence-watcher.toml]
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Print one JSON document instead of lines
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// How bad a finding is.
@@ -127,7 +116,7 @@ impl Finding {
 pub fn run(args: &Args) -> Result<bool, Error> {
     let mut findings = install::findings(args);
     findings.extend(cluster::findings());
-    if args.json {
+    if args.spool.json {
         print_json(&findings);
     } else {
         for f in &findings {

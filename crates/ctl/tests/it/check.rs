@@ -130,3 +130,48 @@ fn check_reports_unfenceable_nodes_and_levels_down() {
         "{l}"
     );
 }
+
+/// `check --json`: the same lines as one document, in the same order, WARN lines included.
+#[test]
+fn check_json_has_every_line_of_the_text() {
+    use ProbeStatus::{Down, Up};
+    let sb = Sandbox::new();
+    let degraded = NodeHealth {
+        node: "cn1".into(),
+        levels: vec![level(1, "bmc", Down, "401"), level(2, "pdu", Up, "On")],
+    };
+    heartbeat(
+        &sb,
+        10,
+        0,
+        Some(Health {
+            nodes: vec![degraded],
+        }),
+        0,
+    );
+    let out = sb.run(&["check", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "no lock, no agent here");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(
+        (&doc["schema"], &doc["version"], &doc["ok"]),
+        (&"gfs2-fencing.check".into(), &1.into(), &false.into())
+    );
+    let checks = doc["checks"].as_array().expect("checks");
+    let text = text(&sb.run(&["check"]).stdout);
+    assert_eq!(checks.len(), text.lines().count(), "{text}");
+    let status = |what: &str| {
+        let c = checks.iter().find(|c| c["check"] == what);
+        c.map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(status("responder heartbeat").as_deref(), Some("ok"));
+    assert_eq!(status("responder lock").as_deref(), Some("fail"));
+    let warn = checks
+        .iter()
+        .find(|c| c["status"] == "warn")
+        .expect("a WARN");
+    assert_eq!(warn["check"], "backend health");
+    assert!(
+        warn["detail"].as_str().is_some_and(|d| d.contains("cn1")),
+        "{warn}"
+    );
+}

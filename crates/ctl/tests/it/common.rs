@@ -24,7 +24,13 @@ impl Sandbox {
     /// `gfs2-fencing <args> --request-dir … --response-dir …`.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
+        // Never the host's /etc/gfs2-fencing/fence-watcher.toml (its [spool] would not win over
+        // the flags, but a broken one would fail every run).
+        let none = self.rq.with_file_name("none.toml");
+        std::fs::write(&none, "").expect("an empty configuration");
         c.args(args)
+            .arg("--config")
+            .arg(&none)
             .arg("--request-dir")
             .arg(&self.rq)
             .arg("--response-dir")

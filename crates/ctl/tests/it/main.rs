@@ -3,6 +3,8 @@
 
 mod check;
 mod common;
+mod flags;
 mod probe;
 mod records;
 mod unfence;
+mod views;

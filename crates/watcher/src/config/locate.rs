@@ -160,7 +160,7 @@ mod tests {
 
     /// The message of parsing `text` as the configuration file `f.toml`.
     fn error(text: &str) -> String {
-        super::super::parse(Path::new("f.toml"), text)
+        super::super::parse::<super::super::FileConfig>(Path::new("f.toml"), text)
             .expect_err("refused")
             .to_string()
     }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use gfs2_fence_protocol::corosync::DEFAULT_COROSYNC_CONF;
-use gfs2_fence_protocol::{env as dirs, DEFAULT_REQUEST_DIR, DEFAULT_RESPONSE_DIR};
+use gfs2_fence_protocol::env as dirs;
 use serde::Deserialize;
 
 use crate::backend::support::template::{Template, Var};
@@ -171,16 +171,21 @@ pub enum ConfigError {
 
 /// Reads and validates the configuration for this command line and environment.
 pub fn load(cli: &Cli, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError> {
-    let (file, parsed) = read_file(cli)?;
+    let (file, parsed) = match read_text(cli.config.as_deref())? {
+        Some((path, text)) => {
+            let parsed: FileConfig = parse(&path, &text)?;
+            (Some(path), parsed)
+        }
+        None => (None, FileConfig::default()),
+    };
+    let flags = DirFlags {
+        request_dir: cli.request_dir.as_deref(),
+        response_dir: cli.response_dir.as_deref(),
+    };
+    let dirs = resolve_spool(parsed.spool, &flags, env);
     let mut cfg = Config {
-        request_dir: parsed
-            .spool
-            .request_dir
-            .unwrap_or(DEFAULT_REQUEST_DIR.into()),
-        response_dir: parsed
-            .spool
-            .response_dir
-            .unwrap_or(DEFAULT_RESPONSE_DIR.into()),
+        request_dir: dirs.request_dir,
+        response_dir: dirs.response_dir,
         daemon: parsed.daemon,
         after_fence: parsed.after_fence,
         backends: parsed.backends,
@@ -188,29 +193,86 @@ pub fn load(cli: &Cli, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config,
         health: parsed.health,
         file,
     };
-    if let Some(dir) = dirs::REQUEST_DIR.from_env(env) {
-        cfg.request_dir = dir;
-    }
-    if let Some(dir) = dirs::RESPONSE_DIR.from_env(env) {
-        cfg.response_dir = dir;
-    }
     apply_cli(&mut cfg, cli)?;
     validate::validate(&cfg)?;
     Ok(cfg)
 }
 
-/// The file named by `--config`, or the default one; a missing default file is an empty
-/// configuration (validation then says what is missing).
-fn read_file(cli: &Cli) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
-    let (path, required) = match &cli.config {
-        Some(p) => (p.clone(), true),
+/// The spool directories given on a command line (`--request-dir`, `--response-dir`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DirFlags<'a> {
+    pub request_dir: Option<&'a Path>,
+    pub response_dir: Option<&'a Path>,
+}
+
+/// The spool directories, resolved as the daemon resolves them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpoolDirs {
+    pub request_dir: PathBuf,
+    pub response_dir: PathBuf,
+    /// The configuration file read, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// Only the spool directories of this configuration, by the daemon's precedence (the flag, the
+/// environment, the file's `[spool]`, the default): for the operator tool, which must show the
+/// state of the spool the daemon serves even when a backend's secret is unreadable or the
+/// configuration would not validate. Only `[spool]` is read; the rest of the file need only be
+/// TOML. [`load`] resolves its directories with the same code.
+pub fn spool_dirs(
+    config: Option<&Path>,
+    flags: &DirFlags<'_>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<SpoolDirs, ConfigError> {
+    /// The file as this function reads it: `[spool]`, every other table ignored.
+    #[derive(Default, Deserialize)]
+    struct SpoolOnly {
+        #[serde(default)]
+        spool: SpoolSection,
+    }
+    let (file, section) = match read_text(config)? {
+        Some((path, text)) => {
+            let parsed: SpoolOnly = parse(&path, &text)?;
+            (Some(path), parsed.spool)
+        }
+        None => (None, SpoolSection::default()),
+    };
+    Ok(SpoolDirs {
+        file,
+        ..resolve_spool(section, flags, env)
+    })
+}
+
+/// The one precedence of the spool directories, lowest first: the default, the file's
+/// `[spool]`, the environment, the flag.
+fn resolve_spool(
+    file: SpoolSection,
+    flags: &DirFlags<'_>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> SpoolDirs {
+    let pick = |flag: Option<&Path>, var: dirs::DirVar, file: Option<PathBuf>| {
+        flag.map(Path::to_path_buf)
+            .or_else(|| var.from_env(env))
+            .or(file)
+            .unwrap_or_else(|| PathBuf::from(var.default))
+    };
+    SpoolDirs {
+        request_dir: pick(flags.request_dir, dirs::REQUEST_DIR, file.request_dir),
+        response_dir: pick(flags.response_dir, dirs::RESPONSE_DIR, file.response_dir),
+        file: None,
+    }
+}
+
+/// The text of the file named by `--config`, or of the default one; `None` when the default
+/// file does not exist (an empty configuration: validation then says what is missing).
+fn read_text(config: Option<&Path>) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    let (path, required) = match config {
+        Some(p) => (p.to_path_buf(), true),
         None => (PathBuf::from(DEFAULT_CONFIG), false),
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&path, &text).map(|c| (Some(path), c)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-            Ok((None, FileConfig::default()))
-        }
+        Ok(text) => Ok(Some((path, text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
         Err(source) => Err(ConfigError::Read { path, source }),
     }
 }
@@ -224,7 +286,7 @@ pub fn parse_text(text: &str) -> Result<impl std::fmt::Debug, String> {
     toml::from_str::<FileConfig>(text).map_err(|e| e.message().to_owned())
 }
 
-fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| locate::parse_error(path, text, &e))
 }
 
@@ -242,12 +304,6 @@ fn one_line(msg: &str) -> String {
 }
 
 fn apply_cli(cfg: &mut Config, cli: &Cli) -> Result<(), ConfigError> {
-    if let Some(d) = &cli.request_dir {
-        cfg.request_dir = d.clone();
-    }
-    if let Some(d) = &cli.response_dir {
-        cfg.response_dir = d.clone();
-    }
     if let Some(n) = cli.max_concurrent {
         cfg.daemon.max_concurrent = n;
     }
@@ -500,6 +556,38 @@ mod tests {
         let p = f.path().to_str().expect("utf-8");
         let c = load(&cli(&["--config", p, "--simulate"]), &no_env).expect("simulated only");
         assert_eq!(c.topology[0].levels, ["simulate"]);
+    }
+
+    /// The operator tool reads the spool of a configuration that would not start the daemon
+    /// (here a backend without its `argv`): only `[spool]` is read, by the same precedence.
+    #[test]
+    fn spool_dirs_reads_only_the_spool_section_by_the_same_precedence() {
+        let broken = GOOD.replace("type = \"simulate\"", "type = \"command\"");
+        let f = write(&broken);
+        load(
+            &cli(&["--config", &f.path().display().to_string()]),
+            &no_env,
+        )
+        .expect_err("no argv: the daemon refuses it");
+        let none = DirFlags::default();
+        let d = spool_dirs(Some(f.path()), &none, &no_env).expect("spool only");
+        assert_eq!((d.request_dir, d.response_dir), ("/r".into(), "/s".into()));
+        assert_eq!(d.file.as_deref(), Some(f.path()));
+        let env = |k: &str| (k == "RESPONSE_DIR").then(|| OsString::from("/env-s"));
+        let flag = DirFlags {
+            request_dir: Some(Path::new("/flag")),
+            response_dir: None,
+        };
+        let d = spool_dirs(Some(f.path()), &flag, &env).expect("spool only");
+        assert_eq!(
+            (d.request_dir, d.response_dir),
+            ("/flag".into(), "/env-s".into())
+        );
+        let typo = write("[spool]\nrequest_dri = \"/r\"\n");
+        let msg = spool_dirs(Some(typo.path()), &none, &no_env)
+            .expect_err("a typo in [spool] is still refused")
+            .to_string();
+        assert!(msg.contains("request_dri"), "{msg}");
     }
 
     #[test]
