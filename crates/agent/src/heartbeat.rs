@@ -6,7 +6,9 @@
 //!   [`DEFAULT_MAX_AGE`] for a heartbeat that states none;
 //! - its simulated routes: any makes `monitor` fail unless `allow_simulate=true`, since a
 //!   simulation never passes for fencing;
-//! - its backend health, from the daemon's probes (`health.rs`).
+//! - its backend health, from the daemon's probes (`health.rs`);
+//! - its writer: a heartbeat of this host whose pid is not running is a dead daemon's
+//!   ([`dead_local_writer`]).
 
 pub mod health;
 
@@ -24,6 +26,20 @@ pub const BEATS_MISSED: u32 = 3;
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30);
 /// Largest heartbeat read: the health of a few thousand levels.
 pub const HEARTBEAT_MAX_BYTES: u64 = 1 << 20;
+
+/// The heartbeat's pid when the heartbeat names this host and that pid is not alive: a daemon
+/// killed a moment ago leaves a fresh heartbeat behind. `monitor`, `check` and `status` all apply it.
+pub fn dead_local_writer(hb: &Heartbeat) -> Option<u32> {
+    if hb.host != gfs2_fence_protocol::hostname() {
+        return None;
+    }
+    let pid = rustix::process::Pid::from_raw(i32::try_from(hb.pid).ok()?);
+    match pid.map(rustix::process::test_kill_process) {
+        // EPERM: it exists under another user, so it is alive.
+        Some(Ok(())) | Some(Err(rustix::io::Errno::PERM)) => None,
+        _ => Some(hb.pid),
+    }
+}
 
 /// The oldest acceptable heartbeat and what set it, for the message.
 pub fn max_age(set: Option<Duration>, hb: Option<&Heartbeat>) -> (Duration, String) {

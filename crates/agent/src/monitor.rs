@@ -62,7 +62,7 @@ fn check(s: &Settings, diag: &Diag) -> Result<(), String> {
         }
     }
     let hb = read(&responses, diag)?;
-    if let Some(dead) = hb.as_ref().and_then(dead_local_writer) {
+    if let Some(dead) = hb.as_ref().and_then(crate::heartbeat::dead_local_writer) {
         return Err(format!(
             "responder heartbeat {} was written by pid {dead} on this host, which is not running: {HINT}",
             path.display()
@@ -107,19 +107,6 @@ fn read(responses: &SpoolDir, diag: &Diag) -> Result<Option<Heartbeat>, String> 
         diag.debug("the responder heartbeat is not fence_watcher's JSON: only its age is checked");
     }
     Ok(hb)
-}
-
-/// The heartbeat's pid when the heartbeat names this host and that pid is not alive.
-fn dead_local_writer(hb: &Heartbeat) -> Option<u32> {
-    if hb.host != gfs2_fence_protocol::hostname() {
-        return None;
-    }
-    let pid = rustix::process::Pid::from_raw(i32::try_from(hb.pid).ok()?);
-    match pid.map(rustix::process::test_kill_process) {
-        // EPERM: it exists under another user, so it is alive.
-        Some(Ok(())) | Some(Err(rustix::io::Errno::PERM)) => None,
-        _ => Some(hb.pid),
-    }
 }
 
 /// `validate-all`: every value was already checked when the settings were built; here come the

@@ -131,6 +131,11 @@ pub(crate) fn check_age(
     modified: SystemTime,
     max_age: Option<Duration>,
 ) -> Result<String, String> {
+    if let Some(dead) = heartbeat::dead_local_writer(hb) {
+        return Err(format!(
+            "written by pid {dead} on this host, which is not running; is fence-watcher.service running?"
+        ));
+    }
     let (limit, why) = heartbeat::max_age(max_age, Some(hb));
     let age = SystemTime::now()
         .duration_since(modified)

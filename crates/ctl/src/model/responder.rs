@@ -40,15 +40,22 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Alive: a heartbeat younger than its limit, and the lock not free. A daemon that just
-    /// stopped leaves a fresh heartbeat behind, but the kernel released its lock at its exit.
+    /// Alive: a heartbeat younger than its limit, its writer running when it is of this host,
+    /// and the lock not free. A daemon that just stopped leaves a fresh heartbeat behind, but
+    /// the kernel released its lock at its exit.
     pub fn alive(&self) -> bool {
-        self.fresh() && !matches!(self.lock, Lock::Free)
+        self.fresh() && self.dead_writer().is_none() && !matches!(self.lock, Lock::Free)
     }
 
     /// A heartbeat younger than its limit.
     pub fn fresh(&self) -> bool {
         self.beat.as_ref().is_ok_and(|b| b.age <= b.max_age)
+    }
+
+    /// The heartbeat's pid when it names this host and that pid is not running (the agent's
+    /// `monitor` rule, `heartbeat::dead_local_writer`).
+    pub fn dead_writer(&self) -> Option<u32> {
+        self.heartbeat().and_then(heartbeat::dead_local_writer)
     }
 
     pub fn heartbeat(&self) -> Option<&Heartbeat> {

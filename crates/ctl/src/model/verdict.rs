@@ -67,6 +67,11 @@ fn responder(m: &Model) -> Vec<Problem> {
         ))),
         Ok(_) => {}
     }
+    if let Some(pid) = m.responder.dead_writer() {
+        out.push(fail(format!(
+            "the heartbeat was written by pid {pid} on this host, which is not running; {RUNNING}"
+        )));
+    }
     if let Some(hb) = m.responder.heartbeat() {
         if hb.simulated_routes > 0 {
             out.push(fail(fence_gfs2_recorder::heartbeat::simulating(hb)));

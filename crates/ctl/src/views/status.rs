@@ -137,6 +137,7 @@ fn responder_text(m: &Model) {
                 "responder: {} (fence_watcher pid {} on {}, started {}, heartbeat {} s ago, limit {} s)",
                 match (r.fresh(), r.alive()) {
                     (true, true) => "alive",
+                    (true, false) if r.dead_writer().is_some() => "DEAD (its pid is not running)",
                     (true, false) => "STOPPED (fresh heartbeat, no lock)",
                     _ => "STALE",
                 },

@@ -175,3 +175,37 @@ fn check_json_has_every_line_of_the_text() {
         "{warn}"
     );
 }
+
+/// Found by the doctor work: a heartbeat of this host whose writer is dead (a daemon killed a
+/// moment ago) failed the agent's `monitor` but passed `check` and `status`. All three now
+/// apply the agent's rule (`heartbeat::dead_local_writer`).
+#[test]
+fn a_fresh_heartbeat_of_a_dead_local_daemon_fails_check_and_status() {
+    let sb = Sandbox::new();
+    // A pid that ran and exited: no process has it now (pids are not reused this fast).
+    let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+    let dead = child.id();
+    child.wait().expect("wait");
+    let hb = Heartbeat {
+        pid: dead,
+        host: gfs2_fence_protocol::hostname(),
+        started: Timestamp::now(),
+        interval_secs: 10,
+        simulated_routes: 0,
+        health: None,
+    };
+    let json = String::from_utf8(hb.to_json()).expect("utf-8");
+    sb.write(&sb.rs, HEARTBEAT_FILE, &json, Duration::ZERO);
+    let l = line(&sb, &[], "responder heartbeat");
+    assert!(
+        l.starts_with("FAIL ") && l.contains(&format!("pid {dead} on this host")),
+        "{l}"
+    );
+    let out = sb.run(&["status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains(&format!("pid {dead} on this host, which is not running")),
+        "{}",
+        text(&out.stdout)
+    );
+}
