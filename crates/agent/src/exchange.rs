@@ -4,6 +4,8 @@
 //! answer can be missed; the wait is event-driven and bounded by `fence_timeout`; a response is
 //! read safely and must carry our `request_id`. On timeout or on Pacemaker's SIGTERM the request
 //! is withdrawn with the cancel protocol of DESIGN.md, so no responder starts it afterwards.
+//! An accepted `on` then archives the node's records out of RESPONSE_DIR (`unfence.rs`): nnf-sos
+//! reads any success left there, the `on` answer included, as "the node is fenced".
 
 use std::time::Instant;
 
@@ -19,6 +21,7 @@ use crate::exit::Exit;
 use crate::guard::Guard;
 use crate::settings::Settings;
 use crate::text::escape;
+use crate::unfence;
 use crate::wait::{wait, DirWatch, Signals, Wake};
 
 /// One fence in progress: what every event line needs.
@@ -67,6 +70,9 @@ pub fn fence(
     }
     exit
 }
+
+/// Who archives a node's records after a successful `on` (the `by` of its `unfenced` event).
+const BY_ON: &str = "fence_gfs2_recorder -o on";
 
 type Step<T> = Result<T, (Status, String)>;
 
@@ -231,9 +237,54 @@ impl Fence<'_> {
                     path.display()
                 ))
             })?;
-            Ok(Some(self.end(Status::Completed, &what)))
+            let exit = self.end(Status::Completed, &what);
+            if self.action == Action::On {
+                self.unfence(ex);
+            }
+            Ok(Some(exit))
         } else {
             Err(failed(format!("responder reported failure: {what}")))
+        }
+    }
+
+    /// After an accepted `on`: the node's records, this `on` response included, leave
+    /// RESPONSE_DIR (`unfence.rs`), since nnf-sos reads any success left there as "fenced".
+    /// A failure does not turn the `on` into a failure (the node is powered on; Pacemaker would
+    /// only retry it), but it is loud, on stderr and in the event logs: the storage still keeps
+    /// the node out until `gfs2-fencing unfence` clears the records.
+    fn unfence(&mut self, ex: &Exchange<'_>) {
+        let started = Instant::now();
+        let planned = unfence::plan(ex.responses, self.target);
+        let done = planned.and_then(|p| unfence::archive(ex.responses, &p).map(|o| (p, o)));
+        let recorder = self.recorder.clone();
+        let audit = unfence::Audit {
+            action: self.action.as_str(),
+            request_id: Some(&ex.request.request_id),
+            by: BY_ON,
+            recorder: &recorder,
+            duration: started.elapsed(),
+        };
+        let (plan, out) = match done {
+            Ok(done) => done,
+            Err(e) => {
+                let why = unfence::still_fenced(self.target, &format!("cannot archive: {e}"));
+                self.diag
+                    .error(&format!("on of {} succeeded, but {why}", self.target));
+                unfence::log_failure(self.log, &audit, self.target, &[], &why);
+                return;
+            }
+        };
+        unfence::log(self.log, &audit, &plan, &out);
+        if !out.complete() {
+            let why = unfence::left_behind(&plan, &out);
+            self.diag
+                .error(&format!("on of {} succeeded, but {why}", self.target));
+        }
+        for (name, why) in &plan.unreadable {
+            self.diag.warn(&format!(
+                "unreadable response {name} left in place: {why}; it may be a record of {} that nnf-sos still reads",
+                self.target
+            ));
         }
     }
 
@@ -284,6 +335,8 @@ impl Fence<'_> {
             recorder: &self.recorder,
             details,
             duration: self.started.elapsed(),
+            by: None,
+            archived: None,
         };
         self.log.record(&ev);
     }

@@ -9,7 +9,7 @@
 pub mod actions;
 mod cancel;
 mod diag;
-mod events;
+pub mod events;
 mod exchange;
 pub mod exit;
 mod guard;
@@ -23,6 +23,7 @@ pub mod parse;
 mod records;
 pub mod settings;
 pub mod text;
+pub mod unfence;
 mod verdict;
 mod wait;
 
@@ -69,6 +70,8 @@ pub fn run(args: &[OsString]) -> Exit {
                     recorder: &gfs2_fence_protocol::hostname(),
                     details: &e.0,
                     duration: std::time::Duration::ZERO,
+                    by: None,
+                    archived: None,
                 });
             }
             usage(&e.0)
