@@ -7,7 +7,8 @@
 //! - `check`: is this host ready to fence (directories, responder heartbeat, simulated routes
 //!   and backend health from the heartbeat, who holds the responder lock, agent installed)?
 //! - `requests`, `records`: what is pending, and the fenced-node records (responses).
-//! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
+//! - `unfence`: clear a repaired node's records, keeping them in an archive, with an audit
+//!   record (event logs and journal).
 //! - `test`: probe every fencing level of one node now, as the daemon's health probes do
 //!   (never a request file, never a power change).
 //!
@@ -17,6 +18,7 @@ pub mod check;
 pub mod demo;
 mod error;
 pub mod inspect;
+mod journal;
 mod out;
 pub mod probe;
 pub mod unfence;
@@ -93,7 +95,8 @@ pub enum Command {
         spool: Spool,
         node: Option<String>,
     },
-    /// Clear a repaired node's fence records (moved to RESPONSE_DIR/.unfenced/, not deleted)
+    /// Clear a repaired node's fence records (archived in RESPONSE_DIR/.unfenced/, not deleted),
+    /// recording an `unfenced` event in LOG_DIR's event logs and the journal
     Unfence {
         #[command(flatten)]
         spool: Spool,
@@ -101,6 +104,9 @@ pub enum Command {
         /// Really do it (without it, only show what would be cleared)
         #[arg(long)]
         yes: bool,
+        /// Directory of the event logs the `unfenced` event is written to [env: LOG_DIR]
+        #[arg(long)]
+        log_dir: Option<PathBuf>,
     },
     /// Probe every fencing level of a node now (no request, no power change); exit 0 only if
     /// the first level is up
@@ -127,7 +133,12 @@ fn dispatch(cli: Cli) -> Result<bool, Error> {
         } => check::run(&spool, heartbeat_max_age),
         Command::Requests { spool } => inspect::requests(&spool),
         Command::Records { spool, node } => inspect::records(&spool, node.as_deref()),
-        Command::Unfence { spool, node, yes } => unfence::run(&spool, &node, yes),
+        Command::Unfence {
+            spool,
+            node,
+            yes,
+            log_dir,
+        } => unfence::run(&spool, log_dir.as_deref(), &node, yes),
         Command::Test(args) => probe::run(&args),
     }
 }
