@@ -17,7 +17,7 @@ use crate::events::{Event, EventLog, Status};
 use crate::ledger;
 
 /// The archive, a subdirectory of the response directory.
-pub const ARCHIVE: &str = ".unfenced";
+pub const ARCHIVE: &str = gfs2_fence_protocol::UNFENCED_DIR;
 const ARCHIVE_MODE: u32 = 0o750;
 /// How many `<name>.<n>` are tried in the archive before giving up on a name.
 const FRESH_NAMES: u32 = 1000;

@@ -422,7 +422,7 @@ mod archive;
 mod read;
 mod watch;
 
-pub use archive::Archived;
+pub use archive::{Archived, UNFENCED_DIR};
 pub use read::ReadError;
 pub use watch::watch_mask;
 

@@ -17,6 +17,10 @@ use rustix::io::Errno;
 
 use super::{io_err, SpoolDir, SpoolError};
 
+/// The archive of unfenced records, a subdirectory of RESPONSE_DIR. A response there answered
+/// its request as surely as one in RESPONSE_DIR: responders must not run the request again.
+pub const UNFENCED_DIR: &str = ".unfenced";
+
 /// What became of a file [`SpoolDir::archive`] was asked to archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Archived {
