@@ -247,14 +247,15 @@ impl Fence<'_> {
         }
     }
 
-    /// After an accepted `on`: the node's records, this `on` response included, leave
-    /// RESPONSE_DIR (`unfence.rs`), since nnf-sos reads any success left there as "fenced".
+    /// After an accepted `on`: the node's records up to this `on` response, itself included,
+    /// leave RESPONSE_DIR (`unfence.rs`, `plan_through`), since nnf-sos reads any success left
+    /// there as "fenced"; a newer fence's record stays.
     /// A failure does not turn the `on` into a failure (the node is powered on; Pacemaker would
     /// only retry it), but it is loud, on stderr and in the event logs: the storage still keeps
     /// the node out until `gfs2-fencing unfence` clears the records.
     fn unfence(&mut self, ex: &Exchange<'_>) {
         let started = Instant::now();
-        let planned = unfence::plan(ex.responses, self.target);
+        let planned = unfence::plan_through(ex.responses, self.target, ex.name.as_str());
         let done = planned.and_then(|p| unfence::archive(ex.responses, &p).map(|o| (p, o)));
         let recorder = self.recorder.clone();
         let audit = unfence::Audit {

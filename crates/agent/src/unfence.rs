@@ -73,6 +73,37 @@ pub fn plan(dir: &SpoolDir, node: &NodeName) -> Result<Plan, SpoolError> {
     })
 }
 
+/// The plan after an accepted `on` whose answer is `answer`: the node's records that appeared
+/// here before it (`ledger` order, by mtime), and the answer itself. A record that appeared
+/// later is a newer fence (the daemon runs a node's actions one after the other, so an `off`
+/// asked after this `on` may already be answered) and must stay: archiving it would give the
+/// storage back to a node just fenced. A record of the same mtime stays too: the safe side
+/// (the node stays fenced until `gfs2-fencing unfence`). No answer found (another unfencing
+/// archived it first): nothing to do.
+pub fn plan_through(dir: &SpoolDir, node: &NodeName, answer: &str) -> Result<Plan, SpoolError> {
+    let found = ledger::load(dir)?;
+    let cutoff = found
+        .records
+        .iter()
+        .find(|r| r.name == answer)
+        .map(|r| r.observed);
+    let records = match cutoff {
+        None => Vec::new(),
+        Some(cutoff) => found
+            .records
+            .into_iter()
+            .filter(|r| &r.response.target_node == node)
+            .filter(|r| r.name == answer || r.observed < cutoff)
+            .map(|r| r.name)
+            .collect(),
+    };
+    Ok(Plan {
+        node: node.clone(),
+        records,
+        unreadable: found.unreadable,
+    })
+}
+
 /// Archives every record of the plan, going on past one that fails. `Err` only when the
 /// archive directory cannot be created or opened (then nothing was touched).
 pub fn archive(dir: &SpoolDir, plan: &Plan) -> Result<Outcome, SpoolError> {

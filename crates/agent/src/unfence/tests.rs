@@ -115,3 +115,28 @@ fn the_unfenced_event_names_who_and_which_records() {
         "{readable}"
     );
 }
+
+/// After an `on`, only the records that appeared before its answer go with it: an `off` that
+/// appeared later (a newer fence, answered before the `on`'s agent archived) stays, or the
+/// storage would come back to a node just fenced.
+#[test]
+fn an_on_archives_what_came_before_its_answer_and_never_a_later_fence() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let aged = |name: &str, secs: u64| {
+        response(tmp.path(), name, "cn1");
+        let f = std::fs::File::options()
+            .write(true)
+            .open(tmp.path().join(name))
+            .expect("open");
+        let when = std::time::SystemTime::now() - Duration::from_secs(secs);
+        f.set_modified(when).expect("mtime");
+    };
+    aged("old-off.json", 30);
+    aged("on.json", 20);
+    aged("new-off.json", 10);
+    let dir = SpoolDir::open(tmp.path()).expect("open");
+    let plan = plan_through(&dir, &node("cn1"), "on.json").expect("plan");
+    assert_eq!(plan.records, ["old-off.json", "on.json"]);
+    let none = plan_through(&dir, &node("cn1"), "gone.json").expect("plan");
+    assert!(none.records.is_empty(), "{:?}", none.records);
+}
