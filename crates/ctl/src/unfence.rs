@@ -93,6 +93,8 @@ struct Trail {
     by: String,
     recorder: String,
     started: Instant,
+    /// The journal's absence was reported (once a run, like the event logs' warnings).
+    warned: std::cell::Cell<bool>,
 }
 
 impl Trail {
@@ -102,6 +104,7 @@ impl Trail {
             by: who(),
             recorder: gfs2_fence_protocol::hostname(),
             started,
+            warned: std::cell::Cell::new(false),
         }
     }
 
@@ -168,6 +171,9 @@ impl Trail {
             ("UNFENCED_BY", self.by.as_str()),
         ];
         if let Err(e) = journal::send(prio, message, &fields) {
+            if self.warned.replace(true) {
+                return;
+            }
             // writeln!, not eprintln!: a failing stderr must not panic the tool (main.rs).
             let _ = writeln!(
                 std::io::stderr(),
