@@ -247,46 +247,25 @@ impl Fence<'_> {
         }
     }
 
-    /// After an accepted `on`: the node's records up to this `on` response, itself included,
-    /// leave RESPONSE_DIR (`unfence.rs`, `plan_through`), since nnf-sos reads any success left
-    /// there as "fenced"; a newer fence's record stays.
-    /// A failure does not turn the `on` into a failure (the node is powered on; Pacemaker would
-    /// only retry it), but it is loud, on stderr and in the event logs: the storage still keeps
-    /// the node out until `gfs2-fencing unfence` clears the records.
+    /// After an accepted `on`: the node's records up to its answer leave RESPONSE_DIR
+    /// (`unfence::after_on`); a failure there never turns the `on` into a failure.
     fn unfence(&mut self, ex: &Exchange<'_>) {
-        let started = Instant::now();
-        let planned = unfence::plan_through(ex.responses, self.target, ex.name.as_str());
-        let done = planned.and_then(|p| unfence::archive(ex.responses, &p).map(|o| (p, o)));
-        let recorder = self.recorder.clone();
         let audit = unfence::Audit {
             action: self.action.as_str(),
             request_id: Some(&ex.request.request_id),
             by: BY_ON,
-            recorder: &recorder,
-            duration: started.elapsed(),
+            recorder: &self.recorder,
+            duration: std::time::Duration::ZERO,
         };
-        let (plan, out) = match done {
-            Ok(done) => done,
-            Err(e) => {
-                let why = unfence::still_fenced(self.target, &format!("cannot archive: {e}"));
-                self.diag
-                    .error(&format!("on of {} succeeded, but {why}", self.target));
-                unfence::log_failure(self.log, &audit, self.target, &[], &why);
-                return;
-            }
-        };
-        unfence::log(self.log, &audit, &plan, &out);
-        if !out.complete() {
-            let why = unfence::left_behind(&plan, &out);
-            self.diag
-                .error(&format!("on of {} succeeded, but {why}", self.target));
-        }
-        for (name, why) in &plan.unreadable {
-            self.diag.warn(&format!(
-                "unreadable response {name} left in place: {why}; it may be a record of {} that nnf-sos still reads",
-                self.target
-            ));
-        }
+        let answer = ex.name.as_str();
+        unfence::after_on(
+            ex.responses,
+            answer,
+            self.target,
+            &audit,
+            self.log,
+            self.diag,
+        );
     }
 
     fn timed_out(&mut self, ex: &Exchange<'_>) -> Step<Exit> {

@@ -9,10 +9,11 @@
 //! response file that cannot be read may be the node's record that nnf-sos still reads: it is
 //! reported, never skipped silently, and left in place. [`log`] writes the `unfenced` event.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gfs2_fence_protocol::{Archived, NodeName, RequestId, SpoolDir, SpoolError, MAX_SPOOL_FILE};
 
+use crate::diag::Diag;
 use crate::events::{Event, EventLog, Status};
 use crate::ledger;
 
@@ -123,6 +124,47 @@ pub fn archive(dir: &SpoolDir, plan: &Plan) -> Result<Outcome, SpoolError> {
         }
     }
     Ok(out)
+}
+
+/// After an accepted `on` whose answer is `answer` (`exchange.rs`): archives the node's records
+/// up to it ([`plan_through`]) and logs the `unfenced` event. The `on` stays a success whatever
+/// happens here (the node is on; Pacemaker would only repeat it), but a failure is loud: an
+/// error on stderr (Pacemaker logs it) and a `failed` event, since nnf-sos would still see the
+/// node fenced. `audit.duration` is replaced by the archiving's own.
+pub(crate) fn after_on(
+    dir: &SpoolDir,
+    answer: &str,
+    node: &NodeName,
+    audit: &Audit<'_>,
+    log: &mut EventLog,
+    diag: &Diag,
+) {
+    let started = Instant::now();
+    let planned = plan_through(dir, node, answer);
+    let done = planned.and_then(|p| archive(dir, &p).map(|o| (p, o)));
+    let audit = Audit {
+        duration: started.elapsed(),
+        ..*audit
+    };
+    let (plan, out) = match done {
+        Ok(done) => done,
+        Err(e) => {
+            let why = still_fenced(node, &format!("cannot archive: {e}"));
+            diag.error(&format!("on of {node} succeeded, but {why}"));
+            log_failure(log, &audit, node, &[], &why);
+            return;
+        }
+    };
+    self::log(log, &audit, &plan, &out);
+    if !out.complete() {
+        let why = left_behind(&plan, &out);
+        diag.error(&format!("on of {node} succeeded, but {why}"));
+    }
+    for (name, why) in &plan.unreadable {
+        diag.warn(&format!(
+            "unreadable response {name} left in place: {why}; it may be a record of {node} that nnf-sos still reads"
+        ));
+    }
 }
 
 /// Who unfenced, and in answer to what: the fields of the `unfenced` event besides the records.
