@@ -33,6 +33,7 @@ use rustix::io::Errno;
 
 use crate::metadata::AGENT;
 use crate::text::{escape, token};
+use crate::unfence::Kept;
 
 pub const OPERATIONAL_LOG: &str = "fence-events.log";
 pub const READABLE_LOG: &str = "fence-events-readable.log";
@@ -48,8 +49,7 @@ pub enum Status {
     Cancelled,
     Invalid,
     /// A node's fence records were archived (`gfs2-fencing unfence`, or an `on` that succeeded):
-    /// the storage gives it its access back.
-    #[allow(dead_code)] // written by the audited unfence, landing next
+    /// the storage gives it its access back (`unfence.rs`).
     Unfenced,
 }
 
@@ -86,12 +86,18 @@ pub struct Event<'a> {
     pub recorder: &'a str,
     pub details: &'a str,
     pub duration: Duration,
+    /// Who acted, for an unfencing (`unfence.rs`): the `by` field of the detailed log.
+    pub by: Option<&'a str>,
+    /// The records an unfencing archived: the `archived` field of the detailed log.
+    pub archived: Option<&'a [Kept]>,
 }
 
 /// The event logs of one agent run.
 #[derive(Debug)]
 pub struct EventLog {
     dir: PathBuf,
+    /// The program named in the operational log and in warnings (the agent, or the tool).
+    program: &'static str,
     fd: Option<OwnedFd>,
     reported: bool,
     /// This run created a log file or `LOG_DIR`, and `LOG_DIR` was not fsynced since.
@@ -105,6 +111,7 @@ impl EventLog {
     pub fn new(dir: PathBuf) -> Self {
         EventLog {
             dir,
+            program: AGENT,
             fd: None,
             reported: false,
             dir_dirty: false,
@@ -112,11 +119,21 @@ impl EventLog {
         }
     }
 
+    /// The same logs, written by another program (`gfs2-fencing unfence`): its name heads the
+    /// operational lines and the warnings.
+    pub fn for_program(dir: PathBuf, program: &'static str) -> Self {
+        EventLog {
+            program,
+            ..EventLog::new(dir)
+        }
+    }
+
     pub fn record(&mut self, ev: &Event<'_>) {
         let ts = Timestamp::now().to_string();
         let target = ev.target.map_or("-", NodeName::as_str);
         let op = format!(
-            "{ts} {AGENT}[{}]: {}: {} {} {}: {}\n",
+            "{ts} {}[{}]: {}: {} {} {}: {}\n",
+            self.program,
             std::process::id(),
             ev.status.level(),
             token(ev.action),
@@ -135,10 +152,12 @@ impl EventLog {
             if !self.reported {
                 match e {
                     LogError::Untrusted(why) => crate::out::errln!(
-                        "{AGENT}: warning: not writing the event logs: {why}; the fence goes on without them"
+                        "{}: warning: not writing the event logs: {why}; going on without them",
+                        self.program
                     ),
                     e => crate::out::errln!(
-                        "{AGENT}: warning: cannot write event log {}: {e}",
+                        "{}: warning: cannot write event log {}: {e}",
+                        self.program,
                         self.dir.join(file).display()
                     ),
                 }
@@ -345,6 +364,13 @@ fn detailed(ts: &str, ev: &Event<'_>) -> String {
         "duration_ms": u64::try_from(ev.duration.as_millis()).unwrap_or(u64::MAX),
         "pid": std::process::id(),
     });
+    let mut obj = obj;
+    if let Some(by) = ev.by {
+        obj["by"] = by.into();
+    }
+    if let Some(archived) = ev.archived {
+        obj["archived"] = serde_json::to_value(archived).unwrap_or_default();
+    }
     // serde_json escapes every control character, so the object stays on one line.
     let mut line = obj.to_string();
     line.push('\n');
@@ -438,6 +464,8 @@ mod tests {
             recorder: "r\n1",
             details: "bad\n2025 ACTION=off STATUS=completed \"x\"",
             duration: Duration::from_millis(5),
+            by: None,
+            archived: None,
         };
         let r = readable("T", &ev, "-");
         assert_eq!(r.matches('\n').count(), 1);

@@ -4,6 +4,8 @@
 //! answer can be missed; the wait is event-driven and bounded by `fence_timeout`; a response is
 //! read safely and must carry our `request_id`. On timeout or on Pacemaker's SIGTERM the request
 //! is withdrawn with the cancel protocol of DESIGN.md, so no responder starts it afterwards.
+//! An accepted `on` then archives the node's records out of RESPONSE_DIR (`unfence.rs`): nnf-sos
+//! reads any success left there, the `on` answer included, as "the node is fenced".
 
 use std::time::Instant;
 
@@ -19,6 +21,7 @@ use crate::exit::Exit;
 use crate::guard::Guard;
 use crate::settings::Settings;
 use crate::text::escape;
+use crate::unfence;
 use crate::wait::{wait, DirWatch, Signals, Wake};
 
 /// One fence in progress: what every event line needs.
@@ -67,6 +70,9 @@ pub fn fence(
     }
     exit
 }
+
+/// Who archives a node's records after a successful `on` (the `by` of its `unfenced` event).
+const BY_ON: &str = "fence_gfs2_recorder -o on";
 
 type Step<T> = Result<T, (Status, String)>;
 
@@ -231,10 +237,35 @@ impl Fence<'_> {
                     path.display()
                 ))
             })?;
-            Ok(Some(self.end(Status::Completed, &what)))
+            let exit = self.end(Status::Completed, &what);
+            if self.action == Action::On {
+                self.unfence(ex);
+            }
+            Ok(Some(exit))
         } else {
             Err(failed(format!("responder reported failure: {what}")))
         }
+    }
+
+    /// After an accepted `on`: the node's records up to its answer leave RESPONSE_DIR
+    /// (`unfence::after_on`); a failure there never turns the `on` into a failure.
+    fn unfence(&mut self, ex: &Exchange<'_>) {
+        let audit = unfence::Audit {
+            action: self.action.as_str(),
+            request_id: Some(&ex.request.request_id),
+            by: BY_ON,
+            recorder: &self.recorder,
+            duration: std::time::Duration::ZERO,
+        };
+        let answer = ex.name.as_str();
+        unfence::after_on(
+            ex.responses,
+            answer,
+            self.target,
+            &audit,
+            self.log,
+            self.diag,
+        );
     }
 
     fn timed_out(&mut self, ex: &Exchange<'_>) -> Step<Exit> {
@@ -284,6 +315,8 @@ impl Fence<'_> {
             recorder: &self.recorder,
             details,
             duration: self.started.elapsed(),
+            by: None,
+            archived: None,
         };
         self.log.record(&ev);
     }

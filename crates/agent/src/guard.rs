@@ -110,6 +110,8 @@ pub fn run(args: &[OsString]) -> Exit {
             .and_then(|r| r.timestamp)
             .map(|t| t.age())
             .unwrap_or_default(),
+        by: None,
+        archived: None,
     });
     Exit::Failure
 }

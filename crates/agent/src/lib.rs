@@ -9,7 +9,7 @@
 pub mod actions;
 mod cancel;
 mod diag;
-mod events;
+pub mod events;
 /// The detailed event log's file name in `LOG_DIR`, for `gfs2-fencing`'s views.
 pub use events::DETAILED_LOG;
 mod exchange;
@@ -25,6 +25,7 @@ pub mod parse;
 mod records;
 pub mod settings;
 pub mod text;
+pub mod unfence;
 mod verdict;
 mod wait;
 
@@ -71,6 +72,8 @@ pub fn run(args: &[OsString]) -> Exit {
                     recorder: &gfs2_fence_protocol::hostname(),
                     details: &e.0,
                     duration: std::time::Duration::ZERO,
+                    by: None,
+                    archived: None,
                 });
             }
             usage(&e.0)

@@ -368,7 +368,10 @@ impl Campaign {
             .agents
             .iter()
             .filter_map(|a| a.request.as_ref())
-            .all(|n| p.responses.join(n).exists() || !p.requests.join(n).exists());
+            .all(|n| {
+                let archived = p.responses.join(gfs2_fence_protocol::UNFENCED_DIR).join(n);
+                p.responses.join(n).exists() || archived.exists() || !p.requests.join(n).exists()
+            });
         others == 0
             && answered
             && crate::collect::json_names(&p.requests).is_empty()

@@ -26,6 +26,7 @@ pub fn collect(w: &World, h: &mut History) {
         .into_iter()
         .map(|name| read_response(&p.responses, name))
         .collect();
+    h.responses.extend(archived(&p.responses));
     h.requests_left = json_names(&p.requests);
     h.claimed_left = json_names(&p.requests.join(".claimed"));
     h.cancel_files = names(&p.requests)
@@ -61,10 +62,50 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// The responses an accepted `on` (or `gfs2-fencing unfence`) archived into
+/// `RESPONSE_DIR/.unfenced/`: each answered its request as one left in RESPONSE_DIR does. An
+/// archive name `<name>.<n>` (its own was taken) is read under `<name>`.
+fn archived(responses: &Path) -> Vec<ResponseRecord> {
+    let dir = responses.join(gfs2_fence_protocol::UNFENCED_DIR);
+    names(&dir)
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .filter_map(|kept| {
+            let name = archived_as(&kept)?.to_owned();
+            let mut r = read_response(&dir, kept);
+            r.name = name;
+            Some(r)
+        })
+        .collect()
+}
+
+/// The RESPONSE_DIR name of an archive entry: `X.json` for `X.json` or `X.json.<n>`.
+pub fn archived_as(kept: &str) -> Option<&str> {
+    if kept.ends_with(".json") {
+        return Some(kept);
+    }
+    let (name, n) = kept.rsplit_once('.')?;
+    (name.ends_with(".json") && n.bytes().all(|b| b.is_ascii_digit())).then_some(name)
+}
+
 /// Protocol-visible names (`*.json`, no leading dot) in `dir`; none when it is missing.
 pub fn json_names(dir: &Path) -> Vec<String> {
     names(dir)
         .into_iter()
         .filter(|n| !n.starts_with('.') && n.ends_with(".json"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::archived_as;
+
+    /// An `on`'s answer archived under a fresh name still answers its request.
+    #[test]
+    fn an_archive_name_maps_back_to_the_response_name() {
+        assert_eq!(archived_as("a.json"), Some("a.json"));
+        assert_eq!(archived_as("a.json.12"), Some("a.json"));
+        assert_eq!(archived_as("a.json.x"), None);
+        assert_eq!(archived_as("a.txt.1"), None);
+    }
 }

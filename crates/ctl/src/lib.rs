@@ -10,7 +10,8 @@
 //!   state (`model/`: the request directory, the records live and archived, the heartbeat and
 //!   lock, the detailed event log), so no two views can disagree; each prints a table with a
 //!   header, or with `--json` one versioned document (`views/`, shapes in docs/cli.md).
-//! - `unfence`: clear a repaired node's records, keeping them in an archive for the audit trail.
+//! - `unfence`: clear a repaired node's records, keeping them in an archive, with an audit
+//!   record (event logs and journal).
 //! - `test`: probe every fencing level of one node now, as the daemon's health probes do
 //!   (never a request file, never a power change).
 //! - `doctor`: `check`'s installation checks and more (the daemon's configuration, the log
@@ -31,6 +32,7 @@ pub mod doctor;
 mod error;
 mod exit;
 pub mod inspect;
+mod journal;
 pub mod model;
 mod out;
 pub mod probe;
@@ -174,7 +176,8 @@ pub enum Command {
         /// A request id, or the name or path of a request or response file
         what: String,
     },
-    /// Clear a repaired node's fence records (moved to RESPONSE_DIR/.unfenced/, not deleted)
+    /// Clear a repaired node's fence records (archived in RESPONSE_DIR/.unfenced/, not deleted),
+    /// recording an `unfenced` event in LOG_DIR's event logs and the journal
     Unfence {
         #[command(flatten)]
         spool: Spool,

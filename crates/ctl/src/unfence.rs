@@ -1,89 +1,210 @@
-//! `unfence`: clear a repaired node's fence records.
+//! `unfence`: clear a repaired node's fence records, with an audit trail.
 //!
 //! A successful response is a responder's record that the node is fenced (nnf-sos will not give
-//! the node storage access back while it exists). When the operator has repaired the node, they
-//! clear it. Records are moved to `RESPONSE_DIR/.unfenced/`, never deleted: the audit trail stays.
-//! A name already taken in the archive (the node was unfenced before, with a record of the same
-//! name) gets a fresh one, `<name>.<n>`. A response file that cannot be read may be this node's
-//! record, and nnf-sos may still read it: it is named, left in place, and the command exits 1.
+//! the node storage access back while one is in RESPONSE_DIR). When the operator has repaired
+//! the node, they clear them. The procedure is the agent's (`fence_gfs2_recorder::unfence`, the
+//! same the agent runs after a successful `on`): each record is archived in
+//! `RESPONSE_DIR/.unfenced/` (a name already taken gets `<name>.<n>`) and unlinked from
+//! RESPONSE_DIR, so nnf-sos sees a Remove event and reconciles at once (a rename, as this command
+//! did before, raised none). A response file that cannot be read may be this node's record, and
+//! nnf-sos may still read it: it is named, left in place, and the command exits 1.
+//!
+//! Every unfencing is recorded: an `unfenced` event (who, when, which records) in the three
+//! event logs of LOG_DIR, and a journal entry (`journalctl -t gfs2-fencing NODE=<node>`).
 
-use fence_gfs2_recorder::ledger;
-use gfs2_fence_protocol::{NodeName, SpoolDir, SpoolError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
+use fence_gfs2_recorder::events::EventLog;
+use fence_gfs2_recorder::unfence::{self, Audit, Kept, Outcome, Plan, ARCHIVE};
+use gfs2_fence_protocol::text::escape;
+use gfs2_fence_protocol::{NodeName, SpoolDir};
+
+use crate::journal;
 use crate::out::outln;
 use crate::{Error, Spool};
 
-/// How many `<name>.<n>` are tried in the archive before giving up.
-const FRESH_NAMES: u32 = 1000;
+/// The tool's name in the event logs.
+const PROGRAM: &str = "gfs2-fencing";
 
 pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
+    let started = Instant::now();
     let node = NodeName::parse(node)?;
     let dir = SpoolDir::open(spool.responses())?;
-    let found = ledger::load(&dir)?;
-    let mine: Vec<String> = found
-        .records
-        .into_iter()
-        .filter(|rec| rec.response.target_node == node)
-        .map(|rec| rec.name)
-        .collect();
-    let cleared = clear(&dir, &node, &mine, yes)?;
-    for (name, why) in &found.unreadable {
+    let plan = unfence::plan(&dir, &node)?;
+    let cleared = if plan.records.is_empty() {
+        outln!("no records for {node} in {}", dir.path().display());
+        true
+    } else if !yes {
+        dry_run(&dir, &plan);
+        true
+    } else {
+        let trail = Trail::new(spool.logs(), started);
+        let out = match unfence::archive(&dir, &plan) {
+            Ok(out) => out,
+            Err(e) => {
+                trail.refused(&plan, &e.to_string());
+                return Err(e.into());
+            }
+        };
+        report(&dir, &out);
+        trail.record(&plan, &out);
+        out.complete()
+    };
+    for (name, why) in &plan.unreadable {
         outln!(
             "UNREADABLE {}: {why}; it may be a record of {node} that nnf-sos still reads: fix or move it by hand",
-            dir.join(name).display()
+            shown(&dir.join(name))
         );
     }
-    Ok(cleared && found.unreadable.is_empty())
+    Ok(cleared && plan.unreadable.is_empty())
 }
 
-fn clear(dir: &SpoolDir, node: &NodeName, mine: &[String], yes: bool) -> Result<bool, Error> {
-    if mine.is_empty() {
-        outln!("no records for {node} in {}", dir.path().display());
-        return Ok(true);
+fn dry_run(dir: &SpoolDir, plan: &Plan) {
+    for name in &plan.records {
+        outln!("would clear {}", shown(&dir.join(name)));
     }
-    if !yes {
-        for name in mine {
-            outln!("would clear {}", dir.join(name).display());
-        }
-        outln!(
-            "run again with --yes to move these {} record(s) to .unfenced/",
-            mine.len()
-        );
-        return Ok(true);
-    }
-    let archive = dir.subdir(".unfenced", Some(0o750))?;
-    for name in mine {
-        let Some(kept) = archive_one(dir, &archive, name)? else {
-            outln!("{name} was already gone (moved by someone else)");
-            continue;
-        };
-        // `move_to` does not sync, and an unfence the operator was told is done must not come
-        // back after a power loss (DESIGN.md, Durability, last row): the archived name first,
-        // then the removal from RESPONSE_DIR.
-        archive.sync()?;
-        dir.sync()?;
-        outln!(
-            "cleared {} (kept as {})",
-            name,
-            archive.join(&kept).display()
-        );
-    }
-    Ok(true)
+    outln!(
+        "run again with --yes to move these {} record(s) to {ARCHIVE}/",
+        plan.records.len()
+    );
 }
 
-/// Moves `name` into the archive under its own name or, when that is taken, the first free
-/// `<name>.<n>`; the name it got (`None`: it was gone).
-fn archive_one(dir: &SpoolDir, archive: &SpoolDir, name: &str) -> Result<Option<String>, Error> {
-    let mut to = name.to_owned();
-    for n in 1..=FRESH_NAMES {
-        match dir.move_to(name, archive, &to) {
-            Ok(moved) => return Ok(moved.then_some(to)),
-            Err(SpoolError::AlreadyExists { .. }) => to = format!("{name}.{n}"),
-            Err(e) => return Err(e.into()),
+fn report(dir: &SpoolDir, out: &Outcome) {
+    for k in &out.kept {
+        let kept = dir.join(ARCHIVE).join(&k.kept_as);
+        outln!("cleared {} (kept as {})", k.record, shown(&kept));
+    }
+    for name in &out.gone {
+        outln!("{name} was already gone (moved by someone else)");
+    }
+    for (name, e) in &out.failed {
+        outln!(
+            "FAILED {name}: {}; it is still in RESPONSE_DIR",
+            escape(&e.to_string(), 500)
+        );
+    }
+}
+
+/// Where and as whom an unfencing is recorded: LOG_DIR's three logs and the journal.
+struct Trail {
+    log_dir: PathBuf,
+    by: String,
+    recorder: String,
+    started: Instant,
+    /// The journal's absence was reported (once a run, like the event logs' warnings).
+    warned: std::cell::Cell<bool>,
+}
+
+impl Trail {
+    fn new(log_dir: PathBuf, started: Instant) -> Trail {
+        Trail {
+            log_dir,
+            by: who(),
+            recorder: gfs2_fence_protocol::hostname(),
+            started,
+            warned: std::cell::Cell::new(false),
         }
     }
-    Err(SpoolError::AlreadyExists {
-        path: archive.join(&to),
+
+    fn audit(&self) -> Audit<'_> {
+        Audit {
+            action: "unfence",
+            request_id: None,
+            by: &self.by,
+            recorder: &self.recorder,
+            duration: self.started.elapsed(),
+        }
     }
-    .into())
+
+    fn events(&self) -> EventLog {
+        EventLog::for_program(self.log_dir.clone(), PROGRAM)
+    }
+
+    /// The `unfenced` event (and a `failed` one for records left behind), in both places.
+    fn record(&self, plan: &Plan, out: &Outcome) {
+        let audit = self.audit();
+        unfence::log(&mut self.events(), &audit, plan, out);
+        let kept = |f: fn(&Kept) -> String| out.kept.iter().map(f).collect::<Vec<_>>().join(" ");
+        let records = kept(|k| k.record.clone());
+        let kept_as = kept(|k| format!("{ARCHIVE}/{}", k.kept_as));
+        if !out.kept.is_empty() {
+            let message = unfence::summary(&audit, plan, out);
+            self.journal(
+                journal::NOTICE,
+                &message,
+                plan,
+                "unfenced",
+                &records,
+                &kept_as,
+            );
+        }
+        if !out.complete() {
+            let message = unfence::left_behind(plan, out);
+            self.journal(journal::ERR, &message, plan, "failed", &records, &kept_as);
+        }
+    }
+
+    /// An unfencing refused before any record moved (the archive cannot be made).
+    fn refused(&self, plan: &Plan, why: &str) {
+        let message = unfence::still_fenced(&plan.node, &format!("cannot archive: {why}"));
+        unfence::log_failure(&mut self.events(), &self.audit(), &plan.node, &[], &message);
+        self.journal(journal::ERR, &message, plan, "failed", "", "");
+    }
+
+    fn journal(
+        &self,
+        prio: u8,
+        message: &str,
+        plan: &Plan,
+        outcome: &str,
+        records: &str,
+        kept: &str,
+    ) {
+        let fields = [
+            ("NODE", plan.node.as_str()),
+            ("ACTION", "unfence"),
+            ("OUTCOME", outcome),
+            ("RECORDS", records),
+            ("KEPT_AS", kept),
+            ("UNFENCED_BY", self.by.as_str()),
+        ];
+        if let Err(e) = journal::send(prio, message, &fields) {
+            if self.warned.replace(true) {
+                return;
+            }
+            // writeln!, not eprintln!: a failing stderr must not panic the tool (main.rs).
+            let _ = writeln!(
+                std::io::stderr(),
+                "{PROGRAM}: warning: cannot write to the journal ({}): {e}; the event logs hold the record",
+                journal::SOCKET
+            );
+        }
+    }
+}
+
+/// `"<user> (uid N) via gfs2-fencing unfence"`: the user sudo names, else the uid's login name.
+fn who() -> String {
+    let uid = rustix::process::getuid().as_raw();
+    let user = std::env::var("SUDO_USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| login_name(uid))
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("{} (uid {uid}) via gfs2-fencing unfence", escape(&user, 64))
+}
+
+/// The login name of `uid` in `/etc/passwd` (users only NSS knows are not found: "unknown").
+fn login_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let (name, _, id) = (f.next()?, f.next()?, f.next()?);
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
+}
+
+fn shown(path: &Path) -> String {
+    crate::inspect::shown(&path.display().to_string())
 }

@@ -8,7 +8,9 @@
 //! one. Directory operations (the publishing rename, [`SpoolDir::move_to`], [`SpoolDir::remove`])
 //! are not synced: DESIGN.md, "Durability: which syncs and why", shows that a power loss undoing
 //! them is recovered like a crash, except where a success is reported or an operator told, and
-//! there the caller calls [`SpoolDir::sync`] (the agent's A8, `gfs2-fencing unfence`).
+//! there the caller calls [`SpoolDir::sync`] (the agent's A8). [`SpoolDir::archive`] (unfencing)
+//! is the one operation that syncs both directories itself: an unfence the operator was told is
+//! done must not come back (`spool/archive.rs`).
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::fs::File;
@@ -62,6 +64,14 @@ pub enum SpoolError {
     Sync { path: PathBuf, source: io::Error },
     #[error("refusing spool directory: {0}")]
     Untrusted(Untrusted),
+    #[error("cannot link {from} as {to}: {source}")]
+    Link {
+        from: PathBuf,
+        to: PathBuf,
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Read(ReadError),
 }
 
 /// An open spool directory. Every file operation is relative to its fd, never to a path that
@@ -408,9 +418,11 @@ impl SpoolDir {
     }
 }
 
+mod archive;
 mod read;
 mod watch;
 
+pub use archive::{Archived, UNFENCED_DIR};
 pub use read::ReadError;
 pub use watch::watch_mask;
 

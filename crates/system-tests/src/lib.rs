@@ -14,6 +14,7 @@ pub mod faults;
 pub mod hostile_redfish;
 pub mod journal;
 pub mod moto;
+pub mod nnf_model;
 pub mod pacemaker;
 pub mod peers;
 pub mod procs;

@@ -156,6 +156,22 @@ impl Spool {
         all.remove(0)
     }
 
+    /// The records archived in `RESPONSE_DIR/.unfenced/` for `node` (by an accepted `on` or
+    /// `gfs2-fencing unfence`), parsed, sorted by their archive name.
+    pub fn archived_for(&self, node: &str) -> Vec<(String, Response)> {
+        let dir = self.responses.join(".unfenced");
+        Spool::list(&dir)
+            .into_iter()
+            .filter(|n| !n.starts_with('.'))
+            .filter_map(|name| {
+                let bytes = std::fs::read(dir.join(&name)).expect("read an archived record");
+                let r = Response::from_json(&bytes)
+                    .unwrap_or_else(|e| panic!("archived {name} does not parse: {e}"));
+                (r.target_node.as_str() == node).then_some((name, r))
+            })
+            .collect()
+    }
+
     /// Names still in the request directory or its `.claimed/` subdirectory (temporary files
     /// and the daemon's `.rejected/` excluded): must be empty once every request is answered.
     pub fn pending(&self) -> Vec<String> {

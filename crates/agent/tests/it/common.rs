@@ -189,9 +189,12 @@ impl Responder {
             let rq = SpoolDir::open(rq).expect("open rq");
             let rs = SpoolDir::open(rs).expect("open rs");
             let mut answered = 0;
+            // Requests stay in place here, and an `on` archives its response: remember what
+            // was answered, or the archived `on` would be answered again.
+            let mut seen = std::collections::HashSet::new();
             while !flag.load(Ordering::SeqCst) {
                 for name in rq.scan().map(|s| s.files).unwrap_or_default() {
-                    if rs.exists(name.as_str()).unwrap_or(true) {
+                    if seen.contains(&name) || rs.exists(name.as_str()).unwrap_or(true) {
                         continue;
                     }
                     let Ok(bytes) = rq.read(name.as_str(), MAX_SPOOL_FILE) else {
@@ -201,6 +204,7 @@ impl Responder {
                         continue;
                     };
                     answer_one(&rs, &name, &req, answer);
+                    seen.insert(name);
                     answered += 1;
                 }
                 std::thread::sleep(Duration::from_millis(3));

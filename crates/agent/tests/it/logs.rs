@@ -226,5 +226,10 @@ fn torn_audit_lines_when_log_dir_fills_up() {
     let _r = Responder::start(&sb, Answer::Success);
     let out = sb.run("port=cn1\naction=on\nfence_timeout=30\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(assert_untorn(&sb.log), 2, "requested and completed");
+    // The `on` archives the node's records too: requested, completed, unfenced.
+    assert_eq!(
+        assert_untorn(&sb.log),
+        3,
+        "requested, completed and unfenced"
+    );
 }

@@ -12,3 +12,4 @@ mod metadata;
 mod options;
 mod records;
 mod stdout;
+mod unfence;

@@ -183,7 +183,9 @@ fn check_json_has_every_line_of_the_text() {
 fn a_fresh_heartbeat_of_a_dead_local_daemon_fails_check_and_status() {
     let sb = Sandbox::new();
     // A pid that ran and exited: no process has it now (pids are not reused this fast).
-    let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
     let dead = child.id();
     child.wait().expect("wait");
     let hb = Heartbeat {

@@ -1,8 +1,35 @@
-//! `unfence`: what it clears, what it keeps, what it reports.
+//! `unfence`: what it clears, what it keeps, what it reports, and the audit record it leaves.
 
+use std::process::Output;
 use std::time::Duration;
 
 use crate::common::{from_now, text, Sandbox};
+
+/// `gfs2-fencing unfence <args>` with the event logs in the sandbox (never the host's LOG_DIR),
+/// as user `sudo_user` when given.
+fn unfence(sb: &Sandbox, args: &[&str], sudo_user: Option<&str>) -> Output {
+    let mut all = vec!["unfence"];
+    all.extend_from_slice(args);
+    let mut c = sb.command(&all);
+    c.arg("--log-dir").arg(logs(sb)).env_remove("SUDO_USER");
+    if let Some(user) = sudo_user {
+        c.env("SUDO_USER", user);
+    }
+    c.output().expect("run gfs2-fencing unfence")
+}
+
+fn logs(sb: &Sandbox) -> std::path::PathBuf {
+    sb.rs.parent().expect("sandbox root").join("log")
+}
+
+/// The detailed event log, parsed.
+fn events(sb: &Sandbox) -> Vec<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(logs(sb).join("fence-events-detailed.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
 
 fn off(id: &str, node: &str) -> String {
     format!(
@@ -19,7 +46,7 @@ fn unfence_reports_unreadable_records_and_exits_non_zero() {
     let sb = Sandbox::new();
     sb.write(&sb.rs, "a1.json", &off("a1", "cn1"), Duration::ZERO);
     sb.write(&sb.rs, "bad.json", "{ not json", Duration::ZERO);
-    let out = sb.run(&["unfence", "cn1", "--yes"]);
+    let out = unfence(&sb, &["cn1", "--yes"], None);
     let printed = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{printed}");
     assert!(
@@ -46,7 +73,7 @@ fn unfence_does_not_stop_at_a_name_collision_in_the_archive() {
     }
     sb.write(&sb.rs, "a1.json", &off("a1", "cn1"), Duration::from_secs(2));
     sb.write(&sb.rs, "a2.json", &off("a2", "cn1"), Duration::ZERO);
-    let out = sb.run(&["unfence", "cn1", "--yes"]);
+    let out = unfence(&sb, &["cn1", "--yes"], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!sb.rs.join("a1.json").exists() && !sb.rs.join("a2.json").exists());
     for (kept, id) in [("a1.json.2", "a1"), ("a2.json.1", "a2")] {
@@ -57,4 +84,100 @@ fn unfence_does_not_stop_at_a_name_collision_in_the_archive() {
         let body = std::fs::read_to_string(archive.join(old)).expect(old);
         assert_eq!(body, "old", "{old} untouched");
     }
+}
+
+/// Issue 15: `unfence NODE --yes` left no trace in the event logs. It writes one `unfenced`
+/// event per run in each of the three logs: who (the sudo user, with the uid), which records and
+/// where they are kept; another node's record stays and is not named.
+#[test]
+fn unfence_records_who_and_which_records_in_the_three_logs() {
+    let sb = Sandbox::new();
+    sb.write(&sb.rs, "a1.json", &off("a1", "cn1"), Duration::from_secs(2));
+    sb.write(&sb.rs, "a2.json", &off("a2", "cn1"), Duration::ZERO);
+    sb.write(&sb.rs, "b1.json", &off("b1", "cn2"), Duration::ZERO);
+    let out = unfence(&sb, &["cn1", "--yes"], Some("alice"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        sb.rs.join("b1.json").exists(),
+        "another node's record stays"
+    );
+    let events = events(&sb);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let ev = &events[0];
+    assert_eq!(ev["event"], "unfenced");
+    assert_eq!(ev["action"], "unfence");
+    assert_eq!(ev["target_node"], "cn1");
+    assert!(ev["request_id"].is_null(), "{ev}");
+    let uid = rustix::process::getuid().as_raw();
+    assert_eq!(
+        ev["by"],
+        format!("alice (uid {uid}) via gfs2-fencing unfence")
+    );
+    assert_eq!(
+        ev["archived"],
+        serde_json::json!([
+            {"record": "a1.json", "kept_as": "a1.json"},
+            {"record": "a2.json", "kept_as": "a2.json"},
+        ])
+    );
+    for (log, words) in [
+        (
+            "fence-events-readable.log",
+            "ACTION=unfence TARGET=cn1 GFS2=none STATUS=unfenced",
+        ),
+        ("fence-events.log", "gfs2-fencing["),
+    ] {
+        let text = std::fs::read_to_string(logs(&sb).join(log)).expect(log);
+        assert_eq!(text.lines().count(), 1, "{log}: {text}");
+        assert!(
+            text.contains(words) && text.contains("a2.json"),
+            "{log}: {text}"
+        );
+    }
+}
+
+/// Without `--yes` nothing moves and nothing is logged; a node without records logs nothing.
+#[test]
+fn a_dry_run_or_nothing_to_clear_leaves_no_event() {
+    let sb = Sandbox::new();
+    sb.write(&sb.rs, "a1.json", &off("a1", "cn1"), Duration::ZERO);
+    let out = unfence(&sb, &["cn1"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("would clear"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(sb.rs.join("a1.json").exists());
+    let out = unfence(&sb, &["cn9", "--yes"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(events(&sb).is_empty());
+}
+
+/// A record that cannot be archived (the archive is a file) fails the command, says so, and
+/// leaves a `failed` event: nnf-sos still sees the node fenced.
+#[test]
+fn an_archive_that_cannot_be_made_fails_and_is_logged() {
+    let sb = Sandbox::new();
+    sb.write(&sb.rs, "a1.json", &off("a1", "cn1"), Duration::ZERO);
+    std::fs::write(sb.rs.join(".unfenced"), "in the way").expect("block");
+    let out = unfence(&sb, &["cn1", "--yes"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(".unfenced"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sb.rs.join("a1.json").exists());
+    let events = events(&sb);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "failed");
+    assert_eq!(events[0]["action"], "unfence");
+    assert!(
+        events[0]["details"]
+            .as_str()
+            .is_some_and(|d| d.contains("nnf-sos still sees cn1 fenced")),
+        "{}",
+        events[0]
+    );
 }

@@ -1,5 +1,6 @@
 //! Tests of the spool discipline on a real file system.
 
+use super::archive::Placed;
 use super::*;
 use rustix::fs::FileType;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -270,4 +271,147 @@ fn watch_refuses_a_directory_swapped_in_after_opening() {
     std::fs::create_dir(dir.path()).expect("impostor");
     let err = dir.watch().expect_err("swapped");
     assert!(err.to_string().contains("was replaced"), "{err}");
+}
+
+/// A response directory with a record and its `.unfenced` archive.
+fn with_archive() -> (tempfile::TempDir, SpoolDir, SpoolDir) {
+    let (t, dir) = spool();
+    let archive = dir.subdir(".unfenced", Some(0o750)).expect("archive");
+    (t, dir, archive)
+}
+
+fn links(dir: &SpoolDir, name: &str) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(dir.join(name)).expect("stat"))
+}
+
+/// Archiving unlinks the name from the source (a watcher sees IN_DELETE, which nnf-sos acts on;
+/// a rename out would raise only IN_MOVED_FROM) and keeps the same content, one link, in the
+/// archive.
+#[test]
+fn archive_unlinks_the_record_and_keeps_it_whole() {
+    let (_t, dir, archive) = with_archive();
+    dir.publish(&name("a.json"), b"record", Publish::NoReplace)
+        .expect("publish");
+    let mut inotify = inotify::Inotify::init().expect("inotify");
+    inotify
+        .watches()
+        .add(
+            dir.path(),
+            inotify::WatchMask::DELETE | inotify::WatchMask::MOVED_FROM,
+        )
+        .expect("watch");
+    let kept = dir.archive("a.json", &archive, MAX_SPOOL_FILE, 10);
+    assert_eq!(kept.expect("archive"), Archived::Kept("a.json".into()));
+    assert!(!dir.exists("a.json").expect("stat"));
+    assert_eq!(archive.read("a.json", 100).expect("kept"), b"record");
+    assert_eq!(links(&archive, "a.json"), 1);
+    let seen = events(&mut inotify);
+    assert!(
+        seen.iter()
+            .any(|(m, n)| m.contains(inotify::EventMask::DELETE)
+                && n.as_deref() == Some(OsStr::new("a.json"))),
+        "{seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|(m, _)| m.contains(inotify::EventMask::MOVED_FROM)),
+        "{seen:?}"
+    );
+}
+
+/// A name already in the archive (the node was unfenced before) gets the first free
+/// `<name>.<n>`; the older entries stay untouched. Past the bound, a typed error names the path.
+#[test]
+fn archive_takes_a_fresh_name_when_its_own_is_taken() {
+    let (_t, dir, archive) = with_archive();
+    for old in ["a.json", "a.json.1"] {
+        std::fs::write(archive.join(old), b"old").expect("old");
+    }
+    dir.publish(&name("a.json"), b"new", Publish::NoReplace)
+        .expect("publish");
+    let kept = dir.archive("a.json", &archive, MAX_SPOOL_FILE, 10);
+    assert_eq!(kept.expect("archive"), Archived::Kept("a.json.2".into()));
+    assert_eq!(archive.read("a.json.2", 100).expect("kept"), b"new");
+    assert_eq!(archive.read("a.json", 100).expect("old"), b"old");
+    dir.publish(&name("a.json"), b"newer", Publish::NoReplace)
+        .expect("publish");
+    let full = dir.archive("a.json", &archive, MAX_SPOOL_FILE, 2);
+    match full {
+        Err(SpoolError::AlreadyExists { path }) => {
+            assert!(path.ends_with(".unfenced/a.json.2"), "{path:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(dir.read("a.json", 100).expect("left in place"), b"newer");
+}
+
+/// A file someone else archived or removed first is reported gone, and nothing is added to the
+/// archive.
+#[test]
+fn archive_of_a_missing_file_is_already_gone() {
+    let (_t, dir, archive) = with_archive();
+    let gone = dir.archive("a.json", &archive, MAX_SPOOL_FILE, 10);
+    assert_eq!(gone.expect("archive"), Archived::AlreadyGone);
+    assert!(archive.entries().expect("list").is_empty());
+}
+
+/// The race lost after linking: our entry is in the archive, but the unlink finds the file gone
+/// (the other archiver unlinked it). Ours is a duplicate of theirs and is removed again.
+#[test]
+fn the_archiver_that_loses_the_unlink_removes_its_own_entry() {
+    let (_t, dir, archive) = with_archive();
+    std::fs::write(archive.join("a.json"), b"theirs").expect("theirs");
+    std::fs::write(archive.join("a.json.1"), b"ours").expect("ours");
+    assert!(!dir
+        .unlink_or_undo("a.json", &archive, "a.json.1")
+        .expect("undo"));
+    assert_eq!(
+        archive.entries().expect("list"),
+        vec![OsString::from("a.json")]
+    );
+}
+
+/// Where the file system refuses a link (EXDEV, EPERM), the copy fallback writes the record
+/// whole under a free name, with no temporary left, and the archive still ends with the unlink.
+#[test]
+fn the_copy_fallback_writes_the_record_whole_under_a_free_name() {
+    let (_t, dir, archive) = with_archive();
+    std::fs::write(archive.join("a.json"), b"old").expect("old");
+    dir.publish(&name("a.json"), b"record", Publish::NoReplace)
+        .expect("publish");
+    match dir.copy_into("a.json", &archive, MAX_SPOOL_FILE, 10) {
+        Ok(Placed::At(to)) => assert_eq!(to, "a.json.1"),
+        Ok(Placed::Gone) => panic!("the file is there"),
+        Err(e) => panic!("{e}"),
+    }
+    assert_eq!(archive.read("a.json.1", 100).expect("copy"), b"record");
+    let mut left = archive.entries().expect("list");
+    left.sort();
+    assert_eq!(left, [OsString::from("a.json"), OsString::from("a.json.1")]);
+    assert_eq!(links(&dir, "a.json"), 1, "a copy, not a link");
+    let too_big = dir.copy_into("a.json", &archive, 3, 10);
+    assert!(
+        matches!(too_big, Err(SpoolError::Read(ReadError::TooLarge { .. }))),
+        "bounded: {too_big:?}"
+    );
+    let gone = dir.copy_into("b.json", &archive, MAX_SPOOL_FILE, 10);
+    assert!(matches!(gone, Ok(Placed::Gone)));
+}
+
+/// An unlink the source directory refuses leaves the record where it was and the archive
+/// without our entry (a record with two links would be refused by every reader). Provoked with
+/// a directory under the name (EISDIR), which refuses root too.
+#[test]
+fn a_refused_unlink_undoes_the_archive_entry() {
+    let (_t, dir, archive) = with_archive();
+    std::fs::write(archive.join("a.json"), b"ours").expect("ours");
+    std::fs::create_dir(dir.join("sub")).expect("sub");
+    let refused = dir.unlink_or_undo("sub", &archive, "a.json");
+    match refused {
+        Err(SpoolError::Remove { path, .. }) => assert!(path.ends_with("sub"), "{path:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(archive.entries().expect("list").is_empty());
+    assert!(dir.exists("sub").expect("stat"));
 }

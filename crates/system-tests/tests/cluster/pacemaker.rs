@@ -16,7 +16,8 @@ const CONFIG: &str = "[backends.broken]\ntype = \"simulate\"\noutcome = \"fail\"
 
 /// Promises: Pacemaker registers the agent from its metadata; `stonith_admin --reboot` succeeds
 /// exactly when the daemon fences (success recorded in the fencing history, the agent's log
-/// and a response file); `--fence` is an `off` that `status` then reports; a failed fence is
+/// and a response file); `--fence` is an `off` that `status` then reports, `--unfence` an `on`
+/// that archives the node's records; a failed fence is
 /// reported as a failure, never as success; and the device's recurring monitor fails once the
 /// daemon's heartbeat is stale.
 #[test]
@@ -62,6 +63,7 @@ fn pacemaker_fences_through_agent_and_daemon() {
 
     reboot_succeeds(&cluster, &spool);
     off_succeeds(&cluster, &spool);
+    unfence_archives_the_records(&cluster, &spool);
     failed_fence_is_a_failure(&cluster);
     measure_reboots(&cluster);
     monitor_fails_without_daemon(&cluster, &mut daemon, &attrs);
@@ -145,6 +147,36 @@ fn off_succeeds(cluster: &Cluster, spool: &Spool) {
     assert_eq!(r.action_performed.map(|a| a.as_str()), Some("off"), "{r:?}");
     let status = system_tests::Agent::new(spool, "status", "cn3", 10).run();
     status.assert_code(2, "status of cn3 after --fence");
+}
+
+/// `stonith_admin --unfence` (what Pacemaker runs for a joining node with `meta
+/// provides=unfencing`) runs the agent's `on`, which archives the node's records: nnf-sos's rule
+/// and `status` then say on (issue 15).
+fn unfence_archives_the_records(cluster: &Cluster, spool: &Spool) {
+    let (out, _) = cluster.fence("unfence", "cn3", 60);
+    assert!(
+        out.status.success(),
+        "stonith_admin --unfence cn3: {out:?}\n{}",
+        cluster.logs()
+    );
+    let left: Vec<_> = spool
+        .responses()
+        .into_iter()
+        .filter(|(_, r)| r.target_node.as_str() == "cn3")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "cn3's records left in RESPONSE_DIR: {left:?}"
+    );
+    assert_eq!(
+        spool.archived_for("cn3").len(),
+        2,
+        "the off and the on answers"
+    );
+    let unfenced = spool.events_for("cn3", "unfenced");
+    assert_eq!(unfenced.len(), 1, "{unfenced:?}");
+    let status = system_tests::Agent::new(spool, "status", "cn3", 10).run();
+    status.assert_code(0, "status of cn3 after --unfence");
 }
 
 /// (b) When the daemon reports failure, Pacemaker reports failure too.

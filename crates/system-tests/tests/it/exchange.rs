@@ -42,7 +42,11 @@ fn fences_succeed_through_the_daemon() {
 }
 
 fn check_answered(spool: &Spool, node: &str, action: &str) {
-    let (name, r) = spool.response_for(node);
+    let (name, r) = if action == "on" {
+        archived_on(spool, node)
+    } else {
+        spool.response_for(node)
+    };
     assert!(r.success, "{node}: {r:?}");
     assert_eq!(r.outcome, Some(Outcome::Success), "{node}");
     assert_eq!(r.executed, Some(true), "{node}");
@@ -184,8 +188,26 @@ fn late_requests_are_answered_without_executing() {
     );
 }
 
+/// An accepted `on` leaves no record of the node in RESPONSE_DIR (nnf-sos would read it as
+/// fenced): its answer is in `.unfenced/`, and an `unfenced` event says so.
+fn archived_on(spool: &Spool, node: &str) -> (String, gfs2_fence_protocol::Response) {
+    let left: Vec<_> = spool
+        .responses()
+        .into_iter()
+        .filter(|(_, r)| r.target_node.as_str() == node)
+        .collect();
+    assert!(left.is_empty(), "{node}: left in RESPONSE_DIR: {left:?}");
+    let mut kept = spool.archived_for(node);
+    assert_eq!(kept.len(), 1, "{node}: archived: {kept:?}");
+    let unfenced = spool.events_for(node, "unfenced");
+    assert_eq!(unfenced.len(), 1, "{node}: {unfenced:?}");
+    assert_eq!(unfenced[0]["by"], "fence_gfs2_recorder -o on");
+    kept.remove(0)
+}
+
 /// Promise: `status` answers from the records: off after an `off` (exit 2), on after an `on`
-/// (exit 0); `list` names the nodes with records.
+/// (exit 0: the `on` archived the node's records, nnf-sos's rule no longer finds a success for
+/// it); `list` names the nodes with records.
 #[test]
 fn status_and_list_follow_the_records() {
     let spool = Spool::new();

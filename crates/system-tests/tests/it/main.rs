@@ -28,3 +28,4 @@ mod peers_nnf;
 mod probes;
 mod prometheus;
 mod simulation;
+mod unfence;

@@ -31,7 +31,7 @@ pub enum PickUp {
 /// by a power loss is `X.json` back in REQUEST_DIR, which the start-up scan handles as recovery
 /// would (DESIGN.md, Durability, D1-2).
 pub fn pick_up(spool: &Spool, name: &SpoolName) -> Result<PickUp, SpoolError> {
-    if spool.responses.exists(name.as_str())? {
+    if spool.answered(name.as_str())? {
         spool.requests.remove(name.as_str())?;
         return Ok(PickUp::AlreadyAnswered);
     }

@@ -28,7 +28,7 @@ pub fn recover(d: &Arc<Context>) {
     let mut files = scan.files;
     files.sort_by_key(|n| !matches!(d.spool.outcomes.exists(n.as_str()), Ok(true)));
     for name in files {
-        match d.spool.responses.exists(name.as_str()) {
+        match d.spool.answered(name.as_str()) {
             Ok(true) => {
                 // A response kept for it is out of date: the published one is the record.
                 let _ = d.spool.outcomes.remove(name.as_str());

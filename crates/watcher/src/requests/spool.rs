@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use gfs2_fence_protocol::{SpoolDir, SpoolError};
+use gfs2_fence_protocol::{SpoolDir, SpoolError, UNFENCED_DIR};
 
 /// Mode of every directory the daemon creates.
 pub const DIR_MODE: u32 = 0o750;
@@ -48,5 +48,15 @@ impl Spool {
             outcomes,
             responses,
         })
+    }
+
+    /// Whether the request `name` was answered: its response is in RESPONSE_DIR, or already in
+    /// `RESPONSE_DIR/.unfenced/`, where the agent archives an `on`'s answer once it has read it
+    /// (issue 15), maybe before the claim's removal reached the disk. Run again, that `on`
+    /// would leave a success in RESPONSE_DIR that nnf-sos reads as "fenced" and no agent
+    /// archives.
+    pub fn answered(&self, name: &str) -> Result<bool, SpoolError> {
+        let archived = Path::new(UNFENCED_DIR).join(name);
+        Ok(self.responses.exists(name)? || self.responses.exists(archived)?)
     }
 }

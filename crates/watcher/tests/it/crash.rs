@@ -83,6 +83,41 @@ fn a_claim_whose_response_exists_is_not_run_again() {
     assert!(!d.log_text().contains("fence decision"));
 }
 
+/// Issue 15: an accepted `on` archives its answer into `RESPONSE_DIR/.unfenced/`. A claim
+/// that comes back after that (a crash before the claim's removal, or a power loss undoing it,
+/// DESIGN.md D5) has no response in RESPONSE_DIR, and was run again: a fresh `on` success that
+/// nnf-sos reads as "fenced" and no agent archives. The archived answer counts as the answer.
+#[test]
+fn a_claim_whose_answer_was_archived_by_unfencing_is_not_run_again() {
+    let spool = common::spool();
+    let (name, req) = spool.request("cn-1", Action::On, Duration::from_secs(120));
+    std::fs::create_dir_all(spool.requests.join(".claimed")).expect("mkdir");
+    std::fs::rename(
+        spool.requests.join(name.as_str()),
+        spool.requests.join(".claimed").join(name.as_str()),
+    )
+    .expect("mv");
+    let archive = spool.responses.join(".unfenced");
+    std::fs::create_dir_all(&archive).expect("mkdir");
+    let done = gfs2_fence_protocol::Response::to_request(
+        &req,
+        Outcome::Success,
+        "before the crash".into(),
+        "x".into(),
+    );
+    std::fs::write(archive.join(name.as_str()), done.to_json()).expect("write");
+    let d = common::start(&spool, &["--simulate"]);
+    assert!(
+        spool.claimed_drained(common::DRAIN),
+        ".claimed never emptied"
+    );
+    assert!(
+        !spool.responses.join(name.as_str()).exists(),
+        "run again: a new success in RESPONSE_DIR"
+    );
+    assert!(!d.log_text().contains("fence decision"), "{}", d.log_text());
+}
+
 #[test]
 fn a_claim_of_unknown_outcome_past_its_deadline_is_answered_expired() {
     let spool = common::spool();
