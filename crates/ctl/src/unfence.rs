@@ -33,12 +33,8 @@ pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
     let node = NodeName::parse(node)?;
     let dir = SpoolDir::open(spool.responses())?;
     let plan = unfence::plan(&dir, &node)?;
-    let cleared = if plan.records.is_empty() {
-        outln!("no records for {node} in {}", dir.path().display());
-        true
-    } else if !yes {
-        dry_run(&dir, &plan);
-        true
+    let done = if plan.records.is_empty() || !yes {
+        None
     } else {
         let trail = Trail::new(spool.logs(), started);
         let out = match unfence::archive(&dir, &plan) {
@@ -48,17 +44,78 @@ pub fn run(spool: &Spool, node: &str, yes: bool) -> Result<bool, Error> {
                 return Err(e.into());
             }
         };
-        report(&dir, &out);
         trail.record(&plan, &out);
-        out.complete()
+        Some(out)
     };
+    if spool.json {
+        emit(&dir, &plan, done.as_ref());
+    } else {
+        print(&dir, &plan, done.as_ref());
+    }
+    let complete = done.as_ref().is_none_or(Outcome::complete);
+    Ok(complete && plan.unreadable.is_empty())
+}
+
+/// The text report: what would be or was cleared, then the unreadable files.
+fn print(dir: &SpoolDir, plan: &Plan, done: Option<&Outcome>) {
+    match done {
+        _ if plan.records.is_empty() => {
+            outln!("no records for {} in {}", plan.node, dir.path().display())
+        }
+        None => dry_run(dir, plan),
+        Some(out) => report(dir, out),
+    }
     for (name, why) in &plan.unreadable {
         outln!(
-            "UNREADABLE {}: {why}; it may be a record of {node} that nnf-sos still reads: fix or move it by hand",
-            shown(&dir.join(name))
+            "UNREADABLE {}: {why}; it may be a record of {} that nnf-sos still reads: fix or move it by hand",
+            shown(&dir.join(name)),
+            plan.node
         );
     }
-    Ok(cleared && plan.unreadable.is_empty())
+}
+
+/// `{"schema": "gfs2-fencing.unfence", "version": 1, "node", "dry_run", "ok", "records":
+/// [{"record", "state": would_clear|cleared|gone|failed, "kept_as", "error"}], "unreadable":
+/// [{"file", "error"}]}` (docs/cli.md).
+fn emit(dir: &SpoolDir, plan: &Plan, done: Option<&Outcome>) {
+    let entry = |record: &str, state: &str, kept_as: Option<String>, error: Option<String>| serde_json::json!({ "record": record, "state": state, "kept_as": kept_as, "error": error });
+    let records: Vec<serde_json::Value> = match done {
+        None => plan
+            .records
+            .iter()
+            .map(|r| entry(r, "would_clear", None, None))
+            .collect(),
+        Some(out) => {
+            let archive = |k: &Kept| dir.join(ARCHIVE).join(&k.kept_as).display().to_string();
+            let kept = out
+                .kept
+                .iter()
+                .map(|k| entry(&k.record, "cleared", Some(archive(k)), None));
+            let gone = out.gone.iter().map(|g| entry(g, "gone", None, None));
+            let failed = out.failed.iter().map(|(name, e)| {
+                let why = escape(&e.to_string(), 500);
+                entry(name, "failed", None, Some(why))
+            });
+            kept.chain(gone).chain(failed).collect()
+        }
+    };
+    let unreadable: Vec<serde_json::Value> = plan
+        .unreadable
+        .iter()
+        .map(|(file, error)| serde_json::json!({ "file": file, "error": error }))
+        .collect();
+    let complete = done.is_none_or(Outcome::complete);
+    crate::views::emit(
+        "unfence",
+        serde_json::json!({
+            "node": plan.node.as_str(),
+            "response_dir": dir.path(),
+            "dry_run": done.is_none(),
+            "ok": complete && plan.unreadable.is_empty(),
+            "records": records,
+            "unreadable": unreadable,
+        }),
+    );
 }
 
 fn dry_run(dir: &SpoolDir, plan: &Plan) {

@@ -141,11 +141,6 @@ fn print_json(findings: &[Finding]) {
             })
         })
         .collect();
-    let doc = serde_json::json!({
-        "schema": "gfs2-fencing.doctor",
-        "version": 1,
-        "ok": !findings.iter().any(|f| f.level == Level::Fail),
-        "findings": list,
-    });
-    outln!("{doc:#}");
+    let ok = !findings.iter().any(|f| f.level == Level::Fail);
+    crate::views::emit("doctor", serde_json::json!({ "ok": ok, "findings": list }));
 }

@@ -181,3 +181,48 @@ fn an_archive_that_cannot_be_made_fails_and_is_logged() {
         events[0]
     );
 }
+
+/// `--json` (every subcommand has it, docs/cli.md): the dry run names what it would clear, the
+/// real run what it cleared and where it is kept, and both name the unreadable file; `ok` and
+/// the exit status agree.
+#[test]
+fn unfence_json_says_what_would_be_and_what_was_cleared() {
+    let sb = Sandbox::new();
+    sb.write(&sb.rs, "a1.json", &off("a1", "cn1"), Duration::ZERO);
+    sb.write(&sb.rs, "bad.json", "{ not json", Duration::ZERO);
+    let doc = |out: &Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+    };
+    let dry = unfence(&sb, &["cn1", "--json"], None);
+    assert_eq!(dry.status.code(), Some(1), "an unreadable file: not ok");
+    let d = doc(&dry);
+    assert_eq!(d["schema"], "gfs2-fencing.unfence");
+    assert_eq!(d["version"], 1);
+    assert_eq!(
+        (d["dry_run"].as_bool(), d["ok"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(d["records"][0]["record"], "a1.json");
+    assert_eq!(d["records"][0]["state"], "would_clear");
+    assert_eq!(d["unreadable"][0]["file"], "bad.json");
+    assert!(sb.rs.join("a1.json").exists(), "a dry run clears nothing");
+
+    let real = unfence(&sb, &["cn1", "--yes", "--json"], None);
+    let r = doc(&real);
+    assert_eq!(r["dry_run"], false);
+    assert_eq!(r["records"][0]["state"], "cleared");
+    let kept = r["records"][0]["kept_as"].as_str().expect("kept_as");
+    assert!(
+        std::path::Path::new(kept).is_file(),
+        "{kept} is the archived record"
+    );
+    assert!(!sb.rs.join("a1.json").exists());
+    std::fs::remove_file(sb.rs.join("bad.json")).expect("rm bad");
+    let none = unfence(&sb, &["cn1", "--yes", "--json"], None);
+    assert_eq!(none.status.code(), Some(0));
+    let n = doc(&none);
+    assert_eq!(
+        (n["ok"].as_bool(), n["records"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
+}
