@@ -210,7 +210,7 @@ left=""
 while read -r dest; do
     [[ -e $dest && ! -e $BACKUP$dest ]] && left+=" $dest"
 done < <(list_dests)
-for p in /etc/gfs2-fencing /var/log/gfs2-fencing /usr/share/doc/$PKG \
+for p in /etc/gfs2-fencing /var/log/gfs2-fencing /usr/share/doc/$PKG /usr/share/$PKG \
     /var/lib/systemd/deb-systemd-helper-enabled/fence-watcher.service.dsh-also \
     /var/lib/systemd/deb-systemd-helper-masked/fence-watcher.service; do
     [[ -e $p ]] && left+=" $p"

@@ -1,5 +1,6 @@
 //! Load and benchmarks: bursts of 300 agents at once (`burst`), thousands of fences in a row
-//! (`load`), and fence latency against real BMC emulators (`peers_bench`, ignored by default).
+//! (`load`), fence latency against real BMC emulators (`peers_bench`) and the operator views on
+//! a big spool (`views_bench`), the benchmarks ignored by default.
 //!
 //! A binary of its own, and one test at a time inside it ([`alone`]): a burst deliberately
 //! holds more inotify instances than `fs.inotify.max_user_instances` allows (shared by every
@@ -14,6 +15,7 @@ mod load;
 mod peers_bench;
 mod peers_bench_ec2;
 mod probe_bench;
+mod views_bench;
 
 /// Held for the whole of every test in this binary, so each runs alone.
 fn alone() -> MutexGuard<'static, ()> {
