@@ -56,14 +56,18 @@ pub fn blocks(markdown: &str) -> Result<Vec<Block>, String> {
         let Some(info) = line.strip_prefix("```") else {
             match &marker {
                 Some((m, _)) if !line.trim().is_empty() => {
-                    return Err(format!("line {m}: a guide marker must precede a ```sh block"))
+                    return Err(format!(
+                        "line {m}: a guide marker must precede a ```sh block"
+                    ))
                 }
                 _ => continue,
             }
         };
         let lang = info.split_whitespace().next().unwrap_or("");
         if REFUSED.contains(&lang) {
-            return Err(format!("line {n}: ```{lang}: use ```sh (run) or ```console (shown)"));
+            return Err(format!(
+                "line {n}: ```{lang}: use ```sh (run) or ```console (shown)"
+            ));
         }
         let code = body(&mut lines).ok_or(format!("line {n}: code block never closed"))?;
         match (lang, marker.take()) {
@@ -158,7 +162,9 @@ pub fn run(path: &Path, cwd: &Path, bound: Duration) -> Transcript {
         Kind::NotRun(_) => false,
         Kind::Needs(sub) => has_subcommand(sub),
     });
-    let shown = path.display().to_string();
+    let shown = path
+        .file_name()
+        .map_or(shown_path(path), |n| n.to_string_lossy().into());
     let script: String = run
         .iter()
         .map(|b| format!("echo '### {shown}:{}'\n{}", b.line, b.code))
@@ -169,6 +175,36 @@ pub fn run(path: &Path, cwd: &Path, bound: Duration) -> Transcript {
         text,
         left_out,
     }
+}
+
+fn shown_path(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The anchor GitHub gives a heading: lower case, spaces to hyphens, punctuation other than
+/// `-` and `_` dropped (`## A device FAILED in crm_mon` is `#a-device-failed-in-crm_mon`).
+pub fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of the headings of `markdown` (outside code blocks).
+pub fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            out.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    out
 }
 
 /// `bash -euo pipefail` on `script`, output in one file so that it interleaves as on a terminal.
@@ -215,18 +251,34 @@ mod tests {
         let md = "# G\n```sh\nA=1\n```\n```console\n$ ls\n```\n```toml\nx = 1\n```\n";
         let b = blocks(md).expect("valid");
         assert_eq!(b.len(), 1);
-        assert_eq!((b[0].line, b[0].kind.clone(), b[0].code.as_str()), (2, Kind::Run, "A=1\n"));
+        assert_eq!(
+            (b[0].line, b[0].kind.clone(), b[0].code.as_str()),
+            (2, Kind::Run, "A=1\n")
+        );
     }
 
     #[test]
     fn markers_set_the_kind_of_the_next_block() {
         let md = "<!-- guide: not run: needs systemd -->\n```sh\nsystemctl x\n```\n\
                   <!-- guide: needs gfs2-fencing status -->\n```sh\ngfs2-fencing status\n```\n";
-        let kinds: Vec<Kind> = blocks(md).expect("valid").into_iter().map(|b| b.kind).collect();
+        let kinds: Vec<Kind> = blocks(md)
+            .expect("valid")
+            .into_iter()
+            .map(|b| b.kind)
+            .collect();
         assert_eq!(
             kinds,
-            [Kind::NotRun("needs systemd".into()), Kind::Needs("status".into())]
+            [
+                Kind::NotRun("needs systemd".into()),
+                Kind::Needs("status".into())
+            ]
         );
+    }
+
+    #[test]
+    fn anchors_are_githubs() {
+        let md = "# Runbooks\n```sh\n# not a heading\n```\n## A device FAILED in crm_mon\n";
+        assert_eq!(anchors(md), ["runbooks", "a-device-failed-in-crm_mon"]);
     }
 
     #[test]
@@ -234,10 +286,22 @@ mod tests {
         for (md, why) in [
             ("```bash\nls\n```\n", "```bash"),
             ("```sh\nls\n", "never closed"),
-            ("<!-- guide: not run: -->\n```sh\nls\n```\n", "needs a reason"),
-            ("<!-- guide: skip -->\n```sh\nls\n```\n", "unknown guide marker"),
-            ("<!-- guide: not run: x -->\ntext\n```sh\nls\n```\n", "must precede"),
-            ("<!-- guide: not run: x -->\n```console\nls\n```\n", "before ```console"),
+            (
+                "<!-- guide: not run: -->\n```sh\nls\n```\n",
+                "needs a reason",
+            ),
+            (
+                "<!-- guide: skip -->\n```sh\nls\n```\n",
+                "unknown guide marker",
+            ),
+            (
+                "<!-- guide: not run: x -->\ntext\n```sh\nls\n```\n",
+                "must precede",
+            ),
+            (
+                "<!-- guide: not run: x -->\n```console\nls\n```\n",
+                "before ```console",
+            ),
         ] {
             let err = blocks(md).expect_err(md);
             assert!(err.contains(why), "{md:?}: {err}");

@@ -39,7 +39,10 @@ fn deployment_guide_runs_as_written() {
     let t = site.run("deploying-with-pcs.md");
     t.assert_success("docs/deploying-with-pcs.md");
     report_left_out("deploying-with-pcs.md", &t);
-    device_is_configured(&[("pcmk_host_list", "compute-node-1 compute-node-2 compute-node-3")]);
+    device_is_configured(&[(
+        "pcmk_host_list",
+        "compute-node-1 compute-node-2 compute-node-3",
+    )]);
     assert!(
         cib().contains("name=\"provides\" value=\"unfencing\""),
         "{}",
@@ -65,12 +68,17 @@ fn migration_guide_runs_as_written() {
     device_is_configured(&[("fence_timeout", "75")]);
     let cib = cib();
     for gone in OLD_DEVICES {
-        assert!(!cib.contains(&format!("id=\"{gone}\"")), "{gone} left:\n{cib}");
+        assert!(
+            !cib.contains(&format!("id=\"{gone}\"")),
+            "{gone} left:\n{cib}"
+        );
     }
     fenced_through_the_chain(&site);
     let calls = std::fs::read_to_string(&old.calls).unwrap_or_default();
     assert!(
-        !calls.lines().any(|l| l.contains("reboot") || l.contains("off")),
+        !calls
+            .lines()
+            .any(|l| l.contains("reboot") || l.contains("off")),
         "the old fence_ssh device fenced:\n{calls}"
     );
 }
@@ -97,6 +105,45 @@ fn runbooks_run_as_written() {
     report_left_out("runbooks.md", &t);
 }
 
+/// Promise: every `runbook_url`-style link of the shipped alert rules
+/// (`docs/runbooks.md#ANCHOR`) names a heading of the runbooks, and the runbooks have the
+/// sections issue 15 asks for. Needs no cluster.
+#[test]
+fn alert_rules_link_runbook_sections() {
+    let root = docs().join("..");
+    let rules = std::fs::read_to_string(root.join("packaging/prometheus/gfs2-fencing.rules.yml"))
+        .expect("read the alert rules");
+    let runbooks = std::fs::read_to_string(docs().join("runbooks.md")).expect("read runbooks.md");
+    let have = guides::anchors(&runbooks);
+    let linked: Vec<&str> = rules
+        .split("docs/runbooks.md#")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+                .next()
+        })
+        .collect();
+    assert!(!linked.is_empty(), "the rules link no runbook");
+    let issue_15 = [
+        "a-fence-that-timed-out",
+        "a-request-stuck-claimed",
+        "a-node-that-stays-fenced",
+        "a-device-failed-in-crm_mon",
+        "restoring-after-a-storage-node-reboot",
+    ];
+    for want in linked.iter().copied().chain(issue_15) {
+        assert!(
+            have.iter().any(|h| h == want),
+            "runbooks.md has no #{want}: {have:?}"
+        );
+    }
+    assert!(
+        guides::blocks(&runbooks).is_ok(),
+        "{:?}",
+        guides::blocks(&runbooks)
+    );
+}
+
 /// The per-node devices of the old configuration.
 const OLD_DEVICES: [&str; 2] = ["compute-node-1-fence", "compute-node-2-fence"];
 
@@ -115,7 +162,11 @@ impl Site {
     fn start(test: &str, extra: &[&Path]) -> Option<Site> {
         let mut needs = vec![peers::root(), peers::installed("/usr/sbin/pcs")];
         needs.extend(pacemaker::installed());
-        needs.extend(extra.iter().map(|p| (p.exists(), format!("{} is missing", p.display()))));
+        needs.extend(
+            extra
+                .iter()
+                .map(|p| (p.exists(), format!("{} is missing", p.display()))),
+        );
         if !peers::require(test, &needs) {
             return None;
         }
@@ -223,9 +274,15 @@ fn device_is_configured(extra: &[(&str, &str)]) {
 /// The guide's fence of [`TARGET`] is in Pacemaker's history as a success, reached the site's
 /// program as a reboot, and left a success record that the guide's unfence archived.
 fn fenced_through_the_chain(site: &Site) {
-    let out = pacemaker::run("stonith_admin", &["--history", TARGET, "--verbose", "--output-as=xml"]);
+    let out = pacemaker::run(
+        "stonith_admin",
+        &["--history", TARGET, "--verbose", "--output-as=xml"],
+    );
     let xml = String::from_utf8_lossy(&out.stdout);
-    assert!(xml.contains("status=\"success\""), "history of {TARGET}:\n{xml}");
+    assert!(
+        xml.contains("status=\"success\""),
+        "history of {TARGET}:\n{xml}"
+    );
     let calls = std::fs::read_to_string(&site.calls).unwrap_or_default();
     assert!(
         calls.lines().any(|l| l == format!("reboot {TARGET}")),
