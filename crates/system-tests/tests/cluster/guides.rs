@@ -39,10 +39,11 @@ fn deployment_guide_runs_as_written() {
     let t = site.run("deploying-with-pcs.md");
     t.assert_success("docs/deploying-with-pcs.md");
     report_left_out("deploying-with-pcs.md", &t);
-    device_is_configured(&[(
-        "pcmk_host_list",
-        "compute-node-1 compute-node-2 compute-node-3",
-    )]);
+    let hosts = format!(
+        "compute-node-1 compute-node-2 compute-node-3 {}",
+        pacemaker::NODE
+    );
+    device_is_configured(&[("pcmk_host_list", &hosts)]);
     assert!(
         cib().contains("name=\"provides\" value=\"unfencing\""),
         "{}",
@@ -50,6 +51,7 @@ fn deployment_guide_runs_as_written() {
     );
     assert_eq!(property("stonith-timeout"), "90s");
     fenced_through_the_chain(&site);
+    unfenced_by_pacemaker(&site);
 }
 
 /// Promise: the migration guide's seven steps, as written, replace per-node `fence_ssh`
@@ -201,7 +203,8 @@ impl Site {
 }
 
 /// `/etc/gfs2-fencing/fence-watcher.toml`: the guides' `[spool]`, and one `command` backend
-/// (a site's own fencing program) for the compute nodes.
+/// (a site's own fencing program) for every node: the compute nodes it fences, and the
+/// cluster's own node, which Pacemaker unfences once the device provides unfencing.
 fn write_config(spool: &Spool) {
     let program = spool.write("site-fence", SITE_FENCE, 0o755);
     let p = program.display();
@@ -211,7 +214,7 @@ fn write_config(spool: &Spool) {
          [backends.site]\ntype = \"command\"\n\
          argv = [\"{p}\", \"{{action}}\", \"{{node}}\"]\n\
          status_argv = [\"{p}\", \"status\", \"{{node}}\"]\n\
-         [[topology]]\nnodes = [\"compute-node-*\"]\nlevels = [\"site\"]\n\
+         [[topology]]\nnodes = [\"*\"]\nlevels = [\"site\"]\n\
          [health]\nnodes = [\"compute-node-1\", \"compute-node-2\", \"compute-node-3\"]\n"
     );
     std::fs::create_dir_all("/etc/gfs2-fencing").expect("create /etc/gfs2-fencing");
@@ -300,6 +303,24 @@ fn fenced_through_the_chain(site: &Site) {
             .any(|r| r.success && r.target_node.as_str() == TARGET),
         "no archived success record of {TARGET} in {}: {archived:?}",
         archive.display()
+    );
+}
+
+/// Once the device provides unfencing, Pacemaker unfenced the cluster's node through it (the
+/// site's program got its `on`), and the device runs: no failed unfencing left it stopped.
+fn unfenced_by_pacemaker(site: &Site) {
+    let calls = std::fs::read_to_string(&site.calls).unwrap_or_default();
+    let on = format!("on {}", pacemaker::NODE);
+    assert!(calls.lines().any(|l| l == on), "no {on:?} in:\n{calls}");
+    let text = pacemaker::run("crm_mon", &["-1", "--fence-history=2"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(!text.contains("Failed Fencing Actions"), "{text}");
+    let xml = pacemaker::run("crm_mon", &["-1", "--output-as=xml"]);
+    let xml = String::from_utf8_lossy(&xml.stdout);
+    assert!(
+        xml.lines()
+            .any(|l| l.contains("<resource id=\"fence-gfs2\"") && l.contains("role=\"Started\"")),
+        "the device does not run:\n{xml}"
     );
 }
 
