@@ -275,6 +275,26 @@ mod tests {
         );
     }
 
+    /// The runner is the instrument of the guides' tests: it must carry variables from block
+    /// to block, stop at the first failing command and name its block, and leave out what
+    /// the markers say.
+    #[test]
+    fn session_carries_variables_and_stops_at_the_first_failure() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let md =
+            "```sh\nX=carried\n```\n<!-- guide: not run: a test -->\n```sh\necho skipped\n```\n\
+                  ```sh\necho \"$X\"\nfalse\necho after\n```\n```sh\necho never\n```\n";
+        let guide = dir.path().join("g.md");
+        std::fs::write(&guide, md).expect("write the guide");
+        let t = run(&guide, dir.path(), Duration::from_secs(60));
+        assert!(!t.success, "{}", t.text);
+        assert!(t.text.contains("### g.md:8\ncarried\n"), "{}", t.text);
+        for absent in ["skipped", "after", "never"] {
+            assert!(!t.text.contains(absent), "{absent}: {}", t.text);
+        }
+        assert_eq!(t.left_out.len(), 1);
+    }
+
     #[test]
     fn anchors_are_githubs() {
         let md = "# Runbooks\n```sh\n# not a heading\n```\n## A device FAILED in crm_mon\n";

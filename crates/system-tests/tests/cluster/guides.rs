@@ -10,6 +10,7 @@
 //! configuration file's `[spool]`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use system_tests::guides::{self, Block, Kind, Transcript};
@@ -149,14 +150,19 @@ fn alert_rules_link_runbook_sections() {
 /// The per-node devices of the old configuration.
 const OLD_DEVICES: [&str; 2] = ["compute-node-1-fence", "compute-node-2-fence"];
 
+/// One guide test at a time in this binary: they share the host's default directories, which
+/// [`HostDirs`] sets aside before the cluster's own lock is taken.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A cluster, the host's directories set aside, and a daemon on the guides' configuration.
 struct Site {
-    // Dropped in this order: the daemon, then the cluster, then the directories put back.
+    // Dropped in this order: the daemon, the cluster, the directories put back, the mutex.
     daemon: Daemon,
     _cluster: Cluster,
     _dirs: HostDirs,
     spool: Spool,
     calls: PathBuf,
+    _one: MutexGuard<'static, ()>,
 }
 
 impl Site {
@@ -172,6 +178,8 @@ impl Site {
         if !peers::require(test, &needs) {
             return None;
         }
+        // A test that panicked holding it has cleaned up in Drop.
+        let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dirs = HostDirs::take(&DEFAULT_DIRS);
         let spool = Spool::at(
             "/run/gfs2-fencing/requests",
@@ -188,6 +196,7 @@ impl Site {
             _dirs: dirs,
             spool,
             calls,
+            _one: one,
         })
     }
 
@@ -338,7 +347,13 @@ impl OldFenceSsh {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let calls = dir.path().join("fence_ssh.calls");
         let path = PathBuf::from("/usr/sbin/fence_ssh");
-        if peers::is_root() && !path.exists() {
+        let ours = |p: &Path| std::fs::read_to_string(p).is_ok_and(|s| s.contains(OLD_MARK));
+        assert!(
+            !path.exists() || ours(&path),
+            "{} is installed: the migration test needs its stand-in there, to see its calls",
+            path.display()
+        );
+        if peers::is_root() {
             let script = OLD_AGENT.replace("CALLS", &calls.display().to_string());
             write_executable(&path, &script);
         }
