@@ -143,11 +143,31 @@ fn alert_rules_link_runbook_sections() {
             "runbooks.md has no #{want}: {have:?}"
         );
     }
-    assert!(
-        guides::blocks(&runbooks).is_ok(),
-        "{:?}",
-        guides::blocks(&runbooks)
-    );
+}
+
+/// The executed guides, in the order a new site reads them.
+const GUIDES: [&str; 3] = [
+    "deploying-with-pcs.md",
+    "migrating-from-fence-ssh.md",
+    "runbooks.md",
+];
+
+/// Promise: every guide follows the convention of `system_tests::guides` (no ```bash block,
+/// every marker with its block and reason), tells its contributors so, and has commands to
+/// run, so that a broken fence is found without a cluster. Needs no cluster.
+#[test]
+fn guides_follow_the_convention() {
+    for guide in GUIDES {
+        let text = std::fs::read_to_string(docs().join(guide))
+            .unwrap_or_else(|e| panic!("cannot read docs/{guide}: {e}"));
+        let blocks = guides::blocks(&text).unwrap_or_else(|e| panic!("docs/{guide}: {e}"));
+        let run = blocks.iter().filter(|b| b.kind == Kind::Run).count();
+        assert!(run > 0, "docs/{guide} has no ```sh block to run");
+        assert!(
+            text.contains("this guide is executed") || text.contains("this page is executed"),
+            "docs/{guide} does not tell its contributors that it is executed"
+        );
+    }
 }
 
 /// One guide test at a time in this binary: they share the host's default directories, which
