@@ -10,7 +10,6 @@
 //! configuration file's `[spool]`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use system_tests::guides::{self, Block, Kind, Transcript};
@@ -170,19 +169,16 @@ fn guides_follow_the_convention() {
     }
 }
 
-/// One guide test at a time in this binary: they share the host's default directories, which
-/// [`HostDirs`] sets aside before the cluster's own lock is taken.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 /// A cluster, the host's directories set aside, and a daemon on the guides' configuration.
+/// The directories are taken only once the cluster (and so the host-wide cluster lock) is
+/// there, and put back before it goes: no other test sees the guides' files in them.
 struct Site {
-    // Dropped in this order: the daemon, the cluster, the directories put back, the mutex.
+    // Dropped in this order: the daemon, the directories put back, the cluster.
     daemon: Daemon,
-    _cluster: Cluster,
     _dirs: HostDirs,
+    _cluster: Cluster,
     spool: Spool,
     calls: PathBuf,
-    _one: MutexGuard<'static, ()>,
 }
 
 impl Site {
@@ -198,8 +194,7 @@ impl Site {
         if !peers::require(test, &needs) {
             return None;
         }
-        // A test that panicked holding it has cleaned up in Drop.
-        let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let cluster = Cluster::start();
         let dirs = HostDirs::take(&DEFAULT_DIRS);
         let spool = Spool::at(
             "/run/gfs2-fencing/requests",
@@ -208,15 +203,13 @@ impl Site {
         );
         let calls = spool.path("site-fence.calls");
         write_config(&spool);
-        let cluster = Cluster::start();
         let daemon = Daemon::builder(&spool).dirs_from_config().start();
         Some(Site {
             daemon,
-            _cluster: cluster,
             _dirs: dirs,
+            _cluster: cluster,
             spool,
             calls,
-            _one: one,
         })
     }
 
