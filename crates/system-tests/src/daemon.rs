@@ -177,6 +177,13 @@ impl DaemonBuilder<'_> {
             .env(env::RESPONSE_DIR.names[0], responses)
     }
 
+    /// Passes no directory at all, so that the daemon takes them from its configuration file
+    /// (`[spool]`), as the packaged unit runs it.
+    pub fn dirs_from_config(mut self) -> Self {
+        self.dir_flags = false;
+        self
+    }
+
     /// The command as configured, stdin from `/dev/null`, for a run expected to end by itself.
     pub fn command(&self) -> Command {
         let program = self.program.clone().unwrap_or_else(bins::watcher);

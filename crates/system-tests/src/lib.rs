@@ -11,6 +11,8 @@ pub mod bmc;
 pub mod cluster3;
 pub mod daemon;
 pub mod faults;
+pub mod guides;
+pub mod host_dirs;
 pub mod hostile_redfish;
 pub mod journal;
 pub mod moto;

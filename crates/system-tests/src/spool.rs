@@ -56,6 +56,17 @@ impl Spool {
         }
     }
 
+    /// A spool on directories the test does not own (an installation's default paths, see
+    /// [`crate::host_dirs`]): only the daemon's log and the test's files go to the temporary
+    /// directory; nothing is created at the three paths.
+    pub fn at(requests: &str, responses: &str, logs: &str) -> Spool {
+        let mut spool = Spool::without_dirs();
+        spool.requests = requests.into();
+        spool.responses = responses.into();
+        spool.logs = logs.into();
+        spool
+    }
+
     /// The temporary directory, for files a test adds (configs, markers).
     pub fn root(&self) -> &Path {
         self.tmp.path()

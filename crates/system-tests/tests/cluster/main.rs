@@ -1,7 +1,7 @@
 //! Real Pacemaker clusters running the real agent against the real daemon: a single-node
 //! cluster on loopback (`pacemaker`; with real BMCs `peers_pacemaker`; with a BMC that refuses
 //! the daemon's password `health_pacemaker`) and a three-node cluster in network namespaces
-//! (`cluster3`).
+//! (`cluster3`); and the guides in `docs/` run as written (`guides`).
 //!
 //! A binary of its own because these tests take the host: they install the agent in
 //! `/usr/sbin`, replace `/etc/corosync/corosync.conf` and Pacemaker's state, and hold the
@@ -12,6 +12,7 @@
 
 mod cluster3;
 mod doctor;
+mod guides;
 mod health_pacemaker;
 mod pacemaker;
 mod peers_pacemaker;
