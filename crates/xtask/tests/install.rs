@@ -98,3 +98,35 @@ fn only_configuration_files_are_under_etc() {
         }
     }
 }
+
+/// Each destination once, in the list and in both packages' tables: the sets above compare
+/// equal with a file listed twice (a merge added `docs/cli.md` twice, unnoticed until read).
+#[test]
+fn no_destination_is_listed_twice() {
+    let text = std::fs::read_to_string(root().join("packaging/install.list")).expect("list");
+    let list: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .collect();
+    let deb: Vec<String> = metadata("deb")["assets"]
+        .as_array()
+        .expect("deb assets")
+        .iter()
+        .map(|a| format!("/{}", str_of(&a[1])))
+        .collect();
+    let rpm: Vec<String> = metadata("generate-rpm")["assets"]
+        .as_array()
+        .expect("rpm assets")
+        .iter()
+        .map(|a| str_of(&a["dest"]))
+        .collect();
+    for (what, dests) in [("install.list", list), ("deb", deb), ("rpm", rpm)] {
+        let unique: BTreeSet<&String> = dests.iter().collect();
+        assert_eq!(
+            unique.len(),
+            dests.len(),
+            "{what} lists a destination twice"
+        );
+    }
+}

@@ -31,7 +31,11 @@ fn event(id: usize) -> String {
     format!(
         r#"{{"timestamp":"{}","event":"{}","action":"off","target_node":"cn{node}","request_id":"00000000-0000-4000-8000-{:012}","gfs2_filesystems":[],"recorder_node":"rn1","details":"d","duration_ms":12,"pid":1}}"#,
         Timestamp::now(),
-        if id % 2 == 0 { "requested" } else { "completed" },
+        if id % 2 == 0 {
+            "requested"
+        } else {
+            "completed"
+        },
         id / 2
     )
 }
