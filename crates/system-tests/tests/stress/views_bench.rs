@@ -31,7 +31,7 @@ fn event(id: usize) -> String {
     format!(
         r#"{{"timestamp":"{}","event":"{}","action":"off","target_node":"cn{node}","request_id":"00000000-0000-4000-8000-{:012}","gfs2_filesystems":[],"recorder_node":"rn1","details":"d","duration_ms":12,"pid":1}}"#,
         Timestamp::now(),
-        if id % 2 == 0 {
+        if id.is_multiple_of(2) {
             "requested"
         } else {
             "completed"
@@ -46,7 +46,7 @@ fn fill(spool: &Spool) {
     for i in 0..RECORDS {
         let node = i % NODES;
         let name = format!("cn{node}-00000000-0000-4000-8000-{i:012}.json");
-        let live = response(i, node, i % 2 == 0);
+        let live = response(i, node, i.is_multiple_of(2));
         std::fs::write(spool.responses.join(&name), live).expect("record");
         let old = response(RECORDS + i, node, true);
         std::fs::write(archive.join(&name), old).expect("archived record");
