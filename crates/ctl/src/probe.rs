@@ -1,6 +1,7 @@
 //! `gfs2-fencing test NODE [--level N] [--config FILE]`: probes the levels of one node now, with
 //! the daemon's own configuration, credentials and probe code (`fence_watcher::health`), and
-//! prints one row a level: level, backend, type, result, latency, message.
+//! prints one row a level: level, backend, type, result, latency, message (or, with `--json`,
+//! one `gfs2-fencing.test` document: docs/cli.md).
 //!
 //! It reads state only and never writes a request file: a third-party responder (nnf-sos)
 //! fences on any request, whatever its action. Exit 0 only when the first level (with
@@ -30,6 +31,9 @@ pub struct Args {
     /// The daemon's configuration [default: /etc/gfs2-fencing/fence-watcher.toml]
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Print one JSON document (`gfs2-fencing.test`, docs/cli.md) instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs the probes and prints the table; `Ok(true)` when the first level probed is up.
@@ -47,8 +51,16 @@ pub fn run(args: &Args) -> Result<bool, Error> {
         .build()
         .map_err(Error::Runtime)?;
     let levels = runtime.block_on(probe(&cfg, &node, args.level))?;
-    table(&levels);
-    Ok(levels.first().is_some_and(|l| l.status == ProbeStatus::Up))
+    let ok = levels.first().is_some_and(|l| l.status == ProbeStatus::Up);
+    if args.json {
+        crate::views::emit(
+            "test",
+            serde_json::json!({ "node": node.as_str(), "ok": ok, "levels": levels }),
+        );
+    } else {
+        table(&levels);
+    }
+    Ok(ok)
 }
 
 async fn probe(

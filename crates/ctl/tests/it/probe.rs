@@ -123,3 +123,32 @@ fn a_node_without_a_route_or_a_missing_level_is_an_error_that_says_so() {
         text(&out.stderr)
     );
 }
+
+/// `--json`: the levels as the heartbeat states them (`LevelHealth`), and `ok` as the exit status.
+#[test]
+fn test_json_has_each_level_and_the_verdict() {
+    let sandbox = Sandbox::new();
+    let cfg = config(&sandbox, Some("echo no route >&2; exit 1"));
+    let out = test(&["cn1", "--json", "--config", cfg.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["schema"], "gfs2-fencing.test");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(
+        (doc["node"].as_str(), doc["ok"].as_bool()),
+        (Some("cn1"), Some(false))
+    );
+    let levels = doc["levels"].as_array().expect("levels");
+    let got: Vec<(u64, &str, &str)> = levels
+        .iter()
+        .map(|l| {
+            let n = l["level"].as_u64().unwrap_or(0);
+            (
+                n,
+                l["backend"].as_str().unwrap_or(""),
+                l["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(1, "one", "down"), (2, "two", "up")]);
+}
