@@ -9,12 +9,16 @@
 //! a responder whose clock is behind must not lose to an earlier `off`. A `timestamp` more than
 //! [`FUTURE_TOLERANCE`] ahead of this host's clock is flagged, so that the operator sees the skew.
 //!
-//! Which nodes are fenced is [`fenced`]: nnf-sos's rule, the one every view applies.
+//! Which nodes are fenced is [`fenced`]: nnf-sos's rule, the one every view applies. A record
+//! whose unfencing was interrupted after its link into the archive (two links of one file) is
+//! read as what it still is for nnf-sos: a record here ([`Record::interrupted`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use gfs2_fence_protocol::{NodeName, Response, SpoolDir, SpoolError, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::{
+    Interrupted, NodeName, ReadError, Response, SpoolDir, SpoolError, MAX_SPOOL_FILE, UNFENCED_DIR,
+};
 
 use crate::text::escape;
 
@@ -31,6 +35,10 @@ pub struct Record {
     pub observed: SystemTime,
     /// Its `timestamp` is more than [`FUTURE_TOLERANCE`] ahead of this host's clock.
     pub future_timestamp: bool,
+    /// An unfencing of it was interrupted between its link into the archive and its unlink
+    /// here (a crash): its other link's name in the archive. It is still a record here (nnf-sos
+    /// reads it), and the next unfencing finishes the move (`unfence.rs`).
+    pub interrupted: Option<String>,
 }
 
 /// What a response directory holds.
@@ -48,12 +56,18 @@ pub fn load(dir: &SpoolDir) -> Result<Records, SpoolError> {
     let scan = dir.scan()?;
     let mut out = Records::default();
     let horizon = SystemTime::now() + FUTURE_TOLERANCE;
+    // Opened once, only when a hard-linked record asks for it (it exists after an unfencing).
+    let mut archive = None;
     for name in &scan.files {
-        let read = dir
-            .read(name.as_str(), MAX_SPOOL_FILE)
-            .map_err(|e| e.to_string())
-            .and_then(|b| Response::from_json(&b).map_err(|e| e.to_string()));
-        let response = match read {
+        let (read, interrupted) = match dir.read(name.as_str(), MAX_SPOOL_FILE) {
+            Ok(bytes) => (Ok(bytes), None),
+            Err(e @ ReadError::HardLinked { .. }) => match twin(dir, &mut archive, name.as_str()) {
+                Some(i) => (Ok(i.bytes), Some(i.kept_as)),
+                None => (Err(e.to_string()), None),
+            },
+            Err(e) => (Err(e.to_string()), None),
+        };
+        let response = match read.and_then(|b| Response::from_json(&b).map_err(|e| e.to_string())) {
             Ok(r) => r,
             Err(e) => {
                 out.unreadable.push((name.to_string(), escape(&e, 300)));
@@ -73,11 +87,23 @@ pub fn load(dir: &SpoolDir) -> Result<Records, SpoolError> {
             response,
             observed,
             future_timestamp,
+            interrupted,
         });
     }
     out.records
         .sort_by(|a, b| (a.observed, &a.name).cmp(&(b.observed, &b.name)));
     Ok(out)
+}
+
+/// `name`'s other link in the archive when an unfencing was interrupted between its link and
+/// its unlink (`Interrupted`): the record is still here, and nnf-sos reads it.
+fn twin(dir: &SpoolDir, archive: &mut Option<Option<SpoolDir>>, name: &str) -> Option<Interrupted> {
+    let archive = archive
+        .get_or_insert_with(|| dir.subdir(UNFENCED_DIR, None).ok())
+        .as_ref()?;
+    dir.interrupted_archive(name, archive, MAX_SPOOL_FILE)
+        .ok()
+        .flatten()
 }
 
 /// The fenced nodes, each with its latest fence record (the newest in [`load`]'s order).

@@ -7,8 +7,11 @@
 //! `RESPONSE_DIR/.unfenced/` (0750) by [`SpoolDir::archive`] (link or copy, fsync, unlink,
 //! fsync), so nnf-sos sees a Remove event and reconciles at once, and the audit trail stays. A
 //! response file that cannot be read may be the node's record that nnf-sos still reads: it is
-//! reported, never skipped silently, and left in place. [`log`] writes the `unfenced` event.
+//! reported, never skipped silently, and left in place. A record whose earlier unfencing was
+//! interrupted after its link into the archive (a crash) is finished by its unlink alone. [`log`]
+//! writes the `unfenced` event.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use gfs2_fence_protocol::{Archived, NodeName, RequestId, SpoolDir, SpoolError, MAX_SPOOL_FILE};
@@ -39,6 +42,10 @@ pub struct Plan {
     /// Response files that could not be read or parsed (name, escaped reason): any may be the
     /// node's record.
     pub unreadable: Vec<(String, String)>,
+    /// Records of `records` that an interrupted unfencing already linked into the archive
+    /// (`ledger::Record::interrupted`): name here, name in the archive. Archiving them is only
+    /// the unlink it did not do.
+    pub interrupted: BTreeMap<String, String>,
 }
 
 /// What archiving did.
@@ -61,17 +68,12 @@ impl Outcome {
 /// The records of `node` in `dir`, and the files that could not be read.
 pub fn plan(dir: &SpoolDir, node: &NodeName) -> Result<Plan, SpoolError> {
     let found = ledger::load(dir)?;
-    let records = found
+    let mine = found
         .records
         .into_iter()
         .filter(|rec| &rec.response.target_node == node)
-        .map(|rec| rec.name)
         .collect();
-    Ok(Plan {
-        node: node.clone(),
-        records,
-        unreadable: found.unreadable,
-    })
+    Ok(Plan::of(node, mine, found.unreadable))
 }
 
 /// The plan after an accepted `on` whose answer is `answer`: the node's records that appeared
@@ -88,21 +90,31 @@ pub fn plan_through(dir: &SpoolDir, node: &NodeName, answer: &str) -> Result<Pla
         .iter()
         .find(|r| r.name == answer)
         .map(|r| r.observed);
-    let records = match cutoff {
+    let mine = match cutoff {
         None => Vec::new(),
         Some(cutoff) => found
             .records
             .into_iter()
             .filter(|r| &r.response.target_node == node)
             .filter(|r| r.name == answer || r.observed < cutoff)
-            .map(|r| r.name)
             .collect(),
     };
-    Ok(Plan {
-        node: node.clone(),
-        records,
-        unreadable: found.unreadable,
-    })
+    Ok(Plan::of(node, mine, found.unreadable))
+}
+
+impl Plan {
+    fn of(node: &NodeName, mine: Vec<ledger::Record>, unreadable: Vec<(String, String)>) -> Plan {
+        let interrupted = mine
+            .iter()
+            .filter_map(|r| Some((r.name.clone(), r.interrupted.clone()?)))
+            .collect();
+        Plan {
+            node: node.clone(),
+            records: mine.into_iter().map(|r| r.name).collect(),
+            unreadable,
+            interrupted,
+        }
+    }
 }
 
 /// Archives every record of the plan, going on past one that fails. `Err` only when the
@@ -114,7 +126,14 @@ pub fn archive(dir: &SpoolDir, plan: &Plan) -> Result<Outcome, SpoolError> {
     }
     let archive = dir.subdir(ARCHIVE, Some(ARCHIVE_MODE))?;
     for name in &plan.records {
-        match dir.archive(name, &archive, MAX_SPOOL_FILE, FRESH_NAMES) {
+        let done = match plan.interrupted.get(name) {
+            Some(kept_as) => dir.finish_archive(name).map(|unlinked| match unlinked {
+                true => Archived::Kept(kept_as.clone()),
+                false => Archived::AlreadyGone,
+            }),
+            None => dir.archive(name, &archive, MAX_SPOOL_FILE, FRESH_NAMES),
+        };
+        match done {
             Ok(Archived::Kept(kept_as)) => out.kept.push(Kept {
                 record: name.clone(),
                 kept_as,

@@ -40,7 +40,9 @@ pub use naming::{FileNaming, InvalidSpoolName, SpoolName};
 pub use node::{InvalidNodeName, NodeName};
 pub use request::{InvalidRequest, Request, RequestId};
 pub use response::{InvalidResponse, LevelResult, Outcome, Response};
-pub use spool::{Archived, Publish, ReadError, SpoolDir, SpoolError, MAX_SPOOL_FILE, UNFENCED_DIR};
+pub use spool::{
+    Archived, Interrupted, Publish, ReadError, SpoolDir, SpoolError, MAX_SPOOL_FILE, UNFENCED_DIR,
+};
 pub use timestamp::Timestamp;
 pub use trust::{Trusted, Untrusted};
 

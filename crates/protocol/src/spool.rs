@@ -419,10 +419,12 @@ impl SpoolDir {
 }
 
 mod archive;
+mod interrupted;
 mod read;
 mod watch;
 
 pub use archive::{Archived, UNFENCED_DIR};
+pub use interrupted::Interrupted;
 pub use read::ReadError;
 pub use watch::watch_mask;
 

@@ -64,6 +64,7 @@ fn the_unfenced_event_names_who_and_which_records() {
         node: node("cn1"),
         records: vec!["a.json".into(), "b.json".into()],
         unreadable: vec![],
+        interrupted: BTreeMap::new(),
     };
     let out = Outcome {
         kept: vec![Kept {
@@ -139,4 +140,75 @@ fn an_on_archives_what_came_before_its_answer_and_never_a_later_fence() {
     assert_eq!(plan.records, ["old-off.json", "on.json"]);
     let none = plan_through(&dir, &node("cn1"), "gone.json").expect("plan");
     assert!(none.records.is_empty(), "{:?}", none.records);
+}
+
+/// A crash between an archive's link and its unlink (DESIGN U2) left the record in both
+/// directories, two links of one file. It was unreadable (hard-linked), so `status` said ON
+/// while nnf-sos, which still reads it, kept the node fenced, and `unfence` could only name it.
+/// Now the ledger reads it as the record it still is, and the next unfencing finishes it by
+/// the unlink alone: one copy left, in the archive, under the name it already had.
+#[test]
+fn an_unfencing_interrupted_after_its_link_is_still_a_record_and_is_finished() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    response(tmp.path(), "a.json", "cn1");
+    std::fs::create_dir(tmp.path().join(ARCHIVE)).expect("archive");
+    // The crash: linked, not unlinked.
+    std::fs::hard_link(
+        tmp.path().join("a.json"),
+        tmp.path().join(ARCHIVE).join("a.json"),
+    )
+    .expect("link");
+    let dir = SpoolDir::open(tmp.path()).expect("open");
+    let found = ledger::load(&dir).expect("load");
+    assert!(found.unreadable.is_empty(), "{:?}", found.unreadable);
+    assert_eq!(found.records.len(), 1);
+    assert_eq!(found.records[0].interrupted.as_deref(), Some("a.json"));
+    assert!(
+        ledger::fenced(&found).contains_key(&node("cn1")),
+        "still fenced, as nnf-sos sees it"
+    );
+
+    let plan = plan(&dir, &node("cn1")).expect("plan");
+    let out = archive(&dir, &plan).expect("archive");
+    assert!(out.complete(), "{:?}", out.failed);
+    assert_eq!(
+        out.kept,
+        [Kept {
+            record: "a.json".into(),
+            kept_as: "a.json".into()
+        }]
+    );
+    assert!(!tmp.path().join("a.json").exists());
+    let archive = SpoolDir::open(tmp.path().join(ARCHIVE)).expect("open archive");
+    assert!(
+        archive.read("a.json", MAX_SPOOL_FILE).is_ok(),
+        "one link left, readable"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join(ARCHIVE))
+            .expect("ls")
+            .count(),
+        1
+    );
+}
+
+/// A hard link whose other name is not in the archive is no interrupted unfencing: it stays
+/// unreadable (a spool file must have one link), and nothing is unlinked.
+#[test]
+fn a_hard_link_elsewhere_stays_unreadable() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    response(tmp.path(), "a.json", "cn1");
+    std::fs::create_dir(tmp.path().join(ARCHIVE)).expect("archive");
+    std::fs::hard_link(tmp.path().join("a.json"), tmp.path().join("elsewhere")).expect("link");
+    let dir = SpoolDir::open(tmp.path()).expect("open");
+    let plan = plan(&dir, &node("cn1")).expect("plan");
+    assert!(plan.records.is_empty());
+    assert_eq!(plan.unreadable.len(), 1, "{:?}", plan.unreadable);
+    assert!(
+        plan.unreadable[0].1.contains("hard links"),
+        "{:?}",
+        plan.unreadable
+    );
+    archive(&dir, &plan).expect("archive");
+    assert!(tmp.path().join("a.json").exists());
 }
