@@ -19,6 +19,8 @@ fn ctl(spool: &Spool, args: &[&str]) -> Output {
         .arg(&spool.requests)
         .arg("--response-dir")
         .arg(&spool.responses)
+        .arg("--log-dir")
+        .arg(&spool.logs)
         .env("SUDO_USER", "operator")
         .stdin(Stdio::null())
         .output()
@@ -27,6 +29,19 @@ fn ctl(spool: &Spool, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// `gfs2-fencing unfence NODE --yes`, which must succeed; its output.
+fn unfence_ok(spool: &Spool, node: &str) -> Output {
+    let out = ctl(spool, &["unfence", node, "--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
 }
 
 /// The nodes `gfs2-fencing fenced --json` names.
@@ -143,23 +158,7 @@ fn nnf_sos_agrees_with_status_after_off_on_reboot_and_unfence() {
     daemon.stop();
     let (name, _) = spool.response_for("cn2");
     let before = nnf.reconciles();
-    let out = ctl(
-        &spool,
-        &[
-            "unfence",
-            "cn2",
-            "--yes",
-            "--log-dir",
-            &spool.logs.to_string_lossy(),
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    unfence_ok(&spool, "cn2");
     nnf.wait_saw(EventMask::DELETE, &name);
     assert!(
         nnf.reconciles() > before,
@@ -226,23 +225,7 @@ fn unfence_is_in_the_journal_by_node_with_its_records() {
         r#"{{"request_id":"j1","success":true,"action_performed":"off","target_node":"{node}"}}"#
     );
     std::fs::write(spool.responses.join("j1.json"), record).expect("record");
-    let out = ctl(
-        &spool,
-        &[
-            "unfence",
-            &node,
-            "--yes",
-            "--log-dir",
-            &spool.logs.to_string_lossy(),
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = unfence_ok(&spool, &node);
     assert!(
         !text(&out.stderr).contains("cannot write to the journal"),
         "{}",
