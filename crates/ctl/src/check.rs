@@ -10,10 +10,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use fence_gfs2_recorder::heartbeat::{self, BackendHealth, HEARTBEAT_MAX_BYTES};
+use fence_gfs2_recorder::heartbeat::{self, BackendHealth};
 use fence_gfs2_recorder::metadata::INSTALL_PATH;
 use gfs2_fence_protocol::lock::{probe, LockState};
-use gfs2_fence_protocol::{Heartbeat, SpoolDir, HEARTBEAT_FILE, LOCK_FILE};
+use gfs2_fence_protocol::{Heartbeat, SpoolDir, LOCK_FILE};
 
 use crate::inspect::shown as escaped;
 use crate::{Error, Spool};
@@ -110,18 +110,12 @@ pub(crate) fn check_dir(path: &Path) -> Result<String, String> {
     ))
 }
 
-/// The heartbeat and its mtime.
+/// The heartbeat and its mtime (the model's reader), the hint added to a heartbeat that cannot
+/// be read.
 pub(crate) fn read_heartbeat(responses: &Path) -> Result<(Heartbeat, SystemTime), String> {
     let dir = SpoolDir::open(responses).map_err(|e| e.to_string())?;
-    let bytes = dir
-        .read(HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES)
-        .map_err(|e| format!("{e}; is fence-watcher.service running?"))?;
-    let hb = Heartbeat::from_json(&bytes).ok_or("heartbeat file is not valid JSON")?;
-    let modified = dir
-        .modified(HEARTBEAT_FILE)
-        .map_err(|e| e.to_string())?
-        .ok_or("heartbeat vanished")?;
-    Ok((hb, modified))
+    crate::model::responder::read_heartbeat(&dir)
+        .map_err(|e| format!("{e}; is fence-watcher.service running?"))
 }
 
 /// Fresh by the agent's own rule (`heartbeat::max_age`): `--heartbeat-max-age`, or 3 × the

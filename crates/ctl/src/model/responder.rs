@@ -82,15 +82,7 @@ pub fn load(requests: &SpoolDir, responses: &SpoolDir) -> Responder {
 }
 
 fn read_beat(dir: &SpoolDir) -> Result<Beat, String> {
-    let bytes = dir
-        .read(HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES)
-        .map_err(|e| e.to_string())?;
-    let hb = Heartbeat::from_json(&bytes)
-        .ok_or_else(|| format!("{} is not valid JSON", dir.join(HEARTBEAT_FILE).display()))?;
-    let modified = dir
-        .modified(HEARTBEAT_FILE)
-        .map_err(|e| e.to_string())?
-        .ok_or("the heartbeat vanished")?;
+    let (hb, modified) = read_heartbeat(dir)?;
     let age = SystemTime::now()
         .duration_since(modified)
         .unwrap_or_default();
@@ -101,4 +93,19 @@ fn read_beat(dir: &SpoolDir) -> Result<Beat, String> {
         max_age,
         why_max_age,
     })
+}
+
+/// The heartbeat of the response directory `dir` and its mtime: the tool's one reader of it
+/// (`status` through the model, `check`, `doctor`). The error names the problem, no hint.
+pub fn read_heartbeat(dir: &SpoolDir) -> Result<(Heartbeat, SystemTime), String> {
+    let bytes = dir
+        .read(HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES)
+        .map_err(|e| e.to_string())?;
+    let hb = Heartbeat::from_json(&bytes)
+        .ok_or_else(|| format!("{} is not valid JSON", dir.join(HEARTBEAT_FILE).display()))?;
+    let modified = dir
+        .modified(HEARTBEAT_FILE)
+        .map_err(|e| e.to_string())?
+        .ok_or("the heartbeat vanished")?;
+    Ok((hb, modified))
 }
