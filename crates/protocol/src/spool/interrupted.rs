@@ -6,13 +6,12 @@
 //! reads the record as nnf-sos does, and [`SpoolDir::finish_archive`] lets the unfencing finish
 //! the move it had decided.
 
-use std::fs::File;
-use std::io::Read;
+use std::ffi::OsStr;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-use rustix::io::Errno;
+use rustix::fs::{AtFlags, FileType};
 
-use super::{io_err, SpoolDir, SpoolError};
+use super::read::read_capped;
+use super::{SpoolDir, SpoolError};
 use crate::ReadError;
 
 /// A record left in both directories by an interrupted archive.
@@ -34,40 +33,23 @@ impl SpoolDir {
         archive: &SpoolDir,
         cap: u64,
     ) -> Result<Option<Interrupted>, SpoolError> {
-        let flags =
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
-        let read_err = |e: Errno| {
-            SpoolError::Read(ReadError::Io {
-                path: self.join(name),
-                source: io_err(e),
-            })
+        let (fd, me, path) = match self.open_regular(OsStr::new(name)) {
+            Ok(opened) => opened,
+            Err(ReadError::NotFound { .. } | ReadError::Symlink { .. })
+            | Err(ReadError::NotRegular { .. }) => return Ok(None),
+            Err(e) => return Err(SpoolError::Read(e)),
         };
-        let fd = match rustix::fs::openat(&self.fd, name, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT | Errno::LOOP) => return Ok(None),
-            Err(e) => return Err(read_err(e)),
-        };
-        let me = rustix::fs::fstat(&fd).map_err(read_err)?;
-        let regular = FileType::from_raw_mode(me.st_mode) == FileType::RegularFile;
-        if !regular || me.st_nlink != 2 || me.st_size as u64 > cap {
+        if me.st_nlink != 2 {
             return Ok(None);
         }
         let Some(kept_as) = twin(archive, &me)? else {
             return Ok(None);
         };
-        let mut bytes = Vec::with_capacity(me.st_size as usize);
-        File::from(fd)
-            .take(cap + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| {
-                SpoolError::Read(ReadError::Io {
-                    path: self.join(name),
-                    source,
-                })
-            })?;
-        if bytes.len() as u64 > cap {
-            return Ok(None);
-        }
+        let bytes = match read_capped(fd, &me, cap, path) {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge { .. }) => return Ok(None),
+            Err(e) => return Err(SpoolError::Read(e)),
+        };
         Ok(Some(Interrupted { kept_as, bytes }))
     }
 

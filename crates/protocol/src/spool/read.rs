@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-use rustix::fs::{FileType, Mode, OFlags};
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 
 use super::{io_err, SpoolDir};
@@ -37,7 +39,20 @@ impl SpoolDir {
     /// Reads a spool file safely: no symlink followed, regular file with one link, at most `cap`
     /// bytes. The checks are made on the opened file, so a swap after the check changes nothing.
     pub fn read(&self, name: impl AsRef<OsStr>, cap: u64) -> Result<Vec<u8>, ReadError> {
-        let name = name.as_ref();
+        let (fd, st, path) = self.open_regular(name.as_ref())?;
+        if st.st_nlink != 1 {
+            // `st_nlink` is u64 here, u32 on other targets.
+            #[allow(clippy::unnecessary_cast)]
+            let links = st.st_nlink as u64;
+            return Err(ReadError::HardLinked { path, links });
+        }
+        read_capped(fd, &st, cap, path)
+    }
+
+    /// Opens `name` for reading, never following a symlink, and checks on the opened file that
+    /// it is a regular file: the fd, its `fstat` and its path. How many links it may have is the
+    /// caller's rule ([`SpoolDir::read`]: one; `interrupted.rs`: two).
+    pub(super) fn open_regular(&self, name: &OsStr) -> Result<(OwnedFd, Stat, PathBuf), ReadError> {
         let path = self.join(name);
         let flags =
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
@@ -63,29 +78,33 @@ impl SpoolDir {
                 kind: kind_name(kind),
             });
         }
-        if st.st_nlink != 1 {
-            return Err(ReadError::HardLinked {
-                path,
-                links: st.st_nlink as u64,
-            });
-        }
-        if st.st_size as u64 > cap {
-            return Err(ReadError::TooLarge { path, cap });
-        }
-        let mut buf = Vec::with_capacity(st.st_size as usize);
-        // Read one byte past the cap so a file that grew after fstat is still caught.
-        File::from(fd)
-            .take(cap + 1)
-            .read_to_end(&mut buf)
-            .map_err(|source| ReadError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        if buf.len() as u64 > cap {
-            return Err(ReadError::TooLarge { path, cap });
-        }
-        Ok(buf)
+        Ok((fd, st, path))
     }
+}
+
+/// Reads the opened file `fd` (whose `fstat` is `st`), at most `cap` bytes.
+pub(super) fn read_capped(
+    fd: OwnedFd,
+    st: &Stat,
+    cap: u64,
+    path: PathBuf,
+) -> Result<Vec<u8>, ReadError> {
+    if st.st_size as u64 > cap {
+        return Err(ReadError::TooLarge { path, cap });
+    }
+    let mut buf = Vec::with_capacity(st.st_size as usize);
+    // Read one byte past the cap so a file that grew after fstat is still caught.
+    File::from(fd)
+        .take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|source| ReadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    if buf.len() as u64 > cap {
+        return Err(ReadError::TooLarge { path, cap });
+    }
+    Ok(buf)
 }
 
 fn kind_name(kind: FileType) -> &'static str {
