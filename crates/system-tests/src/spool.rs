@@ -77,6 +77,21 @@ impl Spool {
         self.root().join(name)
     }
 
+    /// `gfs2-fencing ARGS` on this spool: its request, response and log directories given as
+    /// flags (they win over the environment and any configuration), standard input closed.
+    pub fn ctl(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(crate::bins::bin("gfs2-fencing"));
+        c.args(args)
+            .arg("--request-dir")
+            .arg(&self.requests)
+            .arg("--response-dir")
+            .arg(&self.responses)
+            .arg("--log-dir")
+            .arg(&self.logs)
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
     /// Writes the daemon's configuration file `fence-watcher.toml`; returns its path.
     pub fn config(&self, text: &str) -> PathBuf {
         self.write("fence-watcher.toml", text, 0o640)

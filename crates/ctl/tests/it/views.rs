@@ -5,14 +5,14 @@
 //! its fields asserted.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use gfs2_fence_protocol::{Action, Gfs2Discovery, NodeName, Request, SpoolName, Timestamp};
 use serde_json::Value;
 use system_tests::{Agent, Daemon, Spool};
 
-use crate::common::{text, BIN};
+use crate::common::text;
 
 /// A route whose only level fails: a real `command` backend running `/bin/false`.
 const FAILING: &str = "[backends.bad]\ntype = \"command\"\nargv = [\"/bin/false\"]\n\
@@ -20,20 +20,11 @@ const FAILING: &str = "[backends.bad]\ntype = \"command\"\nargv = [\"/bin/false\
 
 /// `gfs2-fencing <args>` on `spool` (its three directories as flags, no variable inherited).
 fn ctl(spool: &Spool, args: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
     // Never the host's /etc/gfs2-fencing/fence-watcher.toml.
     let none = spool.root().join("none.toml");
     std::fs::write(&none, "").expect("an empty configuration");
-    c.args(args)
-        .arg("--config")
-        .arg(&none)
-        .arg("--request-dir")
-        .arg(&spool.requests)
-        .arg("--response-dir")
-        .arg(&spool.responses)
-        .arg("--log-dir")
-        .arg(&spool.logs)
-        .stdin(Stdio::null());
+    let mut c = spool.ctl(args);
+    c.arg("--config").arg(&none);
     for var in ["REQUEST_DIR", "NNF_FENCE_REQUEST_DIR", "RESPONSE_DIR"] {
         c.env_remove(var);
     }

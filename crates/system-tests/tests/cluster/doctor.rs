@@ -6,7 +6,6 @@
 //! says Pacemaker was not checked while the installation still is. Needs root and Pacemaker
 //! (and `pcs`); skips loudly elsewhere, fails in CI.
 
-use std::process::Command;
 use std::time::Duration;
 
 use system_tests::pacemaker::{self, Cluster, NODE};
@@ -22,15 +21,8 @@ const CONFIG: &str = "[backends.cmd]\ntype = \"command\"\nargv = [\"/bin/true\"]
 
 /// `gfs2-fencing doctor` on the test's spool and configuration: exit code and stdout.
 fn doctor(spool: &Spool, cfg: &str) -> (Option<i32>, String) {
-    let out = Command::new(bins::bin("gfs2-fencing"))
-        .arg("doctor")
-        .arg("--request-dir")
-        .arg(&spool.requests)
-        .arg("--response-dir")
-        .arg(&spool.responses)
-        .arg("--log-dir")
-        .arg(&spool.logs)
-        .args(["--config", cfg])
+    let out = spool
+        .ctl(&["doctor", "--config", cfg])
         .env_remove("CIB_file")
         .output()
         .expect("run gfs2-fencing doctor");
@@ -131,14 +123,8 @@ fn good_device(spool: &Spool, cfg: &str) {
     let (l, _) = must(&text, "OK", &format!("device {DEVICE} on {NODE}"));
     assert!(l.contains("passed"), "{l}");
 
-    let out = Command::new(bins::bin("gfs2-fencing"))
-        .args(["doctor", "--json", "--config", cfg])
-        .arg("--request-dir")
-        .arg(&spool.requests)
-        .arg("--response-dir")
-        .arg(&spool.responses)
-        .arg("--log-dir")
-        .arg(&spool.logs)
+    let out = spool
+        .ctl(&["doctor", "--json", "--config", cfg])
         .output()
         .expect("doctor --json");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");

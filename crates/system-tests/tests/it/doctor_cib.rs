@@ -3,9 +3,7 @@
 //! cluster printed after its device's responder died. Needs Pacemaker's `cibadmin`; skips
 //! loudly elsewhere, fails in CI.
 
-use std::process::Command;
-
-use system_tests::{bins, peers, Spool};
+use system_tests::{peers, Spool};
 
 const FAILED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -24,12 +22,8 @@ fn doctor_reads_a_failed_monitor_from_cibadmin() {
     let cib = spool.path("cib.xml");
     // cibadmin may rewrite the file it reads (epoch, digests): give it a copy.
     std::fs::copy(FAILED, &cib).expect("copy the fixture");
-    let out = Command::new(bins::bin("gfs2-fencing"))
-        .arg("doctor")
-        .arg("--request-dir")
-        .arg(&spool.requests)
-        .arg("--response-dir")
-        .arg(&spool.responses)
+    let out = spool
+        .ctl(&["doctor"])
         .env("CIB_file", &cib)
         .output()
         .expect("run gfs2-fencing doctor");

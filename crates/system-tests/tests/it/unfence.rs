@@ -4,25 +4,18 @@
 //! the events our programs raise can change its mind.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use inotify::EventMask;
 use system_tests::journal::{self, Journal};
 use system_tests::nnf_model::NnfModel;
-use system_tests::{bins, peers, wait_for, Agent, Daemon, Spool};
+use system_tests::{peers, wait_for, Agent, Daemon, Spool};
 
 /// `gfs2-fencing <args>` on the spool, with the event logs in it and a known sudo user.
 fn ctl(spool: &Spool, args: &[&str]) -> Output {
-    Command::new(bins::bin("gfs2-fencing"))
-        .args(args)
-        .arg("--request-dir")
-        .arg(&spool.requests)
-        .arg("--response-dir")
-        .arg(&spool.responses)
-        .arg("--log-dir")
-        .arg(&spool.logs)
+    spool
+        .ctl(args)
         .env("SUDO_USER", "operator")
-        .stdin(Stdio::null())
         .output()
         .expect("run gfs2-fencing")
 }

@@ -7,7 +7,6 @@
 //! succeeded and saw what was written.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gfs2_fence_protocol::{Action, Timestamp};
@@ -68,21 +67,15 @@ fn fill(spool: &Spool) {
 }
 
 /// Runs `gfs2-fencing ARGS` [`RUNS`] times; (median, worst) wall time; the last stdout.
-fn time(ctl: &Path, spool: &Spool, config: &Path, args: &[&str]) -> (Duration, Duration, String) {
+fn time(spool: &Spool, config: &Path, args: &[&str]) -> (Duration, Duration, String) {
     let mut took = Vec::new();
     let mut stdout = String::new();
     for _ in 0..RUNS {
         let start = Instant::now();
-        let out = Command::new(ctl)
-            .args(args)
+        let out = spool
+            .ctl(args)
             .arg("--config")
             .arg(config)
-            .arg("--request-dir")
-            .arg(&spool.requests)
-            .arg("--response-dir")
-            .arg(&spool.responses)
-            .arg("--log-dir")
-            .arg(&spool.logs)
             .output()
             .expect("run gfs2-fencing");
         took.push(start.elapsed());
@@ -101,7 +94,6 @@ fn time(ctl: &Path, spool: &Spool, config: &Path, args: &[&str]) -> (Duration, D
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn views_bench() {
     let _alone = crate::alone();
-    let ctl = system_tests::bins::bin("gfs2-fencing");
     let spool = Spool::new();
     let config = spool.config("");
     let start = Instant::now();
@@ -119,7 +111,7 @@ fn views_bench() {
         &["history", "--limit", "50"],
     ];
     for args in views {
-        let (median, worst, out) = time(&ctl, &spool, &config, args);
+        let (median, worst, out) = time(&spool, &config, args);
         println!(
             "{:<40} median {:>7.1} ms, worst {:>7.1} ms, {} bytes out",
             args.join(" "),
