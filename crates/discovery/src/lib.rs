@@ -30,6 +30,9 @@ pub mod parse {
     pub use crate::dlm::{parse_ls as dlm_ls, Lockspace};
     pub use crate::mounts::{parse_mountinfo, Gfs2Mount};
     pub use crate::nnf::parse as nnf_storages;
+    /// The quick-xml helpers of the CIB and crm_mon readers, for other readers of Pacemaker's
+    /// XML (`gfs2-fencing doctor`).
+    pub use crate::pacemaker::xml;
     pub use crate::pacemaker::{active_on as crm_mon_active_on, parse_cib, CibConfig, FsResource};
     pub use gfs2_fence_protocol::corosync::{
         node_id as corosync_node_id, Nodelist as CorosyncNodelist,

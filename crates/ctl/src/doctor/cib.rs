@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use gfs2_discovery::parse::xml::{self, name};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
+use quick_xml::Reader;
 
 /// The agent whose devices are read.
 pub const AGENT: &str = fence_gfs2_recorder::metadata::AGENT;
@@ -18,6 +19,9 @@ pub const AGENT: &str = fence_gfs2_recorder::metadata::AGENT;
 #[derive(Debug, thiserror::Error)]
 #[error("the CIB is not readable XML: {0}")]
 pub struct CibError(String);
+
+/// What the helpers' errors name.
+const WHAT: &str = "cibadmin --query output";
 
 /// The parts of a CIB that `doctor` judges.
 #[derive(Debug, Default)]
@@ -107,20 +111,9 @@ pub fn parse(xml: &str) -> Result<Cib, CibError> {
     Ok(cib)
 }
 
-fn name(e: &BytesStart<'_>) -> String {
-    e.name().as_ref().to_owned()
-}
-
-/// The unescaped value of attribute `key`.
+/// The unescaped value of attribute `key` (the discovery readers' helper).
 fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, CibError> {
-    let bad = |err: &dyn std::fmt::Display| CibError(format!("attribute {key}: {err}"));
-    let Some(a) = e.try_get_attribute(key).map_err(|x| bad(&x))? else {
-        return Ok(None);
-    };
-    let value = a
-        .normalized_value(XmlVersion::Implicit1_0)
-        .map_err(|x| bad(&x))?;
-    Ok(Some(value.into_owned()))
+    xml::attr(e, key, WHAT).map_err(|x| CibError(format!("attribute {key}: {}", x.detail)))
 }
 
 /// Whether the open elements end with `suffix` (innermost last).

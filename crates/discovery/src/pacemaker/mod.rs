@@ -12,7 +12,7 @@
 
 mod cib;
 mod status;
-mod xml;
+pub mod xml;
 
 use std::path::PathBuf;
 use std::thread;
