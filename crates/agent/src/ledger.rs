@@ -49,12 +49,17 @@ pub struct Records {
     /// Files with a response's name that could not be read or parsed: name and the escaped
     /// reason.
     pub unreadable: Vec<(String, String)>,
+    /// `*.json` entries whose names the protocol cannot use (`Scan::unusable`), raw.
+    pub unusable: Vec<std::ffi::OsString>,
 }
 
 /// Reads every response in `dir`, ranked as the module says.
 pub fn load(dir: &SpoolDir) -> Result<Records, SpoolError> {
     let scan = dir.scan()?;
-    let mut out = Records::default();
+    let mut out = Records {
+        unusable: scan.unusable,
+        ..Records::default()
+    };
     let horizon = SystemTime::now() + FUTURE_TOLERANCE;
     // Opened once, only when a hard-linked record asks for it (it exists after an unfencing).
     let mut archive = None;

@@ -6,11 +6,10 @@
 
 use fence_gfs2_recorder::ledger::{self, Records};
 use gfs2_fence_protocol::text::escape;
-use gfs2_fence_protocol::{Response, SpoolDir, SpoolError, SpoolName, Timestamp, MAX_SPOOL_FILE};
+use gfs2_fence_protocol::{
+    Response, SpoolDir, SpoolError, SpoolName, Timestamp, MAX_SPOOL_FILE, UNFENCED_DIR,
+};
 use serde::Serialize;
-
-/// The archive's name in `RESPONSE_DIR`.
-pub const ARCHIVE: &str = ".unfenced";
 
 /// Where a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,12 +62,12 @@ pub fn load(dir: &SpoolDir) -> Result<RecordSet, SpoolError> {
             error: why.clone(),
         })
         .collect();
-    invalid.extend(dir.scan()?.unusable.iter().map(|raw| Invalid {
+    invalid.extend(live.unusable.iter().map(|raw| Invalid {
         name: raw.to_string_lossy().into_owned(),
         place: Place::Live,
         error: "the name is not [A-Za-z0-9._-]+.json of at most 247 bytes".into(),
     }));
-    let archived = match dir.subdir(ARCHIVE, None) {
+    let archived = match dir.subdir(UNFENCED_DIR, None) {
         Ok(archive) => read_archive(&archive, &mut invalid)?,
         Err(SpoolError::OpenDir { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
